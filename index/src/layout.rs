@@ -1,0 +1,326 @@
+//! The mirror tree on disk (see `spec/mirror-tree.md`):
+//!
+//! ```text
+//! <root>/all_latest.{json,yaml,html}
+//! <root>/<name>/latest.txt          "<snapshot>\n"
+//! <root>/<name>/base/               live mirror of upstream
+//! <root>/<name>/<snapshot>/         immutable complete repo, UTC %Y-%m-%d-%H-%M[-NN]
+//! <root>/<name>/.<anything>         private state, never served as a snapshot
+//! ```
+//!
+//! Invariants owned here: mirror names are single safe path components;
+//! snapshot names sort lexicographically in creation order and are never
+//! reused ([`SnapshotName::next`]).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// File in a mirror directory that names its latest snapshot.
+pub const LATEST_FILE: &str = "latest.txt";
+/// Directory in a mirror directory holding the live copy of upstream.
+pub const BASE_DIR: &str = "base";
+/// Index file names at the root of the tree.
+pub const INDEX_JSON: &str = "all_latest.json";
+pub const INDEX_YAML: &str = "all_latest.yaml";
+pub const INDEX_HTML: &str = "all_latest.html";
+
+/// A name that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error(
+        "invalid mirror name {0:?}: use letters, digits and - _ . : + @, not starting with '.'"
+    )]
+    Mirror(String),
+    #[error("invalid snapshot name {0:?}: expected UTC YYYY-MM-DD-HH-MM or YYYY-MM-DD-HH-MM-NN")]
+    Snapshot(String),
+    #[error("no free snapshot name after {0}: 99 snapshots in one minute")]
+    Exhausted(String),
+}
+
+/// A mirror's name: the yum repo id it serves, and its directory under the root.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MirrorName(String);
+
+impl MirrorName {
+    pub fn new(name: &str) -> Result<Self, NameError> {
+        let ok = !name.is_empty()
+            && !name.starts_with('.')
+            && name != BASE_DIR
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:+@".contains(c));
+        if ok {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(NameError::Mirror(name.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `<root>/<name>`
+    pub fn dir(&self, root: &Path) -> PathBuf {
+        root.join(&self.0)
+    }
+}
+
+impl fmt::Display for MirrorName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A snapshot directory name: `YYYY-MM-DD-HH-MM` (UTC) with an optional
+/// `-NN` (01..99) for further snapshots in the same minute. String order is
+/// creation order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SnapshotName(String);
+
+impl SnapshotName {
+    pub fn parse(s: &str) -> Result<Self, NameError> {
+        let b = s.as_bytes();
+        let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+        let minute_ok = b.len() >= 16
+            && digits(0..4)
+            && b[4] == b'-'
+            && digits(5..7)
+            && b[7] == b'-'
+            && digits(8..10)
+            && b[10] == b'-'
+            && digits(11..13)
+            && b[13] == b'-'
+            && digits(14..16);
+        let suffix_ok = b.len() == 16
+            || (b.len() == 19 && b[16] == b'-' && digits(17..19) && &b[17..19] != b"00");
+        if minute_ok && suffix_ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(NameError::Snapshot(s.to_owned()))
+        }
+    }
+
+    /// The name for `now` (UTC), made strictly greater than `newest_existing`
+    /// so that names never repeat and always sort in creation order, even when
+    /// two snapshots fall in one minute or the clock stepped back.
+    pub fn next(
+        now: jiff::Timestamp,
+        newest_existing: Option<&SnapshotName>,
+    ) -> Result<Self, NameError> {
+        let minute = now.strftime("%Y-%m-%d-%H-%M").to_string();
+        let candidate = Self(minute);
+        match newest_existing {
+            Some(newest) if &candidate <= newest => newest.bump(),
+            _ => Ok(candidate),
+        }
+    }
+
+    fn bump(&self) -> Result<Self, NameError> {
+        let (minute, n) = if self.0.len() == 19 {
+            (&self.0[..16], self.0[17..].parse::<u8>().unwrap_or(0))
+        } else {
+            (&self.0[..], 0)
+        };
+        if n >= 99 {
+            return Err(NameError::Exhausted(self.0.clone()));
+        }
+        Ok(Self(format!("{minute}-{:02}", n + 1)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The UTC time of the minute this snapshot was named after.
+    pub fn timestamp(&self) -> Option<jiff::Timestamp> {
+        let civil = jiff::civil::DateTime::strptime("%Y-%m-%d-%H-%M", &self.0[..16]).ok()?;
+        civil
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp())
+    }
+}
+
+impl fmt::Display for SnapshotName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Text of `latest.txt` for `snapshot`.
+pub fn format_latest(snapshot: &SnapshotName) -> String {
+    format!("{snapshot}\n")
+}
+
+/// Parse the text of `latest.txt` (surrounding whitespace ignored).
+pub fn parse_latest(text: &str) -> Result<SnapshotName, NameError> {
+    SnapshotName::parse(text.trim())
+}
+
+/// Read `<mirror_dir>/latest.txt`; `Ok(None)` when the mirror has no snapshot yet.
+pub fn read_latest(mirror_dir: &Path) -> Result<Option<SnapshotName>, LayoutError> {
+    let path = mirror_dir.join(LATEST_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse_latest(&text)
+            .map(Some)
+            .map_err(|source| LayoutError::BadLatest { path, source }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(LayoutError::Io { path, source }),
+    }
+}
+
+/// Every snapshot directory of a mirror, oldest first. Anything that is not a
+/// directory with a snapshot name (base/, dot-files, latest.txt) is skipped.
+pub fn list_snapshots(mirror_dir: &Path) -> Result<Vec<SnapshotName>, LayoutError> {
+    let io = |source| LayoutError::Io {
+        path: mirror_dir.to_path_buf(),
+        source,
+    };
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(mirror_dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(io)?;
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        if let Ok(snap) = SnapshotName::parse(&name) {
+            if entry.file_type().map_err(io)?.is_dir() {
+                out.push(snap);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Failure reading the tree.
+#[derive(Debug, thiserror::Error)]
+pub enum LayoutError {
+    #[error("cannot read {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} does not name a snapshot", path.display())]
+    BadLatest {
+        path: PathBuf,
+        #[source]
+        source: NameError,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> jiff::Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn snapshot_names_parse() {
+        for ok in [
+            "2026-11-21-09-30",
+            "2026-11-21-09-30-01",
+            "2016-12-13-13-30-99",
+        ] {
+            assert_eq!(SnapshotName::parse(ok).unwrap().as_str(), ok);
+        }
+        for bad in [
+            "",
+            "base",
+            "2026-11-21-09",
+            "2026-11-21-09-30-00",
+            "2026-11-21-09-30-1",
+            "2026-11-21T09-30",
+            "../x",
+        ] {
+            assert!(SnapshotName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn next_name_is_unique_and_ordered() {
+        let now = ts("2026-11-21T09:30:12Z");
+        let a = SnapshotName::next(now, None).unwrap();
+        assert_eq!(a.as_str(), "2026-11-21-09-30");
+        let b = SnapshotName::next(now, Some(&a)).unwrap();
+        assert_eq!(b.as_str(), "2026-11-21-09-30-01");
+        let c = SnapshotName::next(now, Some(&b)).unwrap();
+        assert_eq!(c.as_str(), "2026-11-21-09-30-02");
+        assert!(a < b && b < c);
+        // The next minute sorts after every suffix of the previous one.
+        let d = SnapshotName::next(ts("2026-11-21T09:31:00Z"), Some(&c)).unwrap();
+        assert_eq!(d.as_str(), "2026-11-21-09-31");
+        assert!(c < d);
+        // A clock that stepped back still yields a newer name.
+        let e = SnapshotName::next(ts("2026-11-21T08:00:00Z"), Some(&d)).unwrap();
+        assert_eq!(e.as_str(), "2026-11-21-09-31-01");
+        let full = SnapshotName::parse("2026-11-21-09-31-99").unwrap();
+        assert!(matches!(
+            SnapshotName::next(now, Some(&full)),
+            Err(NameError::Exhausted(_))
+        ));
+    }
+
+    #[test]
+    fn mirror_names() {
+        for ok in ["centos-base-el7", "epel-el8", "ovirt-4.4:x86_64", "a_b+c@d"] {
+            MirrorName::new(ok).unwrap();
+        }
+        for bad in ["", ".lock", "a/b", "..", "base", "a b", "ü"] {
+            assert!(MirrorName::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn latest_round_trip_and_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read_latest(dir.path()).unwrap(), None);
+        let s = SnapshotName::parse("2026-11-21-09-30").unwrap();
+        std::fs::write(dir.path().join(LATEST_FILE), format_latest(&s)).unwrap();
+        assert_eq!(read_latest(dir.path()).unwrap(), Some(s.clone()));
+        std::fs::write(dir.path().join(LATEST_FILE), "garbage\n").unwrap();
+        let err = read_latest(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("latest.txt"), "{err}");
+
+        for d in [
+            "base",
+            ".staging",
+            "2026-11-21-09-31",
+            "2026-11-21-09-30",
+            "2026-11-21-09-30-01",
+        ] {
+            std::fs::create_dir(dir.path().join(d)).unwrap();
+        }
+        std::fs::write(
+            dir.path().join("2026-11-22-00-00"),
+            "a file, not a snapshot",
+        )
+        .unwrap();
+        let names: Vec<_> = list_snapshots(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|s| s.0)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "2026-11-21-09-30",
+                "2026-11-21-09-30-01",
+                "2026-11-21-09-31"
+            ]
+        );
+        let ts = SnapshotName::parse("2026-11-21-09-30-01")
+            .unwrap()
+            .timestamp()
+            .unwrap();
+        assert_eq!(ts, "2026-11-21T09:30:00Z".parse().unwrap());
+    }
+}

@@ -1,0 +1,345 @@
+//! A lossless reader of yum/dnf ini text (`.repo`, `.yumrepos`, `dnf.conf`,
+//! the ini inside mock configs).
+//!
+//! The parse keeps every line's exact byte range and line ending, so an editor
+//! can change a few lines and leave every other byte as it was. The grammar is
+//! the one yum's and the old client's configparser accepted:
+//! `[id]` headers (id taken verbatim, no trimming), `key=value`, `key = value`
+//! or `key: value` options (keys case-insensitive), indented continuation
+//! lines, `#`/`;` comments and blank lines. With [`Dialect::MockTemplate`],
+//! Jinja lines (`{% ... %}`, `{{ ... }}`, `{# ... #}`) are kept as opaque lines.
+//!
+//! Errors name the 1-based line: duplicate section, duplicate option, an
+//! option before the first section, a line that is none of the above.
+
+use std::fmt;
+
+/// What the parser accepts besides plain ini.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    #[default]
+    Ini,
+    /// Jinja template lines are allowed anywhere and kept verbatim.
+    MockTemplate,
+}
+
+/// One physical line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// Byte offset of the line's first byte in the text.
+    pub start: usize,
+    /// Byte offset just past the line's content (before its line ending).
+    pub end: usize,
+    /// `"\n"`, `"\r\n"` or `""` (last line without a final newline).
+    pub eol: &'static str,
+    pub kind: LineKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineKind {
+    Blank,
+    Comment,
+    Template,
+    /// `[id]`; index into [`RepoFile::sections`].
+    Header(usize),
+    /// First line of an option; (section, option) indexes.
+    Option(usize, usize),
+    /// A continuation line of an option.
+    Continuation(usize, usize),
+}
+
+/// One `key = value` entry, possibly spanning continuation lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Lower-cased key.
+    pub key: String,
+    /// The value: first line's value and continuation lines, each trimmed, joined by `\n`.
+    pub value: String,
+    /// Index of the option's first line.
+    pub first_line: usize,
+    /// Index of its last line (== `first_line` without continuations).
+    pub last_line: usize,
+}
+
+/// One `[id]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// The id exactly as written between the brackets.
+    pub id: String,
+    /// Index of the header line.
+    pub header_line: usize,
+    /// Index one past the section's last line (the next header or EOF).
+    pub end_line: usize,
+    pub entries: Vec<Entry>,
+}
+
+impl Section {
+    /// The entry for `key` (case-insensitive).
+    pub fn get(&self, key: &str) -> Option<&Entry> {
+        let key = key.to_ascii_lowercase();
+        self.entries.iter().find(|e| e.key == key)
+    }
+
+    /// The value for `key` (case-insensitive).
+    pub fn value(&self, key: &str) -> Option<&str> {
+        self.get(key).map(|e| e.value.as_str())
+    }
+}
+
+/// A parsed file: the original text plus line and section structure.
+#[derive(Debug, Clone)]
+pub struct RepoFile<'a> {
+    pub text: &'a str,
+    pub lines: Vec<Line>,
+    pub sections: Vec<Section>,
+}
+
+/// Why a file could not be parsed; `line` is 1-based.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {kind}")]
+pub struct ParseError {
+    pub line: usize,
+    pub kind: ParseErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    DuplicateSection(String),
+    DuplicateOption { section: String, key: String },
+    OptionBeforeSection,
+    StrayLine(String),
+    BadHeader(String),
+    NotUtf8,
+}
+
+impl fmt::Display for ParseErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DuplicateSection(id) => write!(f, "duplicate section [{id}]"),
+            Self::DuplicateOption { section, key } => {
+                write!(f, "duplicate option {key:?} in section [{section}]")
+            }
+            Self::OptionBeforeSection => f.write_str("option before the first [section]"),
+            Self::StrayLine(l) => {
+                write!(f, "not a section, option, continuation or comment: {l:?}")
+            }
+            Self::BadHeader(l) => write!(f, "malformed section header: {l:?}"),
+            Self::NotUtf8 => f.write_str("not valid UTF-8"),
+        }
+    }
+}
+
+/// Decode `bytes` as UTF-8, naming the first bad line.
+pub fn decode(bytes: &[u8]) -> Result<&str, ParseError> {
+    std::str::from_utf8(bytes).map_err(|e| ParseError {
+        line: 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count(),
+        kind: ParseErrorKind::NotUtf8,
+    })
+}
+
+fn is_template(trimmed: &str) -> bool {
+    trimmed.starts_with("{%") || trimmed.starts_with("{{") || trimmed.starts_with("{#")
+}
+
+/// Split an option line into (key, value) at the first `=` or `:`.
+fn split_option(content: &str) -> Option<(&str, &str)> {
+    let pos = content.find(['=', ':'])?;
+    let key = content[..pos].trim();
+    if key.is_empty() {
+        return None;
+    }
+    Some((key, content[pos + 1..].trim()))
+}
+
+impl<'a> RepoFile<'a> {
+    /// Parse `text` (see the module docs for the grammar).
+    pub fn parse(text: &'a str, dialect: Dialect) -> Result<Self, ParseError> {
+        let mut lines = Vec::new();
+        let mut sections: Vec<Section> = Vec::new();
+        let mut pos = 0;
+        // (section, entry) of the option that a continuation line would extend.
+        let mut open_option: Option<(usize, usize)> = None;
+        while pos < text.len() {
+            let nl = text[pos..].find('\n').map(|i| pos + i);
+            let (end, eol, next) = match nl {
+                Some(i) if i > pos && text.as_bytes()[i - 1] == b'\r' => (i - 1, "\r\n", i + 1),
+                Some(i) => (i, "\n", i + 1),
+                None => (text.len(), "", text.len()),
+            };
+            let content = &text[pos..end];
+            let idx = lines.len();
+            let err = |kind| ParseError {
+                line: idx + 1,
+                kind,
+            };
+            let trimmed = content.trim();
+            let indented = content.starts_with([' ', '\t']);
+            let kind = if trimmed.is_empty() {
+                open_option = None;
+                LineKind::Blank
+            } else if trimmed.starts_with('#') || trimmed.starts_with(';') {
+                LineKind::Comment
+            } else if dialect == Dialect::MockTemplate && is_template(trimmed) {
+                LineKind::Template
+            } else if indented && open_option.is_some() {
+                let (s, o) = open_option.expect("checked");
+                let entry = &mut sections[s].entries[o];
+                entry.value.push('\n');
+                entry.value.push_str(trimmed);
+                entry.last_line = idx;
+                LineKind::Continuation(s, o)
+            } else if !indented && content.starts_with('[') {
+                let body = content.trim_end();
+                if !body.ends_with(']') || body.len() < 3 {
+                    return Err(err(ParseErrorKind::BadHeader(content.to_owned())));
+                }
+                let id = &body[1..body.len() - 1];
+                if sections.iter().any(|s| s.id == id) {
+                    return Err(err(ParseErrorKind::DuplicateSection(id.to_owned())));
+                }
+                if let Some(prev) = sections.last_mut() {
+                    prev.end_line = idx;
+                }
+                sections.push(Section {
+                    id: id.to_owned(),
+                    header_line: idx,
+                    end_line: idx + 1,
+                    entries: Vec::new(),
+                });
+                open_option = None;
+                LineKind::Header(sections.len() - 1)
+            } else if let Some((key, value)) = split_option(content) {
+                let Some(s) = sections.len().checked_sub(1) else {
+                    return Err(err(ParseErrorKind::OptionBeforeSection));
+                };
+                let key = key.to_ascii_lowercase();
+                let section = &mut sections[s];
+                if section.entries.iter().any(|e| e.key == key) {
+                    return Err(err(ParseErrorKind::DuplicateOption {
+                        section: section.id.clone(),
+                        key,
+                    }));
+                }
+                section.entries.push(Entry {
+                    key,
+                    value: value.to_owned(),
+                    first_line: idx,
+                    last_line: idx,
+                });
+                open_option = Some((s, section.entries.len() - 1));
+                LineKind::Option(s, section.entries.len() - 1)
+            } else {
+                return Err(err(ParseErrorKind::StrayLine(content.to_owned())));
+            };
+            lines.push(Line {
+                start: pos,
+                end,
+                eol,
+                kind,
+            });
+            pos = next;
+        }
+        if let Some(last) = sections.last_mut() {
+            last.end_line = lines.len();
+        }
+        Ok(Self {
+            text,
+            lines,
+            sections,
+        })
+    }
+
+    /// The section with exactly this id.
+    pub fn section(&self, id: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.id == id)
+    }
+
+    /// The text of line `i` without its line ending.
+    pub fn line_text(&self, i: usize) -> &'a str {
+        &self.text[self.lines[i].start..self.lines[i].end]
+    }
+
+    /// The line ending to use for new lines: the file's first one, else `\n`.
+    pub fn newline(&self) -> &'static str {
+        self.lines
+            .iter()
+            .map(|l| l.eol)
+            .find(|e| !e.is_empty())
+            .unwrap_or("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "# top comment\n\n[main]\ncachedir = /tmp\n\n[centos-base-el7]\r\nname=Base\r\nbaseurl=http://a/\r\n  http://b/\r\nBaseURL2 : x\n; semi\nexclude=a*\n    b*\n[last]\nkey=v";
+
+    #[test]
+    fn parses_sections_options_and_continuations() {
+        let f = RepoFile::parse(SAMPLE, Dialect::Ini).unwrap();
+        let ids: Vec<_> = f.sections.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["main", "centos-base-el7", "last"]);
+        let s = f.section("centos-base-el7").unwrap();
+        assert_eq!(s.value("baseurl"), Some("http://a/\nhttp://b/"));
+        assert_eq!(s.value("BASEURL2"), Some("x"));
+        assert_eq!(s.value("exclude"), Some("a*\nb*"));
+        let b = s.get("baseurl").unwrap();
+        assert_eq!((b.first_line, b.last_line), (7, 8));
+        assert_eq!(f.lines[6].eol, "\r\n");
+        assert_eq!(f.lines.last().unwrap().eol, "");
+        assert_eq!(f.section("last").unwrap().end_line, f.lines.len());
+        assert_eq!(s.end_line, 13);
+        // Reassembling every line reproduces the text exactly.
+        let mut out = String::new();
+        for (i, l) in f.lines.iter().enumerate() {
+            out.push_str(f.line_text(i));
+            out.push_str(l.eol);
+        }
+        assert_eq!(out, SAMPLE);
+        assert_eq!(f.newline(), "\n");
+    }
+
+    #[test]
+    fn ids_are_verbatim_and_case_sensitive() {
+        let f = RepoFile::parse("[ Epel ]\nbaseurl=x\n", Dialect::Ini).unwrap();
+        assert!(f.section(" Epel ").is_some());
+        assert!(f.section("Epel").is_none());
+        assert!(f.section("epel").is_none());
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let cases = [
+            ("[a]\nx=1\n[a]\n", 3, "duplicate section [a]"),
+            (
+                "[a]\nx=1\nX = 2\n",
+                3,
+                "duplicate option \"x\" in section [a]",
+            ),
+            ("x=1\n[a]\n", 1, "option before the first [section]"),
+            ("[a]\njust words\n", 2, "not a section, option"),
+            ("[a\n", 1, "malformed section header"),
+            ("[a]\n{% if x %}\n", 2, "not a section, option"),
+        ];
+        for (text, line, msg) in cases {
+            let err = RepoFile::parse(text, Dialect::Ini).unwrap_err();
+            assert_eq!(err.line, line, "{text:?}");
+            assert!(err.to_string().contains(msg), "{err} / {msg}");
+        }
+        let err = decode(b"[a]\nname=\xff\n").unwrap_err();
+        assert_eq!((err.line, err.kind), (2, ParseErrorKind::NotUtf8));
+    }
+
+    #[test]
+    fn template_lines_in_mock_dialect() {
+        let t = "{% if x %}\n[a]\nbaseurl={{ url }}\n{% endif %}\n";
+        let f = RepoFile::parse(t, Dialect::MockTemplate).unwrap();
+        assert_eq!(f.lines[0].kind, LineKind::Template);
+        assert_eq!(f.lines[3].kind, LineKind::Template);
+        assert_eq!(f.section("a").unwrap().value("baseurl"), Some("{{ url }}"));
+    }
+}

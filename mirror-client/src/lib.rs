@@ -1,0 +1,1 @@
+//! mirror-client: filled in by issue 3.

@@ -1,0 +1,297 @@
+//! `repodata/repomd.xml`: the list of metadata files, each with its location,
+//! checksum and size. This is the root of trust for a sync: every other file
+//! is verified against what this file (or, for packages, the primary it
+//! lists) says.
+
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+use crate::checksum::Checksum;
+use crate::href::{self, RelPath};
+use crate::xml;
+
+/// One `<data type="...">` record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// `primary`, `filelists`, `updateinfo`, `group`, `primary_zck`, ...
+    pub kind: String,
+    pub href: RelPath,
+    pub checksum: Checksum,
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Repomd {
+    pub revision: Option<String>,
+    pub records: Vec<Record>,
+}
+
+impl Repomd {
+    /// The record of type `primary` (the XML one, not `primary_db`/`primary_zck`).
+    pub fn primary(&self) -> Option<&Record> {
+        self.records.iter().find(|r| r.kind == "primary")
+    }
+}
+
+/// Why a repomd.xml was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RepomdError {
+    #[error("repomd.xml is not well-formed XML: {0}")]
+    Xml(String),
+    #[error("repomd.xml: {0}")]
+    Invalid(String),
+    #[error("repomd.xml")]
+    Href(#[from] href::UnsafeHref),
+}
+
+#[derive(Default)]
+struct Partial {
+    kind: String,
+    href: Option<String>,
+    checksum_type: Option<String>,
+    checksum: Option<String>,
+    size: Option<String>,
+}
+
+/// Parse repomd.xml. `allow_xml_base` says whether a `xml:base` on a location
+/// is tolerated (it is meaningless for metadata we store under our own tree).
+pub fn parse(bytes: &[u8]) -> Result<Repomd, RepomdError> {
+    let mut reader = Reader::from_reader(bytes);
+    let mut buf = Vec::new();
+    let mut out = Repomd::default();
+    let mut cur: Option<Partial> = None;
+    // Which element's text we are collecting: checksum / size / revision.
+    let mut field: Option<&'static str> = None;
+    let mut text = String::new();
+    let mut saw_root = false;
+    let mut open = 0usize;
+    let xerr = |e: &dyn std::fmt::Display| RepomdError::Xml(e.to_string());
+    loop {
+        let ev = reader.read_event_into(&mut buf).map_err(|e| xerr(&e))?;
+        match ev {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let empty = matches!(ev, Event::Empty(_));
+                if !empty {
+                    open += 1;
+                }
+                let name = xml::local(e);
+                match (name.as_str(), cur.as_mut()) {
+                    ("repomd", _) => saw_root = true,
+                    ("data", None) => {
+                        let kind = xml::attr(e, "type")
+                            .map_err(RepomdError::Invalid)?
+                            .unwrap_or_default();
+                        cur = Some(Partial {
+                            kind,
+                            ..Partial::default()
+                        });
+                        if empty {
+                            return Err(RepomdError::Invalid("empty <data> record".into()));
+                        }
+                    }
+                    ("location", Some(p)) => {
+                        if xml::attr(e, "xml:base")
+                            .map_err(RepomdError::Invalid)?
+                            .is_some()
+                        {
+                            return Err(RepomdError::Invalid(format!(
+                                "<data type=\"{}\"> has an xml:base; metadata must live in the repository itself",
+                                p.kind
+                            )));
+                        }
+                        p.href = xml::attr(e, "href").map_err(RepomdError::Invalid)?;
+                    }
+                    ("checksum", Some(p)) if !empty => {
+                        p.checksum_type = xml::attr(e, "type").map_err(RepomdError::Invalid)?;
+                        field = Some("checksum");
+                        text.clear();
+                    }
+                    ("size", Some(_)) if !empty => {
+                        field = Some("size");
+                        text.clear();
+                    }
+                    ("revision", None) if !empty => {
+                        field = Some("revision");
+                        text.clear();
+                    }
+                    _ => {}
+                }
+            }
+            Event::Text(t) if field.is_some() => text.push_str(&t.xml10_content()),
+            Event::CData(t) if field.is_some() => text.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) if field.is_some() => {
+                xml::push_ref(&mut text, &r).map_err(RepomdError::Invalid)?
+            }
+            Event::End(ref e) => {
+                open = open.saturating_sub(1);
+                let name = e.local_name().as_ref().to_owned();
+                match (field.take(), cur.as_mut()) {
+                    (Some("checksum"), Some(p)) => p.checksum = Some(text.trim().to_owned()),
+                    (Some("size"), Some(p)) => p.size = Some(text.trim().to_owned()),
+                    (Some("revision"), None) => out.revision = Some(text.trim().to_owned()),
+                    _ => {}
+                }
+                if name == "data" {
+                    let p = cur
+                        .take()
+                        .ok_or_else(|| RepomdError::Invalid("stray </data>".into()))?;
+                    out.records.push(finish(p)?);
+                }
+            }
+            Event::DocType(_) => {
+                return Err(RepomdError::Invalid(
+                    "DOCTYPE declarations are not accepted".into(),
+                ));
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    if open != 0 {
+        return Err(RepomdError::Xml(
+            "file ends before its elements are closed (truncated?)".into(),
+        ));
+    }
+    if !saw_root {
+        return Err(RepomdError::Invalid("no <repomd> element".into()));
+    }
+    if out.primary().is_none() {
+        return Err(RepomdError::Invalid("no primary metadata listed".into()));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for r in &out.records {
+        if !seen.insert(r.href.as_str()) {
+            return Err(RepomdError::Invalid(format!(
+                "{} is listed twice",
+                r.href.as_str()
+            )));
+        }
+    }
+    Ok(out)
+}
+
+fn finish(p: Partial) -> Result<Record, RepomdError> {
+    let what = format!("<data type=\"{}\">", p.kind);
+    let href_text = p
+        .href
+        .ok_or_else(|| RepomdError::Invalid(format!("{what} has no location")))?;
+    let href = href::check(&href_text)?;
+    if !href.is_metadata() || href.as_str() == "repodata/repomd.xml" {
+        return Err(RepomdError::Invalid(format!(
+            "{what} location {href_text:?} is not a file under repodata/"
+        )));
+    }
+    let checksum = Checksum::new(
+        p.checksum_type.as_deref().unwrap_or(""),
+        p.checksum
+            .as_deref()
+            .ok_or_else(|| RepomdError::Invalid(format!("{what} has no checksum")))?,
+    )
+    .map_err(|e| RepomdError::Invalid(format!("{what}: {e}")))?;
+    let size = match p.size {
+        Some(s) => Some(
+            s.parse()
+                .map_err(|_| RepomdError::Invalid(format!("{what}: bad size {s:?}")))?,
+        ),
+        None => None,
+    };
+    Ok(Record {
+        kind: p.kind,
+        href,
+        checksum,
+        size,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<repomd xmlns="http://linux.duke.edu/metadata/repo" xmlns:rpm="http://linux.duke.edu/metadata/rpm">
+  <revision>1700000000</revision>
+  <data type="primary">
+    <checksum type="sha256">2f8f1f3c0c5cd8f0cb9b0f8b1b9bdc7c3a0f51d0c3dd5e6b6f4a5b4b3c2d1e0f</checksum>
+    <open-checksum type="sha256">0000000000000000000000000000000000000000000000000000000000000000</open-checksum>
+    <location href="repodata/2f8f-primary.xml.gz"/>
+    <timestamp>1700000000</timestamp>
+    <size>1234</size>
+    <open-size>5678</open-size>
+  </data>
+  <data type="group">
+    <checksum type="sha">a9993e364706816aba3e25717850c26c9cd0d89d</checksum>
+    <location href="repodata/comps.xml"/>
+  </data>
+</repomd>"#;
+
+    #[test]
+    fn parses_records() {
+        let md = parse(GOOD.as_bytes()).unwrap();
+        assert_eq!(md.revision.as_deref(), Some("1700000000"));
+        assert_eq!(md.records.len(), 2);
+        let p = md.primary().unwrap();
+        assert_eq!(p.href.as_str(), "repodata/2f8f-primary.xml.gz");
+        assert_eq!(p.size, Some(1234));
+        assert_eq!(p.checksum.kind, crate::checksum::Kind::Sha256);
+        assert_eq!(md.records[1].checksum.kind, crate::checksum::Kind::Sha1);
+        assert_eq!(md.records[1].size, None);
+    }
+
+    #[test]
+    fn refuses_hostile_or_broken_input() {
+        let cases = [
+            (
+                GOOD.replace("repodata/2f8f-primary.xml.gz", "../../etc/passwd"),
+                "unsafe href",
+            ),
+            (
+                GOOD.replace("repodata/2f8f-primary.xml.gz", "/etc/passwd"),
+                "absolute",
+            ),
+            (
+                GOOD.replace("repodata/comps.xml", "Packages/comps.xml"),
+                "not a file under repodata/",
+            ),
+            (
+                GOOD.replace(
+                    "<location href=\"repodata/comps.xml\"/>",
+                    "<location xml:base=\"http://evil/\" href=\"repodata/comps.xml\"/>",
+                ),
+                "xml:base",
+            ),
+            (
+                GOOD.replace("type=\"primary\"", "type=\"other\""),
+                "no primary",
+            ),
+            (
+                GOOD.replace("repodata/comps.xml", "repodata/2f8f-primary.xml.gz"),
+                "listed twice",
+            ),
+            (
+                GOOD.replace("<size>1234</size>", "<size>lots</size>"),
+                "bad size",
+            ),
+            (
+                GOOD.replace("type=\"sha\"", "type=\"md5\""),
+                "unsupported checksum",
+            ),
+            (GOOD.replace("</repomd>", ""), "well-formed"),
+            (
+                "<!DOCTYPE lolz [<!ENTITY lol \"lol\">]><repomd>&lol;</repomd>".to_owned(),
+                "DOCTYPE",
+            ),
+            ("not xml at all".to_owned(), "no <repomd>"),
+        ];
+        for (text, needle) in cases {
+            let err = parse(text.as_bytes()).unwrap_err();
+            let msg = format!(
+                "{err}: {}",
+                std::error::Error::source(&err)
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            );
+            assert!(msg.contains(needle), "expected {needle:?} in {msg:?}");
+        }
+    }
+}
