@@ -6,8 +6,20 @@
 //! command line and calls [`cli::run`].
 
 pub mod checksum;
+pub mod cli;
+mod cli_progress;
+pub mod config;
+pub mod crashpoint;
 pub mod decompress;
+pub mod env_vars;
+pub mod fetch;
 pub mod href;
+pub mod index;
+pub mod lifecycle;
 pub mod primary;
+pub mod report;
 pub mod repomd;
+pub mod store;
+pub mod sync;
+pub mod upstream;
 mod xml;

@@ -1,1 +1,5 @@
-fn main() {}
+//! Thin binary: everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    mirror_mgr::cli::run(std::env::args_os())
+}

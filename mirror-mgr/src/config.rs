@@ -1,0 +1,416 @@
+//! Mirror definitions: from a YAML config (`--config`) or from a yum
+//! `.repo`-style file (`--repo-config`, section id = mirror name), the way
+//! operators already keep their upstream lists.
+//!
+//! Loading never ignores anything silently: options that this version does
+//! not honour come back as [`Warning`]s for the binary to print, grouped by
+//! option.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use mirror_index::MirrorName;
+use mirror_index::repofile::{Dialect, RepoFile};
+
+/// Where a mirror's packages come from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Upstream {
+    /// One or more base URLs, tried in order (yum's multi-line baseurl).
+    Baseurl(Vec<String>),
+    /// A yum mirrorlist URL (one base URL per line).
+    Mirrorlist(String),
+    /// A metalink URL (XML listing mirrors and repomd.xml hashes).
+    Metalink(String),
+}
+
+/// What to do with a package `<location xml:base="...">`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum XmlBasePolicy {
+    /// Refuse the repository (default: the snapshot would not be self-contained).
+    #[default]
+    Error,
+    /// Download the package from the xml:base URL and store it at its href.
+    Follow,
+}
+
+/// One mirror, fully resolved (yum variables not yet expanded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirrorSpec {
+    pub name: MirrorName,
+    pub upstream: Upstream,
+    /// yum variables: `basearch`, `arch`, `releasever`, and any from the config.
+    pub vars: BTreeMap<String, String>,
+    pub xml_base: XmlBasePolicy,
+    /// `enabled=0` in a repo-config: skipped by `sync --all`.
+    pub enabled: bool,
+}
+
+/// Everything a config file gives.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub root: Option<PathBuf>,
+    pub base_url: Option<String>,
+    pub concurrency: Option<usize>,
+    pub mirrors: Vec<MirrorSpec>,
+    pub warnings: Vec<Warning>,
+}
+
+impl Config {
+    pub fn mirror(&self, name: &str) -> Option<&MirrorSpec> {
+        self.mirrors.iter().find(|m| m.name.as_str() == name)
+    }
+}
+
+/// Something in a config file this version does not act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub file: PathBuf,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+    #[error("{}", path.display())]
+    Ini {
+        path: PathBuf,
+        #[source]
+        source: mirror_index::repofile::ParseError,
+    },
+}
+
+/// Options of a repo section that only matter to the client side (or are
+/// descriptive) and so are correct to pass over when mirroring.
+const CLIENT_SIDE_OPTIONS: &[&str] = &[
+    "name",
+    "gpgcheck",
+    "gpgkey",
+    "repo_gpgcheck",
+    "failovermethod",
+    "skip_if_unavailable",
+    "metadata_expire",
+    "priority",
+    "cost",
+    "type",
+    "enabled_metadata",
+    "countme",
+    "module_hotfixes",
+];
+
+/// yum's `$basearch` for an arch.
+pub fn basearch(arch: &str) -> &str {
+    match arch {
+        "i386" | "i486" | "i586" | "i686" => "i386",
+        "armv7hl" | "armv7l" => "armhfp",
+        other => other,
+    }
+}
+
+fn default_vars(arch: Option<&str>, releasever: Option<&str>) -> BTreeMap<String, String> {
+    let arch = arch.unwrap_or("x86_64");
+    let mut v = BTreeMap::new();
+    v.insert("arch".into(), arch.to_owned());
+    v.insert("basearch".into(), basearch(arch).to_owned());
+    if let Some(r) = releasever {
+        v.insert("releasever".into(), r.to_owned());
+        let major = r.split('.').next().unwrap_or(r);
+        v.insert("releasever_major".into(), major.to_owned());
+    }
+    v
+}
+
+/// Expand `$name` and `${name}` from `vars`; unknown variables stay literal, as in yum.
+pub fn expand_vars(s: &str, vars: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let (name, consumed) = if let Some(inner) = after.strip_prefix('{') {
+            match inner.find('}') {
+                Some(end) => (&inner[..end], end + 2),
+                None => ("", 0),
+            }
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], end)
+        };
+        match vars.get(name) {
+            Some(v) if !name.is_empty() => {
+                out.push_str(v);
+                rest = &after[consumed..];
+            }
+            _ => {
+                out.push('$');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+// ---------------------------------------------------------------- YAML
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct YamlFile {
+    root: Option<PathBuf>,
+    base_url: Option<String>,
+    concurrency: Option<usize>,
+    #[serde(default)]
+    vars: BTreeMap<String, String>,
+    #[serde(default)]
+    mirrors: Vec<YamlMirror>,
+}
+
+#[derive(serde::Deserialize)]
+struct YamlMirror {
+    name: String,
+    #[serde(alias = "upstream")]
+    baseurl: Option<serde_yaml::Value>,
+    mirrorlist: Option<String>,
+    metalink: Option<String>,
+    arch: Option<String>,
+    releasever: Option<serde_yaml::Value>,
+    #[serde(default)]
+    vars: BTreeMap<String, String>,
+    #[serde(default)]
+    xml_base: XmlBasePolicy,
+    enabled: Option<bool>,
+    #[serde(flatten)]
+    other: BTreeMap<String, serde_yaml::Value>,
+}
+
+fn scalar(v: &serde_yaml::Value) -> Option<String> {
+    match v {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Load a YAML config.
+pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
+    let text = read(path)?;
+    let invalid = |message: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file: YamlFile = serde_yaml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    let mut cfg = Config {
+        root: file.root,
+        base_url: file.base_url,
+        concurrency: file.concurrency,
+        ..Config::default()
+    };
+    let mut ignored: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for m in file.mirrors {
+        let name = MirrorName::new(&m.name).map_err(|e| invalid(e.to_string()))?;
+        let upstream = match (m.baseurl, m.mirrorlist, m.metalink) {
+            (Some(b), None, None) => Upstream::Baseurl(match b {
+                serde_yaml::Value::Sequence(items) => items.iter().filter_map(scalar).collect(),
+                other => scalar(&other).into_iter().collect(),
+            }),
+            (None, Some(l), None) => Upstream::Mirrorlist(l),
+            (None, None, Some(l)) => Upstream::Metalink(l),
+            _ => {
+                return Err(invalid(format!(
+                    "mirror {name}: give exactly one of baseurl (or upstream), mirrorlist, metalink"
+                )));
+            }
+        };
+        if matches!(&upstream, Upstream::Baseurl(v) if v.is_empty()) {
+            return Err(invalid(format!("mirror {name}: empty baseurl")));
+        }
+        let releasever = m.releasever.as_ref().and_then(scalar);
+        let mut vars = default_vars(m.arch.as_deref(), releasever.as_deref());
+        vars.extend(file.vars.clone());
+        vars.extend(m.vars);
+        for key in m.other.keys() {
+            ignored.entry(key.clone()).or_default().push(name.to_string());
+        }
+        cfg.mirrors.push(MirrorSpec {
+            name,
+            upstream,
+            vars,
+            xml_base: m.xml_base,
+            enabled: m.enabled.unwrap_or(true),
+        });
+    }
+    push_ignored(&mut cfg.warnings, path, ignored);
+    check_unique(&cfg.mirrors, path)?;
+    Ok(cfg)
+}
+
+// ---------------------------------------------------------------- .repo style
+
+/// Load mirror definitions from a yum `.repo`-style file.
+pub fn load_repo_file(path: &Path, arch: Option<&str>, releasever: Option<&str>) -> Result<Config, ConfigError> {
+    let text = read(path)?;
+    let file = RepoFile::parse(&text, Dialect::Ini).map_err(|source| ConfigError::Ini {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut cfg = Config::default();
+    let mut ignored: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for section in &file.sections {
+        if section.id == "main" {
+            if let Some(n) = section.value("max_connections").and_then(|v| v.parse().ok()) {
+                cfg.concurrency = Some(n);
+            }
+            continue;
+        }
+        let line = section.header_line + 1;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("line {line}: [{}]: {message}", section.id),
+        };
+        let name = MirrorName::new(&section.id).map_err(|e| invalid(e.to_string()))?;
+        let upstream = if let Some(b) = section.value("baseurl") {
+            let urls: Vec<String> = b
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if urls.is_empty() {
+                return Err(invalid("empty baseurl".into()));
+            }
+            Upstream::Baseurl(urls)
+        } else if let Some(m) = section.value("metalink") {
+            Upstream::Metalink(m.to_owned())
+        } else if let Some(m) = section.value("mirrorlist") {
+            Upstream::Mirrorlist(m.to_owned())
+        } else {
+            return Err(invalid("no baseurl, mirrorlist or metalink".into()));
+        };
+        let enabled = !matches!(section.value("enabled"), Some("0" | "no" | "false" | "False"));
+        for e in &section.entries {
+            let honoured = ["baseurl", "mirrorlist", "metalink", "enabled"].contains(&e.key.as_str());
+            if !honoured && !CLIENT_SIDE_OPTIONS.contains(&e.key.as_str()) {
+                ignored.entry(e.key.clone()).or_default().push(name.to_string());
+            }
+        }
+        cfg.mirrors.push(MirrorSpec {
+            name,
+            upstream,
+            vars: default_vars(arch, releasever),
+            xml_base: XmlBasePolicy::Error,
+            enabled,
+        });
+    }
+    push_ignored(&mut cfg.warnings, path, ignored);
+    Ok(cfg)
+}
+
+fn push_ignored(warnings: &mut Vec<Warning>, path: &Path, ignored: BTreeMap<String, Vec<String>>) {
+    for (key, mirrors) in ignored {
+        warnings.push(Warning {
+            file: path.to_path_buf(),
+            message: format!(
+                "option `{key}` is not honoured yet and is ignored (every package is mirrored) for: {}",
+                mirrors.join(", ")
+            ),
+        });
+    }
+}
+
+fn check_unique(mirrors: &[MirrorSpec], path: &Path) -> Result<(), ConfigError> {
+    let mut seen = std::collections::HashSet::new();
+    for m in mirrors {
+        if !seen.insert(&m.name) {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: format!("mirror {} is defined twice", m.name),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str, name: &str) -> (tempfile::TempDir, PathBuf) {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        (d, p)
+    }
+
+    #[test]
+    fn expands_yum_variables() {
+        let vars = default_vars(Some("i686"), Some("8.4"));
+        assert_eq!(
+            expand_vars("http://m/$releasever/${basearch}/$arch/$releasever_major/$infra/$", &vars),
+            "http://m/8.4/i386/i686/8/$infra/$"
+        );
+    }
+
+    #[test]
+    fn yaml_config_loads_and_warns_on_unknown_keys() {
+        let (_d, p) = write(
+            "root: /srv/m\nbase_url: http://m/yum\nmirrors:\n  - name: a-el7\n    upstream: http://u/$releasever/$basearch/\n    releasever: 7\n    exclude: foo*\n  - name: b\n    mirrorlist: http://ml/?r=1\n  - name: c\n    baseurl: [http://x/, http://y/]\n",
+            "c.yaml",
+        );
+        let cfg = load_yaml(&p).unwrap();
+        assert_eq!(cfg.root.as_deref(), Some(Path::new("/srv/m")));
+        let a = cfg.mirror("a-el7").unwrap();
+        assert_eq!(a.upstream, Upstream::Baseurl(vec!["http://u/$releasever/$basearch/".into()]));
+        assert_eq!(a.vars["releasever"], "7");
+        assert_eq!(cfg.mirror("b").unwrap().upstream, Upstream::Mirrorlist("http://ml/?r=1".into()));
+        assert_eq!(cfg.mirror("c").unwrap().upstream, Upstream::Baseurl(vec!["http://x/".into(), "http://y/".into()]));
+        assert_eq!(cfg.warnings.len(), 1);
+        assert!(cfg.warnings[0].message.contains("`exclude`") && cfg.warnings[0].message.contains("a-el7"));
+    }
+
+    #[test]
+    fn yaml_errors_name_the_file() {
+        for (text, needle) in [
+            ("mirrors:\n  - name: a\n", "exactly one of"),
+            ("mirrors:\n  - name: ../x\n    baseurl: http://u/\n", "invalid mirror name"),
+            ("mirrors:\n  - {name: a, baseurl: http://u/}\n  - {name: a, baseurl: http://v/}\n", "defined twice"),
+            ("rooot: /x\n", "unknown field"),
+        ] {
+            let (_d, p) = write(text, "bad.yaml");
+            let err = load_yaml(&p).unwrap_err().to_string();
+            assert!(err.contains("bad.yaml") && err.contains(needle), "{err}");
+        }
+    }
+
+    #[test]
+    fn repo_style_config() {
+        let (_d, p) = write(
+            "[main]\nmax_connections=50\n\n[base-el8]\nname=Base\nbaseurl = http://m/$basearch/os/\ngpgcheck=1\nexclude=a*\n    b*\n\n[epel-el8]\nmirrorlist=http://ml/?repo=epel-8&arch=$basearch\nenabled=0\nsslverify=0\n",
+            "mirrors.conf",
+        );
+        let cfg = load_repo_file(&p, None, None).unwrap();
+        assert_eq!(cfg.concurrency, Some(50));
+        assert_eq!(cfg.mirrors.len(), 2);
+        assert_eq!(cfg.mirrors[0].upstream, Upstream::Baseurl(vec!["http://m/$basearch/os/".into()]));
+        assert!(!cfg.mirrors[1].enabled);
+        let msgs: Vec<_> = cfg.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(msgs.len(), 2, "{msgs:?}");
+        assert!(msgs[0].contains("`exclude`") && msgs[0].contains("base-el8"));
+        assert!(msgs[1].contains("`sslverify`") && msgs[1].contains("epel-el8"));
+    }
+}

@@ -1,0 +1,16 @@
+//! Every environment variable mirror-mgr reads, in one place.
+
+/// Default for `--root`.
+pub const ROOT: &str = "MIRRORS_ROOT";
+/// Default for `--base-url`.
+pub const BASE_URL: &str = "MIRRORS_BASE_URL";
+/// Default for `--config`.
+pub const CONFIG: &str = "MIRROR_MGR_CONFIG";
+/// Test hook: first retry delay in milliseconds (default 500).
+pub const RETRY_BACKOFF_MS: &str = "MIRROR_MGR_RETRY_BACKOFF_MS";
+/// Test hook: kill the process at a named point (see `crashpoint`).
+pub const CRASH_AT: &str = "MIRROR_MGR_CRASH_AT";
+/// Log filter, as for every `tracing` program.
+pub const LOG: &str = "RUST_LOG";
+/// Disable colour.
+pub const NO_COLOR: &str = "NO_COLOR";

@@ -1,0 +1,433 @@
+//! Fetching from upstream: http(s) over one keep-alive connection pool, and
+//! `file://`. Bounded retries with exponential backoff for what is transient
+//! (connection errors, timeouts, 5xx/429/408, bodies cut short or corrupted);
+//! immediate failure for what is not (404 and other 4xx). Every error names
+//! the URL.
+//!
+//! Invariant: [`Fetcher::download`] only ever creates `dest` by renaming a
+//! fully written, fsynced temp file whose size and checksum matched; on any
+//! failure the temp file is removed and `dest` is untouched.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+use url::Url;
+
+use crate::checksum::{Checksum, Hasher};
+
+/// Knobs for network behaviour.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// Retries after the first attempt.
+    pub retries: u32,
+    /// First backoff delay; doubles each retry, capped at 30 s.
+    pub backoff: Duration,
+    pub connect_timeout: Duration,
+    /// Longest wait for the next bytes of a response.
+    pub read_timeout: Duration,
+    /// Parallel connections to one host.
+    pub max_connections: usize,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        Self {
+            retries: 4,
+            backoff: Duration::from_millis(500),
+            connect_timeout: Duration::from_secs(15),
+            read_timeout: Duration::from_secs(60),
+            max_connections: 16,
+        }
+    }
+}
+
+/// What a downloaded file must be.
+#[derive(Debug, Clone)]
+pub struct Expect {
+    pub size: Option<u64>,
+    pub checksum: Checksum,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("{url}: not found (HTTP 404)")]
+    NotFound { url: String },
+    #[error("{url}: HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("{url}: {what}")]
+    Network {
+        url: String,
+        what: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{url}: {what}")]
+    Corrupt { url: String, what: String },
+    #[error("{url}: larger than the {limit} byte limit")]
+    TooLarge { url: String, limit: u64 },
+    #[error("{url}: unsupported URL scheme (use http, https or file)")]
+    Scheme { url: String },
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read {url}")]
+    File {
+        url: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl FetchError {
+    /// Worth another attempt?
+    fn is_transient(&self) -> bool {
+        match self {
+            Self::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+            Self::Network { .. } | Self::Corrupt { .. } | Self::TooLarge { .. } => true,
+            Self::NotFound { .. } | Self::Scheme { .. } | Self::Write { .. } | Self::File { .. } => false,
+        }
+    }
+}
+
+/// Shared HTTP client plus counters for the report.
+pub struct Fetcher {
+    client: reqwest::Client,
+    opts: FetchOptions,
+    /// Requests sent (http) or files opened (file://), including retries.
+    pub requests: AtomicU64,
+    /// Bytes received.
+    pub bytes: AtomicU64,
+}
+
+fn net<'a>(url: &'a Url, what: &'static str) -> impl FnOnce(reqwest::Error) -> FetchError + 'a {
+    move |source| FetchError::Network {
+        url: url.to_string(),
+        what,
+        source,
+    }
+}
+
+impl Fetcher {
+    pub fn new(opts: FetchOptions) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("mirror-mgr/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(opts.connect_timeout)
+            .read_timeout(opts.read_timeout)
+            .pool_max_idle_per_host(opts.max_connections)
+            .tcp_nodelay(true)
+            .build()?;
+        Ok(Self {
+            client,
+            opts,
+            requests: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        })
+    }
+
+    pub fn options(&self) -> &FetchOptions {
+        &self.opts
+    }
+
+    async fn retrying<T, F, Fut>(&self, mut attempt: F) -> Result<T, FetchError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, FetchError>>,
+    {
+        let mut delay = self.opts.backoff;
+        let mut tries = 0;
+        loop {
+            match attempt().await {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_transient() && tries < self.opts.retries => {
+                    tries += 1;
+                    tracing::warn!("{e}; retry {tries}/{} in {delay:?}", self.opts.retries);
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// GET a small file whole (repomd.xml, mirrorlists), at most `limit` bytes.
+    pub async fn get(&self, url: &Url, limit: u64) -> Result<Bytes, FetchError> {
+        self.retrying(|| self.get_once(url, limit)).await
+    }
+
+    /// Like [`get`](Self::get) but a 404 is `Ok(None)` (optional files such as repomd.xml.asc).
+    pub async fn get_optional(&self, url: &Url, limit: u64) -> Result<Option<Bytes>, FetchError> {
+        match self.get(url, limit).await {
+            Ok(b) => Ok(Some(b)),
+            Err(FetchError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn get_once(&self, url: &Url, limit: u64) -> Result<Bytes, FetchError> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if url.scheme() == "file" {
+            let path = file_path(url)?;
+            let data = tokio::fs::read(&path).await.map_err(|source| file_err(url, source))?;
+            if data.len() as u64 > limit {
+                return Err(FetchError::TooLarge {
+                    url: url.to_string(),
+                    limit,
+                });
+            }
+            return Ok(Bytes::from(data));
+        }
+        let resp = self.send(url).await?;
+        let mut out = Vec::new();
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(net(url, "connection failed while reading the body"))?;
+            self.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            if (out.len() + chunk.len()) as u64 > limit {
+                return Err(FetchError::TooLarge {
+                    url: url.to_string(),
+                    limit,
+                });
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(out))
+    }
+
+    async fn send(&self, url: &Url) -> Result<reqwest::Response, FetchError> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(FetchError::Scheme { url: url.to_string() });
+        }
+        let resp = self
+            .client
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(net(url, "request failed"))?;
+        let status = resp.status().as_u16();
+        match status {
+            200 => Ok(resp),
+            404 | 410 => Err(FetchError::NotFound { url: url.to_string() }),
+            s => Err(FetchError::Status {
+                url: url.to_string(),
+                status: s,
+            }),
+        }
+    }
+
+    /// Download `url` to `dest`, verifying size and checksum (see module docs).
+    /// `progress` is called with each chunk's length.
+    pub async fn download(
+        &self,
+        url: &Url,
+        dest: &Path,
+        expect: &Expect,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<(), FetchError> {
+        let tmp = temp_name(dest);
+        let result = self
+            .retrying(|| async {
+                let r = self.download_once(url, &tmp, expect, progress).await;
+                if r.is_err() {
+                    let _ = tokio::fs::remove_file(&tmp).await;
+                }
+                r
+            })
+            .await;
+        result?;
+        tokio::fs::rename(&tmp, dest).await.map_err(|source| FetchError::Write {
+            path: dest.to_path_buf(),
+            source,
+        })
+    }
+
+    async fn download_once(
+        &self,
+        url: &Url,
+        tmp: &Path,
+        expect: &Expect,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<(), FetchError> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let werr = |source| FetchError::Write {
+            path: tmp.to_path_buf(),
+            source,
+        };
+        let mut file = create_file(tmp).await.map_err(werr)?;
+        let mut hasher: Hasher = expect.checksum.kind.hasher();
+        let mut got = 0u64;
+        let limit = expect.size.unwrap_or(u64::MAX);
+        let mut add = |chunk: &[u8], got: &mut u64| -> Result<(), FetchError> {
+            *got += chunk.len() as u64;
+            if *got > limit {
+                return Err(FetchError::Corrupt {
+                    url: url.to_string(),
+                    what: format!("body is larger than the {limit} bytes the metadata gives"),
+                });
+            }
+            hasher.update(chunk);
+            self.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            progress(chunk.len() as u64);
+            Ok(())
+        };
+        if url.scheme() == "file" {
+            use tokio::io::AsyncReadExt;
+            let path = file_path(url)?;
+            let mut src = tokio::fs::File::open(&path).await.map_err(|s| file_err(url, s))?;
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                let n = src.read(&mut buf).await.map_err(|s| file_err(url, s))?;
+                if n == 0 {
+                    break;
+                }
+                add(&buf[..n], &mut got)?;
+                file.write_all(&buf[..n]).await.map_err(werr)?;
+            }
+        } else {
+            let resp = self.send(url).await?;
+            let mut stream = resp.bytes_stream();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(net(url, "connection failed while reading the body"))?;
+                add(&chunk, &mut got)?;
+                file.write_all(&chunk).await.map_err(werr)?;
+            }
+        }
+        if let Some(size) = expect.size {
+            if got != size {
+                return Err(FetchError::Corrupt {
+                    url: url.to_string(),
+                    what: format!("got {got} bytes, metadata says {size}"),
+                });
+            }
+        }
+        let actual = hasher.finish();
+        if actual != expect.checksum {
+            return Err(FetchError::Corrupt {
+                url: url.to_string(),
+                what: format!("checksum mismatch: expected {}, got {actual}", expect.checksum),
+            });
+        }
+        file.flush().await.map_err(werr)?;
+        file.sync_all().await.map_err(werr)?;
+        Ok(())
+    }
+}
+
+/// Where a download is written before it is verified: a dot-file beside `dest`.
+pub fn temp_name(dest: &Path) -> PathBuf {
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    dest.with_file_name(format!(".{name}.part"))
+}
+
+async fn create_file(path: &Path) -> std::io::Result<tokio::fs::File> {
+    let mut opts = tokio::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    opts.mode(0o644);
+    opts.open(path).await
+}
+
+fn file_path(url: &Url) -> Result<PathBuf, FetchError> {
+    url.to_file_path().map_err(|()| FetchError::Scheme { url: url.to_string() })
+}
+
+fn file_err(url: &Url, source: std::io::Error) -> FetchError {
+    if source.kind() == std::io::ErrorKind::NotFound {
+        FetchError::NotFound { url: url.to_string() }
+    } else {
+        FetchError::File {
+            url: url.to_string(),
+            source,
+        }
+    }
+}
+
+/// Join a relative path onto a base URL that names a directory.
+pub fn join(base: &Url, rel: &str) -> Result<Url, url::ParseError> {
+    let mut b = base.clone();
+    if !b.path().ends_with('/') {
+        let p = format!("{}/", b.path());
+        b.set_path(&p);
+    }
+    b.join(rel)
+}
+
+/// Parse a base URL given by a user or a mirrorlist; a plain absolute path is a `file://` URL.
+pub fn parse_base_url(s: &str) -> Result<Url, String> {
+    let s = s.trim();
+    if s.starts_with('/') {
+        return Url::from_directory_path(s).map_err(|()| format!("not a usable path: {s:?}"));
+    }
+    let url = Url::parse(s).map_err(|e| format!("invalid URL {s:?}: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https" | "file") {
+        return Err(format!("unsupported URL scheme in {s:?} (use http, https or file)"));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_treats_base_as_directory() {
+        let b = Url::parse("http://h/repo/x86_64/os").unwrap();
+        assert_eq!(join(&b, "repodata/repomd.xml").unwrap().as_str(), "http://h/repo/x86_64/os/repodata/repomd.xml");
+        let b = Url::parse("http://h/repo/").unwrap();
+        assert_eq!(join(&b, "Packages/a b.rpm").unwrap().as_str(), "http://h/repo/Packages/a%20b.rpm");
+        assert_eq!(parse_base_url("/srv/up").unwrap().as_str(), "file:///srv/up/");
+        assert!(parse_base_url("ftp://x/").unwrap_err().contains("unsupported"));
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    }
+
+    #[test]
+    fn file_download_verifies_and_leaves_nothing_on_mismatch() {
+        let d = tempfile::tempdir().unwrap();
+        let src = d.path().join("src.rpm");
+        std::fs::write(&src, b"abc").unwrap();
+        let url = Url::from_file_path(&src).unwrap();
+        let f = Fetcher::new(FetchOptions {
+            retries: 1,
+            backoff: Duration::from_millis(1),
+            ..FetchOptions::default()
+        })
+        .unwrap();
+        let dest = d.path().join("dest.rpm");
+        let good = Expect {
+            size: Some(3),
+            checksum: Checksum::of(crate::checksum::Kind::Sha256, b"abc"),
+        };
+        rt().block_on(f.download(&url, &dest, &good, &|_| {})).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"abc");
+
+        let dest2 = d.path().join("dest2.rpm");
+        let bad = Expect {
+            size: Some(3),
+            checksum: Checksum::of(crate::checksum::Kind::Sha256, b"xyz"),
+        };
+        let err = rt().block_on(f.download(&url, &dest2, &bad, &|_| {})).unwrap_err();
+        assert!(err.to_string().contains("checksum mismatch"), "{err}");
+        assert!(err.to_string().contains("src.rpm"), "{err}");
+        assert!(!dest2.exists() && !temp_name(&dest2).exists());
+        // Two attempts (1 retry) for a transient error, plus the good one.
+        assert_eq!(f.requests.load(Ordering::Relaxed), 3);
+
+        let short = Expect { size: Some(4), ..good };
+        let err = rt().block_on(f.download(&url, &dest2, &short, &|_| {})).unwrap_err();
+        assert!(err.to_string().contains("got 3 bytes, metadata says 4"), "{err}");
+
+        let missing = Url::from_file_path(d.path().join("nope")).unwrap();
+        let err = rt().block_on(f.get(&missing, 100)).unwrap_err();
+        assert!(matches!(err, FetchError::NotFound { .. }));
+        assert_eq!(rt().block_on(f.get_optional(&missing, 100)).unwrap(), None);
+    }
+}

@@ -1,0 +1,134 @@
+//! How the library tells the binary what is happening: a [`Reporter`] for
+//! live progress (the binary draws bars with it), and a [`SyncReport`] per
+//! mirror at the end (printed as a line, or as JSON with `--json`).
+
+use mirror_index::MirrorName;
+
+/// Live progress of a sync. All methods default to doing nothing.
+pub trait Reporter: Send + Sync {
+    /// A new phase began ("fetching metadata", "downloading", ...).
+    fn phase(&self, _mirror: &MirrorName, _phase: &str) {}
+    /// Downloads are about to start: this many files and bytes.
+    fn download_start(&self, _mirror: &MirrorName, _files: u64, _bytes: u64) {}
+    /// `bytes` more arrived.
+    fn download_progress(&self, _bytes: u64) {}
+    /// One file finished.
+    fn file_done(&self) {}
+    /// Downloads are over (successfully or not).
+    fn download_done(&self) {}
+}
+
+/// A reporter that reports nothing.
+pub struct Silent;
+impl Reporter for Silent {}
+
+/// What a sync did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Unchanged,
+    NewSnapshot,
+    Failed,
+}
+
+/// The result of syncing one mirror.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SyncReport {
+    pub mirror: String,
+    pub status: Status,
+    /// The latest snapshot after the sync (the new one when one was made).
+    pub snapshot: Option<String>,
+    /// The latest snapshot before the sync.
+    pub previous: Option<String>,
+    /// The base URL that served this sync.
+    pub upstream: Option<String>,
+    /// Packages in the snapshot.
+    pub packages: u64,
+    /// (path, checksum) pairs new since the previous base, and gone from it.
+    pub added: u64,
+    pub removed: u64,
+    pub downloaded_files: u64,
+    pub downloaded_bytes: u64,
+    /// HTTP requests sent, retries included.
+    pub requests: u64,
+    pub seconds: f64,
+    /// Extra explanation (e.g. a recovered crash, a rollback hold).
+    pub note: Option<String>,
+    /// The whole error chain, when failed.
+    pub error: Option<String>,
+}
+
+impl SyncReport {
+    pub fn new(mirror: &MirrorName) -> Self {
+        Self {
+            mirror: mirror.to_string(),
+            status: Status::Failed,
+            snapshot: None,
+            previous: None,
+            upstream: None,
+            packages: 0,
+            added: 0,
+            removed: 0,
+            downloaded_files: 0,
+            downloaded_bytes: 0,
+            requests: 0,
+            seconds: 0.0,
+            note: None,
+            error: None,
+        }
+    }
+
+    /// One line for humans.
+    pub fn summary(&self) -> String {
+        let note = self.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default();
+        match self.status {
+            Status::Unchanged => format!(
+                "{}: unchanged, latest {}{note} [{:.1}s]",
+                self.mirror,
+                self.snapshot.as_deref().unwrap_or("-"),
+                self.seconds
+            ),
+            Status::NewSnapshot => format!(
+                "{}: new snapshot {} ({} packages, +{} -{}, downloaded {} files / {}){note} [{:.1}s]",
+                self.mirror,
+                self.snapshot.as_deref().unwrap_or("-"),
+                self.packages,
+                self.added,
+                self.removed,
+                self.downloaded_files,
+                human_bytes(self.downloaded_bytes),
+                self.seconds
+            ),
+            Status::Failed => format!(
+                "{}: FAILED: {}",
+                self.mirror,
+                self.error.as_deref().unwrap_or("unknown error")
+            ),
+        }
+    }
+}
+
+/// `1.5 MiB` style sizes.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    #[allow(clippy::cast_precision_loss)]
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+    }
+}

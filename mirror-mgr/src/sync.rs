@@ -1,0 +1,507 @@
+//! The sync driver: upstream -> verified downloads -> snapshot -> base ->
+//! latest.txt, in the commit order of the spec. Async only where it talks to
+//! the network; file work runs on the blocking pool.
+//!
+//! Decisions made here, in order:
+//! 1. repomd.xml equals the latest snapshot's: unchanged, nothing else fetched.
+//! 2. It equals the snapshot named by `.pending` (published by a sync that was
+//!    killed before it moved `latest.txt`): finish that commit.
+//! 3. It equals a snapshot newer than latest that is not pending: latest was
+//!    rolled back on purpose; leave it (unchanged, with a note).
+//! 4. Otherwise build, publish and commit a new snapshot.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::{StreamExt, TryStreamExt};
+use url::Url;
+
+use mirror_index::SnapshotName;
+
+use crate::checksum::Checksum;
+use crate::config::{MirrorSpec, XmlBasePolicy};
+use crate::crashpoint;
+use crate::fetch::{self, Expect, FetchError, FetchOptions, Fetcher};
+use crate::primary::{self, Package};
+use crate::repomd::{self, Repomd};
+use crate::report::{Reporter, Status, SyncReport};
+use crate::store::{IoContext, Store, StoreError};
+use crate::upstream::{self, Plan, Resolved};
+
+/// Upper bound for repomd.xml, mirrorlists and metalinks held in memory.
+const SMALL_FILE_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// Settings shared by every mirror of one run.
+#[derive(Debug, Clone)]
+pub struct SyncContext {
+    pub root: PathBuf,
+    pub fetch: FetchOptions,
+    /// Parallel package downloads per mirror.
+    pub concurrency: usize,
+    /// Wait for another process's lock instead of failing fast.
+    pub wait_for_lock: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("mirror {mirror}: {message}")]
+    Config { mirror: String, message: String },
+    #[error("{url}")]
+    Repomd {
+        url: String,
+        #[source]
+        source: repomd::RepomdError,
+    },
+    #[error("{url}")]
+    Primary {
+        url: String,
+        #[source]
+        source: primary::PrimaryError,
+    },
+    #[error("{url}: {message}")]
+    BadMetadata { url: String, message: String },
+    #[error("no upstream of mirror {mirror} served a usable repomd.xml: {}", errors.join("; "))]
+    NoUpstream { mirror: String, errors: Vec<String> },
+    #[error(
+        "{url} changed during the sync (repomd.xml differs at the end from the start); nothing was published, the next sync will retry"
+    )]
+    UpstreamChanged { url: String },
+    #[error("cannot start the HTTP client")]
+    Client(#[source] reqwest::Error),
+    #[error("internal task failed: {0}")]
+    Join(String),
+}
+
+impl SyncError {
+    /// Another process holds this mirror's lock.
+    pub fn is_locked(&self) -> bool {
+        matches!(self, Self::Store(StoreError::Locked { .. }))
+    }
+}
+
+/// The part of a package a sync keeps in memory (about 150 bytes each).
+#[derive(Debug, Clone)]
+struct Item {
+    href: String,
+    checksum: Checksum,
+    size: u64,
+    url: Url,
+    from_base: bool,
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SyncError> + Send + 'static,
+) -> Result<T, SyncError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| SyncError::Join(e.to_string()))?
+}
+
+/// Sync one mirror. Failures come back as `Err`; the caller turns them into
+/// a failed report (see [`failed_report`]).
+pub async fn sync_mirror(
+    ctx: &SyncContext,
+    spec: &MirrorSpec,
+    url_override: Option<&Url>,
+    reporter: &dyn Reporter,
+) -> Result<SyncReport, SyncError> {
+    let started = Instant::now();
+    let fetcher = Arc::new(Fetcher::new(ctx.fetch.clone()).map_err(SyncError::Client)?);
+    let mut report = SyncReport::new(&spec.name);
+    let store = Store::new(&ctx.root, spec.name.clone());
+    let _lock = {
+        let s = store.clone();
+        let wait = ctx.wait_for_lock;
+        blocking(move || Ok(s.lock(wait)?)).await?
+    };
+    {
+        let s = store.clone();
+        blocking(move || Ok(s.clean_staging()?)).await?;
+    }
+
+    reporter.phase(&spec.name, "fetching repomd.xml");
+    let resolved = resolve(&fetcher, spec, url_override).await?;
+    let (base_url, repomd_bytes) = fetch_repomd(&fetcher, spec, &resolved).await?;
+    report.upstream = Some(base_url.to_string());
+    let latest = store.latest()?;
+    report.previous = latest.as_ref().map(ToString::to_string);
+    let pending = store.pending()?;
+
+    let finish_stats = |report: &mut SyncReport, fetcher: &Fetcher| {
+        report.requests = fetcher.requests.load(std::sync::atomic::Ordering::Relaxed);
+        report.downloaded_bytes = fetcher.bytes.load(std::sync::atomic::Ordering::Relaxed);
+        report.seconds = started.elapsed().as_secs_f64();
+    };
+
+    // 1. Unchanged.
+    if let Some(l) = &latest {
+        if store.snapshot_repomd(l).as_deref() == Some(&repomd_bytes[..]) {
+            if pending.as_ref() == Some(l) {
+                // Killed after latest.txt moved but before cleaning up.
+                store.clear_pending()?;
+                store.clear_objects()?;
+            }
+            report.status = Status::Unchanged;
+            report.snapshot = Some(l.to_string());
+            finish_stats(&mut report, &fetcher);
+            return Ok(report);
+        }
+    }
+    // 2. Finish a published but uncommitted snapshot.
+    if let Some(p) = &pending {
+        if store.snapshot_repomd(p).as_deref() == Some(&repomd_bytes[..]) {
+            reporter.phase(&spec.name, "finishing an interrupted commit");
+            commit(&store, p).await?;
+            report.status = Status::NewSnapshot;
+            report.snapshot = Some(p.to_string());
+            report.packages = count_packages(&store.snapshot_dir(p))?;
+            report.note = Some(format!("finished the commit of {p}, interrupted earlier"));
+            finish_stats(&mut report, &fetcher);
+            return Ok(report);
+        }
+    }
+    // 3. Held back by a rollback.
+    let snapshots = store.snapshots()?;
+    for s in snapshots.iter().rev().filter(|s| latest.as_ref().is_some_and(|l| *s > l)) {
+        if store.snapshot_repomd(s).as_deref() == Some(&repomd_bytes[..]) {
+            report.status = Status::Unchanged;
+            report.snapshot = latest.as_ref().map(ToString::to_string);
+            report.note = Some(format!(
+                "latest is held at {} by a rollback; upstream still matches {s}",
+                latest.as_ref().expect("filtered on latest")
+            ));
+            finish_stats(&mut report, &fetcher);
+            return Ok(report);
+        }
+    }
+
+    // 4. A new snapshot.
+    let repomd_url = fetch::join(&base_url, "repodata/repomd.xml").expect("constant path joins");
+    let md = repomd::parse(&repomd_bytes).map_err(|source| SyncError::Repomd {
+        url: repomd_url.to_string(),
+        source,
+    })?;
+    let build = store.new_build()?;
+    let result = build_and_publish(ctx, spec, &store, &fetcher, reporter, &base_url, &repomd_bytes, &md, &build, &snapshots, &mut report).await;
+    let name = match result {
+        Ok(name) => name,
+        Err(e) => {
+            // Publish nothing; keep verified objects for the next run.
+            let _ = std::fs::remove_dir_all(&build);
+            return Err(e);
+        }
+    };
+    reporter.phase(&spec.name, "committing");
+    commit(&store, &name).await?;
+    report.status = Status::NewSnapshot;
+    report.snapshot = Some(name.to_string());
+    finish_stats(&mut report, &fetcher);
+    Ok(report)
+}
+
+/// A failed report for `err`, with its whole cause chain.
+pub fn failed_report(spec: &MirrorSpec, err: &(dyn std::error::Error + 'static)) -> SyncReport {
+    let mut r = SyncReport::new(&spec.name);
+    r.status = Status::Failed;
+    r.error = Some(error_chain(err));
+    r
+}
+
+/// `outer: inner: innermost`
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let t = e.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = e.source();
+    }
+    s
+}
+
+async fn resolve(fetcher: &Fetcher, spec: &MirrorSpec, url_override: Option<&Url>) -> Result<Resolved, SyncError> {
+    if let Some(u) = url_override {
+        return Ok(Resolved {
+            bases: vec![u.clone()],
+            repomd_hashes: Vec::new(),
+        });
+    }
+    let cfg_err = |message: String| SyncError::Config {
+        mirror: spec.name.to_string(),
+        message,
+    };
+    match upstream::plan(&spec.upstream, &spec.vars).map_err(cfg_err)? {
+        Plan::Direct(r) => Ok(r),
+        Plan::Fetch { url, .. } => {
+            let body = fetcher.get(&url, SMALL_FILE_LIMIT).await?;
+            upstream::parse_list(&body, &url).map_err(cfg_err)
+        }
+    }
+}
+
+async fn fetch_repomd(fetcher: &Fetcher, spec: &MirrorSpec, resolved: &Resolved) -> Result<(Url, bytes::Bytes), SyncError> {
+    let mut errors = Vec::new();
+    for base in &resolved.bases {
+        if base.as_str().contains('$') {
+            errors.push(format!("{base}: has an unexpanded yum variable (set it in the mirror's config)"));
+            continue;
+        }
+        let url = fetch::join(base, "repodata/repomd.xml").expect("constant path joins");
+        match fetcher.get(&url, SMALL_FILE_LIMIT).await {
+            Ok(bytes) if resolved.repomd_ok(&bytes) => return Ok((base.clone(), bytes)),
+            Ok(_) => errors.push(format!("{url}: does not match the metalink's checksums (stale mirror?)")),
+            Err(e) if resolved.bases.len() == 1 => return Err(e.into()),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    Err(SyncError::NoUpstream {
+        mirror: spec.name.to_string(),
+        errors,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn build_and_publish(
+    ctx: &SyncContext,
+    spec: &MirrorSpec,
+    store: &Store,
+    fetcher: &Arc<Fetcher>,
+    reporter: &dyn Reporter,
+    base_url: &Url,
+    repomd_bytes: &[u8],
+    md: &Repomd,
+    build: &Path,
+    snapshots: &[SnapshotName],
+    report: &mut SyncReport,
+) -> Result<SnapshotName, SyncError> {
+    // Metadata: repomd.xml as fetched, its signature and key when upstream has them,
+    // then every file it lists, verified.
+    reporter.phase(&spec.name, "downloading metadata");
+    let repomd_path = build.join("repodata/repomd.xml");
+    std::fs::write(&repomd_path, repomd_bytes).at(&repomd_path)?;
+    for extra in ["repodata/repomd.xml.asc", "repodata/repomd.xml.key"] {
+        let url = fetch::join(base_url, extra).expect("constant path joins");
+        if let Some(b) = fetcher.get_optional(&url, SMALL_FILE_LIMIT).await? {
+            let p = build.join(extra);
+            std::fs::write(&p, &b).at(&p)?;
+        }
+    }
+    let mut made = HashSet::new();
+    for r in &md.records {
+        crate::store::ensure_parent(&r.href.under(build), &mut made)?;
+    }
+    futures_util::stream::iter(md.records.iter().map(|r| {
+        let url = fetch::join(base_url, r.href.as_str());
+        let dest = r.href.under(build);
+        let expect = Expect {
+            size: r.size,
+            checksum: r.checksum.clone(),
+        };
+        async move {
+            let url = url.map_err(|e| SyncError::BadMetadata {
+                url: base_url.to_string(),
+                message: e.to_string(),
+            })?;
+            fetcher.download(&url, &dest, &expect, &|_| {}).await?;
+            Ok::<_, SyncError>(())
+        }
+    }))
+    .buffer_unordered(ctx.concurrency.clamp(1, 8))
+    .try_collect::<()>()
+    .await?;
+    report.downloaded_files += md.records.len() as u64;
+    crashpoint::hit("metadata-downloaded");
+
+    // Package list from primary, and what base/ already has.
+    reporter.phase(&spec.name, "reading primary");
+    let primary_rec = md.primary().expect("parse checks primary");
+    let primary_path = primary_rec.href.under(build);
+    let primary_url = fetch::join(base_url, primary_rec.href.as_str()).expect("checked href joins");
+    let items = {
+        let (path, url, base_url, policy) = (primary_path.clone(), primary_url.clone(), base_url.clone(), spec.xml_base);
+        blocking(move || read_items(&path, &url, &base_url, policy)).await?
+    };
+    let have = {
+        let s = store.clone();
+        blocking(move || Ok(s.base_index()?)).await?
+    };
+    let mut items = items;
+    let new_pairs: HashSet<(&str, &str)> = items.iter().map(|i| (i.href.as_str(), i.checksum.hex.as_str())).collect();
+    report.packages = items.len() as u64;
+    report.removed = have
+        .iter()
+        .filter(|(h, (c, _))| !new_pairs.contains(&(h.as_str(), c.hex.as_str())))
+        .count() as u64;
+    drop(new_pairs);
+    let base = store.base();
+    let mut to_download = Vec::new();
+    for (i, item) in items.iter_mut().enumerate() {
+        let in_base = have
+            .get(&item.href)
+            .is_some_and(|(c, s)| *c == item.checksum && *s == item.size);
+        if in_base {
+            if std::fs::metadata(base.join(&item.href)).is_ok_and(|m| m.len() == item.size) {
+                item.from_base = true;
+                continue;
+            }
+        } else {
+            report.added += 1;
+        }
+        let obj = store.object_path(&item.checksum);
+        if !std::fs::metadata(&obj).is_ok_and(|m| m.len() == item.size) {
+            to_download.push(i);
+        }
+    }
+    drop(have);
+
+    // Downloads, in parallel over the shared keep-alive pool.
+    let total_bytes: u64 = to_download.iter().map(|&i| items[i].size).sum();
+    reporter.phase(&spec.name, "downloading packages");
+    reporter.download_start(&spec.name, to_download.len() as u64, total_bytes);
+    let progress = |n: u64| reporter.download_progress(n);
+    let result = futures_util::stream::iter(to_download.iter().map(|&i| {
+        let item = &items[i];
+        let dest = store.object_path(&item.checksum);
+        let expect = Expect {
+            size: Some(item.size),
+            checksum: item.checksum.clone(),
+        };
+        let progress = &progress;
+        async move {
+            fetcher.download(&item.url, &dest, &expect, progress).await?;
+            reporter.file_done();
+            crashpoint::hit("package-downloaded");
+            Ok::<_, SyncError>(())
+        }
+    }))
+    .buffer_unordered(ctx.concurrency.max(1))
+    .try_collect::<()>()
+    .await;
+    reporter.download_done();
+    result?;
+    report.downloaded_files += to_download.len() as u64;
+
+    // Upstream must not have moved while we downloaded.
+    let repomd_url = fetch::join(base_url, "repodata/repomd.xml").expect("constant path joins");
+    let again = fetcher.get(&repomd_url, SMALL_FILE_LIMIT).await?;
+    if again != repomd_bytes {
+        return Err(SyncError::UpstreamChanged {
+            url: repomd_url.to_string(),
+        });
+    }
+
+    // Link packages into the build, then publish it.
+    reporter.phase(&spec.name, "building snapshot");
+    {
+        let (store, build) = (store.clone(), build.to_path_buf());
+        blocking(move || link_build(&store, &build, &items)).await?;
+    }
+    crashpoint::hit("snapshot-linked");
+    let name = SnapshotName::next(jiff::Timestamp::now(), snapshots.last()).map_err(|e| SyncError::Config {
+        mirror: spec.name.to_string(),
+        message: e.to_string(),
+    })?;
+    {
+        let (store, build, name) = (store.clone(), build.to_path_buf(), name.clone());
+        blocking(move || Ok(store.publish(&build, &name)?)).await?;
+    }
+    Ok(name)
+}
+
+/// Stream the primary into the compact item list, refusing duplicates that disagree.
+fn read_items(path: &Path, url: &Url, base_url: &Url, policy: XmlBasePolicy) -> Result<Vec<Item>, SyncError> {
+    let file = std::fs::File::open(path).at(path)?;
+    let reader = crate::decompress::open(file).at(path)?;
+    let mut items: Vec<Item> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let bad = |message: String| SyncError::BadMetadata {
+        url: url.to_string(),
+        message,
+    };
+    let res = primary::for_each_package(reader, |p: Package| -> Result<(), SyncError> {
+        let href = p.href.as_str().to_owned();
+        if let Some(&prev) = seen.get(&href) {
+            if items[prev].checksum == p.checksum && items[prev].size == p.size {
+                return Ok(()); // the same file listed twice: harmless
+            }
+            return Err(bad(format!(
+                "{href} is listed twice with different checksums or sizes ({} and {})",
+                items[prev].checksum, p.checksum
+            )));
+        }
+        let pkg_url = match (&p.location_base, policy) {
+            (None, _) => fetch::join(base_url, &href),
+            (Some(b), XmlBasePolicy::Follow) => {
+                let b = fetch::parse_base_url(b).map_err(|e| bad(format!("{href}: xml:base: {e}")))?;
+                fetch::join(&b, &href)
+            }
+            (Some(b), XmlBasePolicy::Error) => {
+                return Err(bad(format!(
+                    "{} ({href}) has xml:base={b:?}: the snapshot would depend on another host; set `xml_base: follow` for this mirror to download from there",
+                    p.nevra()
+                )));
+            }
+        }
+        .map_err(|e| bad(format!("{href}: {e}")))?;
+        seen.insert(href.clone(), items.len());
+        items.push(Item {
+            href,
+            checksum: p.checksum,
+            size: p.size,
+            url: pkg_url,
+            from_base: false,
+        });
+        Ok(())
+    })
+    .map_err(|source| SyncError::Primary {
+        url: url.to_string(),
+        source,
+    })?;
+    res?;
+    Ok(items)
+}
+
+fn link_build(store: &Store, build: &Path, items: &[Item]) -> Result<(), SyncError> {
+    let base = store.base();
+    let mut made = HashSet::new();
+    for item in items {
+        let dst = build.join(&item.href);
+        let src = if item.from_base {
+            base.join(&item.href)
+        } else {
+            store.object_path(&item.checksum)
+        };
+        crate::store::ensure_parent(&dst, &mut made)?;
+        std::fs::hard_link(&src, &dst).at(&dst)?;
+    }
+    Ok(())
+}
+
+/// Steps after publishing: base, latest.txt, clean-up (spec's commit order).
+async fn commit(store: &Store, name: &SnapshotName) -> Result<(), SyncError> {
+    let (store, name) = (store.clone(), name.clone());
+    blocking(move || {
+        store.update_base(&name)?;
+        store.set_latest(&name)?;
+        store.clear_pending()?;
+        store.clear_objects()?;
+        Ok(())
+    })
+    .await
+}
+
+fn count_packages(dir: &Path) -> Result<u64, SyncError> {
+    Ok(crate::store::list_files(dir)?
+        .iter()
+        .filter(|p| !p.starts_with("repodata/"))
+        .count() as u64)
+}
