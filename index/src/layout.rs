@@ -188,10 +188,10 @@ pub fn list_snapshots(mirror_dir: &Path) -> Result<Vec<SnapshotName>, LayoutErro
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
             continue;
         };
-        if let Ok(snap) = SnapshotName::parse(&name) {
-            if entry.file_type().map_err(io)?.is_dir() {
-                out.push(snap);
-            }
+        if let Ok(snap) = SnapshotName::parse(&name)
+            && entry.file_type().map_err(io)?.is_dir()
+        {
+            out.push(snap);
         }
     }
     out.sort();

@@ -194,7 +194,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     init_logging(cli.verbose);
-    match run_cli(cli) {
+    match run_cli(&cli) {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
             eprintln!("error: {}", f.message);
@@ -214,7 +214,9 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os(env_vars::NO_COLOR).is_none() && std::io::stderr().is_terminal())
+        .with_ansi(
+            std::env::var_os(env_vars::NO_COLOR).is_none() && std::io::stderr().is_terminal(),
+        )
         .without_time()
         .with_target(false)
         .try_init();
@@ -230,7 +232,8 @@ fn settings(cli: &Cli) -> Result<Settings, Failure> {
             Command::Sync(a) => (a.arch.as_deref(), a.releasever.as_deref()),
             _ => (None, None),
         };
-        let more = config::load_repo_file(p, arch, rel).map_err(|e| Failure::from_error(EXIT_USAGE, &e))?;
+        let more = config::load_repo_file(p, arch, rel)
+            .map_err(|e| Failure::from_error(EXIT_USAGE, &e))?;
         for m in more.mirrors {
             if config.mirror(m.name.as_str()).is_some() {
                 return Err(Failure::usage(format!(
@@ -265,7 +268,10 @@ fn settings(cli: &Cli) -> Result<Settings, Failure> {
 impl Settings {
     fn root(&self) -> Result<&Path, Failure> {
         self.root.as_deref().ok_or_else(|| {
-            Failure::usage(format!("no mirror root: pass --root DIR, set {}, or set root in the config", env_vars::ROOT))
+            Failure::usage(format!(
+                "no mirror root: pass --root DIR, set {}, or set root in the config",
+                env_vars::ROOT
+            ))
         })
     }
 
@@ -283,14 +289,15 @@ impl Settings {
     }
 }
 
-fn run_cli(cli: Cli) -> Result<u8, Failure> {
-    let s = settings(&cli)?;
+fn run_cli(cli: &Cli) -> Result<u8, Failure> {
+    let s = settings(cli)?;
     match &cli.command {
         Command::Sync(args) => cmd_sync(&s, args),
         Command::Index => {
             let root = s.root()?;
             let base = s.base_url("the index holds snapshot URLs")?;
-            let out = index::write_index(root, base).map_err(|e| Failure::from_error(EXIT_FAILED, &e))?;
+            let out =
+                index::write_index(root, base).map_err(|e| Failure::from_error(EXIT_FAILED, &e))?;
             print_index(&s, &out, true);
             Ok(0)
         }
@@ -298,15 +305,20 @@ fn run_cli(cli: Cli) -> Result<u8, Failure> {
             let root = s.root()?;
             let base = s.base_url("rollback re-writes the index; it holds snapshot URLs")?;
             let name = Settings::mirror_name(name)?;
-            let (from, to) = lifecycle::rollback(root, &name, to.as_deref(), s.wait).map_err(|e| {
-                let code = if matches!(&e, lifecycle::LifecycleError::Store(crate::store::StoreError::Locked { .. })) {
-                    EXIT_LOCKED
-                } else {
-                    EXIT_FAILED
-                };
-                Failure::from_error(code, &e)
-            })?;
-            let out = index::write_index(root, base).map_err(|e| Failure::from_error(EXIT_FAILED, &e))?;
+            let (from, to) =
+                lifecycle::rollback(root, &name, to.as_deref(), s.wait).map_err(|e| {
+                    let code = if matches!(
+                        &e,
+                        lifecycle::LifecycleError::Store(crate::store::StoreError::Locked { .. })
+                    ) {
+                        EXIT_LOCKED
+                    } else {
+                        EXIT_FAILED
+                    };
+                    Failure::from_error(code, &e)
+                })?;
+            let out =
+                index::write_index(root, base).map_err(|e| Failure::from_error(EXIT_FAILED, &e))?;
             if s.json {
                 println!(
                     "{}",
@@ -324,11 +336,18 @@ fn run_cli(cli: Cli) -> Result<u8, Failure> {
         Command::Snapshots { name } => {
             let root = s.root()?;
             let name = Settings::mirror_name(name)?;
-            let rows = lifecycle::snapshots(root, &name).map_err(|e| Failure::from_error(EXIT_FAILED, &e))?;
+            let rows = lifecycle::snapshots(root, &name)
+                .map_err(|e| Failure::from_error(EXIT_FAILED, &e))?;
             if s.json {
-                println!("{}", serde_json::to_string_pretty(&rows).expect("serialisable"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).expect("serialisable")
+                );
             } else {
-                println!("{:<22} {:>8} {:>12}  latest", "snapshot", "packages", "size");
+                println!(
+                    "{:<22} {:>8} {:>12}  latest",
+                    "snapshot", "packages", "size"
+                );
                 for r in rows {
                     println!(
                         "{:<22} {:>8} {:>12}  {}",
@@ -351,7 +370,10 @@ fn print_index(s: &Settings, out: &index::IndexOutcome, say: bool) {
     }
     if say && !s.quiet {
         if s.json {
-            println!("{}", serde_json::json!({"index": out.map, "skipped": out.skipped}));
+            println!(
+                "{}",
+                serde_json::json!({"index": out.map, "skipped": out.skipped})
+            );
         } else {
             println!("index: {} mirrors", out.map.len());
         }
@@ -359,10 +381,13 @@ fn print_index(s: &Settings, out: &index::IndexOutcome, say: bool) {
 }
 
 fn mirror_specs(s: &Settings, args: &SyncArgs) -> Result<(Vec<MirrorSpec>, Option<Url>), Failure> {
-    let single_upstream = args.url.is_some() || args.mirrorlist.is_some() || args.metalink.is_some();
+    let single_upstream =
+        args.url.is_some() || args.mirrorlist.is_some() || args.metalink.is_some();
     if single_upstream {
         let [name] = args.names.as_slice() else {
-            return Err(Failure::usage("--url/--mirrorlist/--metalink take exactly one mirror NAME"));
+            return Err(Failure::usage(
+                "--url/--mirrorlist/--metalink take exactly one mirror NAME",
+            ));
         };
         let name = Settings::mirror_name(name)?;
         let upstream = if let Some(u) = &args.url {
@@ -390,9 +415,17 @@ fn mirror_specs(s: &Settings, args: &SyncArgs) -> Result<(Vec<MirrorSpec>, Optio
         return Ok((vec![spec], None));
     }
     if args.all {
-        let all: Vec<_> = s.config.mirrors.iter().filter(|m| m.enabled).cloned().collect();
+        let all: Vec<_> = s
+            .config
+            .mirrors
+            .iter()
+            .filter(|m| m.enabled)
+            .cloned()
+            .collect();
         if all.is_empty() {
-            return Err(Failure::usage("sync --all: no enabled mirror is defined (use --config or --repo-config)"));
+            return Err(Failure::usage(
+                "sync --all: no enabled mirror is defined (use --config or --repo-config)",
+            ));
         }
         return Ok((all, None));
     }
@@ -416,7 +449,10 @@ fn cmd_sync(s: &Settings, args: &SyncArgs) -> Result<u8, Failure> {
     let base_url = if args.no_index {
         None
     } else {
-        Some(s.base_url("sync writes the index at the end; pass --no-index to skip it")?.to_owned())
+        Some(
+            s.base_url("sync writes the index at the end; pass --no-index to skip it")?
+                .to_owned(),
+        )
     };
     let (mut specs, _) = mirror_specs(s, args)?;
     if let Some(x) = args.xml_base {
@@ -427,9 +463,17 @@ fn cmd_sync(s: &Settings, args: &SyncArgs) -> Result<u8, Failure> {
             };
         }
     }
-    std::fs::create_dir_all(&root)
-        .map_err(|e| Failure::usage(format!("cannot create the mirror root {}: {e}", root.display())))?;
-    let concurrency = args.concurrency.or(s.config.concurrency).unwrap_or(16).max(1);
+    std::fs::create_dir_all(&root).map_err(|e| {
+        Failure::usage(format!(
+            "cannot create the mirror root {}: {e}",
+            root.display()
+        ))
+    })?;
+    let concurrency = args
+        .concurrency
+        .or(s.config.concurrency)
+        .unwrap_or(16)
+        .max(1);
     let backoff = std::env::var(env_vars::RETRY_BACKOFF_MS)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -485,7 +529,10 @@ fn cmd_sync(s: &Settings, args: &SyncArgs) -> Result<u8, Failure> {
             "index": index_out.as_ref().map(|o| serde_json::json!({"mirrors": o.map.len(), "skipped": o.skipped})),
             "index_error": index_err,
         });
-        println!("{}", serde_json::to_string_pretty(&v).expect("serialisable"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).expect("serialisable")
+        );
     } else {
         for r in &reports {
             if r.status == Status::Failed {
@@ -505,15 +552,22 @@ fn cmd_sync(s: &Settings, args: &SyncArgs) -> Result<u8, Failure> {
     }
     let failed = reports.iter().any(|r| r.status == Status::Failed) || index_err.is_some();
     let locked = results.iter().any(|(_, l)| *l);
-    Ok(if locked && results.iter().all(|(r, l)| *l || r.status != Status::Failed) {
-        EXIT_LOCKED
-    } else if failed {
-        EXIT_FAILED
-    } else if args.detailed_exitcode && reports.iter().any(|r| r.status == Status::NewSnapshot) {
-        EXIT_NEW_SNAPSHOT
-    } else {
-        0
-    })
+    Ok(
+        if locked
+            && results
+                .iter()
+                .all(|(r, l)| *l || r.status != Status::Failed)
+        {
+            EXIT_LOCKED
+        } else if failed {
+            EXIT_FAILED
+        } else if args.detailed_exitcode && reports.iter().any(|r| r.status == Status::NewSnapshot)
+        {
+            EXIT_NEW_SNAPSHOT
+        } else {
+            0
+        },
+    )
 }
 
 fn cmd_verify(s: &Settings, names: &[String], quick: bool) -> Result<u8, Failure> {
@@ -528,7 +582,10 @@ fn cmd_verify(s: &Settings, names: &[String], quick: bool) -> Result<u8, Failure
         v.sort();
         v
     } else {
-        names.iter().map(|n| Settings::mirror_name(n)).collect::<Result<_, _>>()?
+        names
+            .iter()
+            .map(|n| Settings::mirror_name(n))
+            .collect::<Result<_, _>>()?
     };
     let mut all = Vec::new();
     for m in &mirrors {
@@ -550,27 +607,44 @@ fn cmd_verify(s: &Settings, names: &[String], quick: bool) -> Result<u8, Failure
             _ => {}
         }
         for (label, dir) in targets {
-            let problems = lifecycle::check_snapshot(&dir, !quick).map_err(|e| Failure::from_error(EXIT_FAILED, &e))?;
-            all.push(serde_json::json!({"mirror": m.as_str(), "target": label, "problems": problems}));
+            let problems = lifecycle::check_snapshot(&dir, !quick)
+                .map_err(|e| Failure::from_error(EXIT_FAILED, &e))?;
+            all.push(
+                serde_json::json!({"mirror": m.as_str(), "target": label, "problems": problems}),
+            );
         }
     }
-    let bad = all.iter().filter(|v| v["problems"].as_array().is_some_and(|a| !a.is_empty())).count();
+    let bad = all
+        .iter()
+        .filter(|v| v["problems"].as_array().is_some_and(|a| !a.is_empty()))
+        .count();
     if s.json {
-        println!("{}", serde_json::to_string_pretty(&all).expect("serialisable"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&all).expect("serialisable")
+        );
     } else {
         for v in &all {
             let problems = v["problems"].as_array().cloned().unwrap_or_default();
             if problems.is_empty() {
                 if !s.quiet {
-                    println!("{} {}: ok", v["mirror"].as_str().unwrap_or(""), v["target"].as_str().unwrap_or(""));
+                    println!(
+                        "{} {}: ok",
+                        v["mirror"].as_str().unwrap_or(""),
+                        v["target"].as_str().unwrap_or("")
+                    );
                 }
             } else {
                 for p in problems {
-                    println!("{} {}: {}", v["mirror"].as_str().unwrap_or(""), v["target"].as_str().unwrap_or(""), p.as_str().unwrap_or(""));
+                    println!(
+                        "{} {}: {}",
+                        v["mirror"].as_str().unwrap_or(""),
+                        v["target"].as_str().unwrap_or(""),
+                        p.as_str().unwrap_or("")
+                    );
                 }
             }
         }
     }
     Ok(if bad > 0 { EXIT_FAILED } else { 0 })
 }
-

@@ -39,9 +39,11 @@ impl Reporter for BarReporter {
         let Some(m) = &self.multi else { return };
         let bar = m.add(ProgressBar::new(bytes));
         bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {msg} eta {eta}")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {msg} eta {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         bar.set_prefix(mirror.to_string());
         bar.set_message(format!("{files} files"));

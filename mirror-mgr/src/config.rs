@@ -239,7 +239,10 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
         vars.extend(file.vars.clone());
         vars.extend(m.vars);
         for key in m.other.keys() {
-            ignored.entry(key.clone()).or_default().push(name.to_string());
+            ignored
+                .entry(key.clone())
+                .or_default()
+                .push(name.to_string());
         }
         cfg.mirrors.push(MirrorSpec {
             name,
@@ -257,7 +260,11 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
 // ---------------------------------------------------------------- .repo style
 
 /// Load mirror definitions from a yum `.repo`-style file.
-pub fn load_repo_file(path: &Path, arch: Option<&str>, releasever: Option<&str>) -> Result<Config, ConfigError> {
+pub fn load_repo_file(
+    path: &Path,
+    arch: Option<&str>,
+    releasever: Option<&str>,
+) -> Result<Config, ConfigError> {
     let text = read(path)?;
     let file = RepoFile::parse(&text, Dialect::Ini).map_err(|source| ConfigError::Ini {
         path: path.to_path_buf(),
@@ -267,7 +274,10 @@ pub fn load_repo_file(path: &Path, arch: Option<&str>, releasever: Option<&str>)
     let mut ignored: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for section in &file.sections {
         if section.id == "main" {
-            if let Some(n) = section.value("max_connections").and_then(|v| v.parse().ok()) {
+            if let Some(n) = section
+                .value("max_connections")
+                .and_then(|v| v.parse().ok())
+            {
                 cfg.concurrency = Some(n);
             }
             continue;
@@ -295,11 +305,18 @@ pub fn load_repo_file(path: &Path, arch: Option<&str>, releasever: Option<&str>)
         } else {
             return Err(invalid("no baseurl, mirrorlist or metalink".into()));
         };
-        let enabled = !matches!(section.value("enabled"), Some("0" | "no" | "false" | "False"));
+        let enabled = !matches!(
+            section.value("enabled"),
+            Some("0" | "no" | "false" | "False")
+        );
         for e in &section.entries {
-            let honoured = ["baseurl", "mirrorlist", "metalink", "enabled"].contains(&e.key.as_str());
+            let honoured =
+                ["baseurl", "mirrorlist", "metalink", "enabled"].contains(&e.key.as_str());
             if !honoured && !CLIENT_SIDE_OPTIONS.contains(&e.key.as_str()) {
-                ignored.entry(e.key.clone()).or_default().push(name.to_string());
+                ignored
+                    .entry(e.key.clone())
+                    .or_default()
+                    .push(name.to_string());
             }
         }
         cfg.mirrors.push(MirrorSpec {
@@ -361,7 +378,10 @@ mod tests {
     fn expands_yum_variables() {
         let vars = default_vars(Some("i686"), Some("8.4"));
         assert_eq!(
-            expand_vars("http://m/$releasever/${basearch}/$arch/$releasever_major/$infra/$", &vars),
+            expand_vars(
+                "http://m/$releasever/${basearch}/$arch/$releasever_major/$infra/$",
+                &vars
+            ),
             "http://m/8.4/i386/i686/8/$infra/$"
         );
     }
@@ -375,20 +395,38 @@ mod tests {
         let cfg = load_yaml(&p).unwrap();
         assert_eq!(cfg.root.as_deref(), Some(Path::new("/srv/m")));
         let a = cfg.mirror("a-el7").unwrap();
-        assert_eq!(a.upstream, Upstream::Baseurl(vec!["http://u/$releasever/$basearch/".into()]));
+        assert_eq!(
+            a.upstream,
+            Upstream::Baseurl(vec!["http://u/$releasever/$basearch/".into()])
+        );
         assert_eq!(a.vars["releasever"], "7");
-        assert_eq!(cfg.mirror("b").unwrap().upstream, Upstream::Mirrorlist("http://ml/?r=1".into()));
-        assert_eq!(cfg.mirror("c").unwrap().upstream, Upstream::Baseurl(vec!["http://x/".into(), "http://y/".into()]));
+        assert_eq!(
+            cfg.mirror("b").unwrap().upstream,
+            Upstream::Mirrorlist("http://ml/?r=1".into())
+        );
+        assert_eq!(
+            cfg.mirror("c").unwrap().upstream,
+            Upstream::Baseurl(vec!["http://x/".into(), "http://y/".into()])
+        );
         assert_eq!(cfg.warnings.len(), 1);
-        assert!(cfg.warnings[0].message.contains("`exclude`") && cfg.warnings[0].message.contains("a-el7"));
+        assert!(
+            cfg.warnings[0].message.contains("`exclude`")
+                && cfg.warnings[0].message.contains("a-el7")
+        );
     }
 
     #[test]
     fn yaml_errors_name_the_file() {
         for (text, needle) in [
             ("mirrors:\n  - name: a\n", "exactly one of"),
-            ("mirrors:\n  - name: ../x\n    baseurl: http://u/\n", "invalid mirror name"),
-            ("mirrors:\n  - {name: a, baseurl: http://u/}\n  - {name: a, baseurl: http://v/}\n", "defined twice"),
+            (
+                "mirrors:\n  - name: ../x\n    baseurl: http://u/\n",
+                "invalid mirror name",
+            ),
+            (
+                "mirrors:\n  - {name: a, baseurl: http://u/}\n  - {name: a, baseurl: http://v/}\n",
+                "defined twice",
+            ),
             ("rooot: /x\n", "unknown field"),
         ] {
             let (_d, p) = write(text, "bad.yaml");
@@ -406,7 +444,10 @@ mod tests {
         let cfg = load_repo_file(&p, None, None).unwrap();
         assert_eq!(cfg.concurrency, Some(50));
         assert_eq!(cfg.mirrors.len(), 2);
-        assert_eq!(cfg.mirrors[0].upstream, Upstream::Baseurl(vec!["http://m/$basearch/os/".into()]));
+        assert_eq!(
+            cfg.mirrors[0].upstream,
+            Upstream::Baseurl(vec!["http://m/$basearch/os/".into()])
+        );
         assert!(!cfg.mirrors[1].enabled);
         let msgs: Vec<_> = cfg.warnings.iter().map(|w| w.message.as_str()).collect();
         assert_eq!(msgs.len(), 2, "{msgs:?}");

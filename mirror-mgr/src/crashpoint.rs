@@ -48,11 +48,17 @@ pub fn hit(point: &str) {
     if want != point {
         return;
     }
-    let mut guard = COUNTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let count = guard.get_or_insert_with(HashMap::new).entry(point.to_owned()).or_insert(0);
+    let mut guard = COUNTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let count = guard
+        .get_or_insert_with(HashMap::new)
+        .entry(point.to_owned())
+        .or_insert(0);
     *count += 1;
     if *count == *nth {
-        let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
         // SIGKILL cannot be caught; make sure nothing runs past this point meanwhile.
         loop {
             std::thread::park();

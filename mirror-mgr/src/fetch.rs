@@ -91,7 +91,10 @@ impl FetchError {
         match self {
             Self::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
             Self::Network { .. } | Self::Corrupt { .. } | Self::TooLarge { .. } => true,
-            Self::NotFound { .. } | Self::Scheme { .. } | Self::Write { .. } | Self::File { .. } => false,
+            Self::NotFound { .. }
+            | Self::Scheme { .. }
+            | Self::Write { .. }
+            | Self::File { .. } => false,
         }
     }
 }
@@ -174,7 +177,9 @@ impl Fetcher {
         self.requests.fetch_add(1, Ordering::Relaxed);
         if url.scheme() == "file" {
             let path = file_path(url)?;
-            let data = tokio::fs::read(&path).await.map_err(|source| file_err(url, source))?;
+            let data = tokio::fs::read(&path)
+                .await
+                .map_err(|source| file_err(url, source))?;
             if data.len() as u64 > limit {
                 return Err(FetchError::TooLarge {
                     url: url.to_string(),
@@ -202,7 +207,9 @@ impl Fetcher {
 
     async fn send(&self, url: &Url) -> Result<reqwest::Response, FetchError> {
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(FetchError::Scheme { url: url.to_string() });
+            return Err(FetchError::Scheme {
+                url: url.to_string(),
+            });
         }
         let resp = self
             .client
@@ -213,7 +220,9 @@ impl Fetcher {
         let status = resp.status().as_u16();
         match status {
             200 => Ok(resp),
-            404 | 410 => Err(FetchError::NotFound { url: url.to_string() }),
+            404 | 410 => Err(FetchError::NotFound {
+                url: url.to_string(),
+            }),
             s => Err(FetchError::Status {
                 url: url.to_string(),
                 status: s,
@@ -241,10 +250,12 @@ impl Fetcher {
             })
             .await;
         result?;
-        tokio::fs::rename(&tmp, dest).await.map_err(|source| FetchError::Write {
-            path: dest.to_path_buf(),
-            source,
-        })
+        tokio::fs::rename(&tmp, dest)
+            .await
+            .map_err(|source| FetchError::Write {
+                path: dest.to_path_buf(),
+                source,
+            })
     }
 
     async fn download_once(
@@ -279,7 +290,9 @@ impl Fetcher {
         if url.scheme() == "file" {
             use tokio::io::AsyncReadExt;
             let path = file_path(url)?;
-            let mut src = tokio::fs::File::open(&path).await.map_err(|s| file_err(url, s))?;
+            let mut src = tokio::fs::File::open(&path)
+                .await
+                .map_err(|s| file_err(url, s))?;
             let mut buf = vec![0u8; 256 * 1024];
             loop {
                 let n = src.read(&mut buf).await.map_err(|s| file_err(url, s))?;
@@ -298,19 +311,22 @@ impl Fetcher {
                 file.write_all(&chunk).await.map_err(werr)?;
             }
         }
-        if let Some(size) = expect.size {
-            if got != size {
-                return Err(FetchError::Corrupt {
-                    url: url.to_string(),
-                    what: format!("got {got} bytes, metadata says {size}"),
-                });
-            }
+        if let Some(size) = expect.size
+            && got != size
+        {
+            return Err(FetchError::Corrupt {
+                url: url.to_string(),
+                what: format!("got {got} bytes, metadata says {size}"),
+            });
         }
         let actual = hasher.finish();
         if actual != expect.checksum {
             return Err(FetchError::Corrupt {
                 url: url.to_string(),
-                what: format!("checksum mismatch: expected {}, got {actual}", expect.checksum),
+                what: format!(
+                    "checksum mismatch: expected {}, got {actual}",
+                    expect.checksum
+                ),
             });
         }
         file.flush().await.map_err(werr)?;
@@ -321,7 +337,10 @@ impl Fetcher {
 
 /// Where a download is written before it is verified: a dot-file beside `dest`.
 pub fn temp_name(dest: &Path) -> PathBuf {
-    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     dest.with_file_name(format!(".{name}.part"))
 }
 
@@ -334,12 +353,16 @@ async fn create_file(path: &Path) -> std::io::Result<tokio::fs::File> {
 }
 
 fn file_path(url: &Url) -> Result<PathBuf, FetchError> {
-    url.to_file_path().map_err(|()| FetchError::Scheme { url: url.to_string() })
+    url.to_file_path().map_err(|()| FetchError::Scheme {
+        url: url.to_string(),
+    })
 }
 
 fn file_err(url: &Url, source: std::io::Error) -> FetchError {
     if source.kind() == std::io::ErrorKind::NotFound {
-        FetchError::NotFound { url: url.to_string() }
+        FetchError::NotFound {
+            url: url.to_string(),
+        }
     } else {
         FetchError::File {
             url: url.to_string(),
@@ -366,7 +389,9 @@ pub fn parse_base_url(s: &str) -> Result<Url, String> {
     }
     let url = Url::parse(s).map_err(|e| format!("invalid URL {s:?}: {e}"))?;
     if !matches!(url.scheme(), "http" | "https" | "file") {
-        return Err(format!("unsupported URL scheme in {s:?} (use http, https or file)"));
+        return Err(format!(
+            "unsupported URL scheme in {s:?} (use http, https or file)"
+        ));
     }
     Ok(url)
 }
@@ -378,15 +403,31 @@ mod tests {
     #[test]
     fn join_treats_base_as_directory() {
         let b = Url::parse("http://h/repo/x86_64/os").unwrap();
-        assert_eq!(join(&b, "repodata/repomd.xml").unwrap().as_str(), "http://h/repo/x86_64/os/repodata/repomd.xml");
+        assert_eq!(
+            join(&b, "repodata/repomd.xml").unwrap().as_str(),
+            "http://h/repo/x86_64/os/repodata/repomd.xml"
+        );
         let b = Url::parse("http://h/repo/").unwrap();
-        assert_eq!(join(&b, "Packages/a b.rpm").unwrap().as_str(), "http://h/repo/Packages/a%20b.rpm");
-        assert_eq!(parse_base_url("/srv/up").unwrap().as_str(), "file:///srv/up/");
-        assert!(parse_base_url("ftp://x/").unwrap_err().contains("unsupported"));
+        assert_eq!(
+            join(&b, "Packages/a b.rpm").unwrap().as_str(),
+            "http://h/repo/Packages/a%20b.rpm"
+        );
+        assert_eq!(
+            parse_base_url("/srv/up").unwrap().as_str(),
+            "file:///srv/up/"
+        );
+        assert!(
+            parse_base_url("ftp://x/")
+                .unwrap_err()
+                .contains("unsupported")
+        );
     }
 
     fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
     }
 
     #[test]
@@ -406,7 +447,8 @@ mod tests {
             size: Some(3),
             checksum: Checksum::of(crate::checksum::Kind::Sha256, b"abc"),
         };
-        rt().block_on(f.download(&url, &dest, &good, &|_| {})).unwrap();
+        rt().block_on(f.download(&url, &dest, &good, &|_| {}))
+            .unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"abc");
 
         let dest2 = d.path().join("dest2.rpm");
@@ -414,16 +456,26 @@ mod tests {
             size: Some(3),
             checksum: Checksum::of(crate::checksum::Kind::Sha256, b"xyz"),
         };
-        let err = rt().block_on(f.download(&url, &dest2, &bad, &|_| {})).unwrap_err();
+        let err = rt()
+            .block_on(f.download(&url, &dest2, &bad, &|_| {}))
+            .unwrap_err();
         assert!(err.to_string().contains("checksum mismatch"), "{err}");
         assert!(err.to_string().contains("src.rpm"), "{err}");
         assert!(!dest2.exists() && !temp_name(&dest2).exists());
         // Two attempts (1 retry) for a transient error, plus the good one.
         assert_eq!(f.requests.load(Ordering::Relaxed), 3);
 
-        let short = Expect { size: Some(4), ..good };
-        let err = rt().block_on(f.download(&url, &dest2, &short, &|_| {})).unwrap_err();
-        assert!(err.to_string().contains("got 3 bytes, metadata says 4"), "{err}");
+        let short = Expect {
+            size: Some(4),
+            ..good
+        };
+        let err = rt()
+            .block_on(f.download(&url, &dest2, &short, &|_| {}))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("got 3 bytes, metadata says 4"),
+            "{err}"
+        );
 
         let missing = Url::from_file_path(d.path().join("nope")).unwrap();
         let err = rt().block_on(f.get(&missing, 100)).unwrap_err();

@@ -52,7 +52,9 @@ pub fn write_index(root: &Path, base_url: &str) -> Result<IndexOutcome, StoreErr
                 if d.path().join(snapshot.as_str()).is_dir() {
                     entries.push(IndexEntry { name, snapshot });
                 } else {
-                    skipped.push(format!("{name}: latest.txt names {snapshot}, which does not exist"));
+                    skipped.push(format!(
+                        "{name}: latest.txt names {snapshot}, which does not exist"
+                    ));
                 }
             }
             Ok(None) => {}
@@ -86,7 +88,11 @@ mod tests {
     fn indexes_only_existing_latest_snapshots() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
-        for (m, latest, exists) in [("b-el7", "2026-11-21-09-30", true), ("a-el8", "2026-11-20-00-00", true), ("gone", "2026-11-19-00-00", false)] {
+        for (m, latest, exists) in [
+            ("b-el7", "2026-11-21-09-30", true),
+            ("a-el8", "2026-11-20-00-00", true),
+            ("gone", "2026-11-19-00-00", false),
+        ] {
             std::fs::create_dir_all(root.join(m)).unwrap();
             std::fs::write(root.join(m).join("latest.txt"), format!("{latest}\n")).unwrap();
             if exists {
@@ -98,9 +104,16 @@ mod tests {
         assert_eq!(out.map.len(), 2);
         assert_eq!(out.skipped.len(), 1);
         assert!(out.skipped[0].contains("gone"));
-        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(root.join(INDEX_JSON)).unwrap()).unwrap();
-        assert_eq!(json["latest_ci_repos"]["a-el8"], "http://m/yum/a-el8/2026-11-20-00-00");
-        assert_eq!(json["latest_ci_repos"]["b-el7"], "http://m/yum/b-el7/2026-11-21-09-30");
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(root.join(INDEX_JSON)).unwrap()).unwrap();
+        assert_eq!(
+            json["latest_ci_repos"]["a-el8"],
+            "http://m/yum/a-el8/2026-11-20-00-00"
+        );
+        assert_eq!(
+            json["latest_ci_repos"]["b-el7"],
+            "http://m/yum/b-el7/2026-11-21-09-30"
+        );
         assert!(root.join(INDEX_YAML).exists() && root.join(INDEX_HTML).exists());
     }
 }

@@ -70,7 +70,7 @@ pub fn snapshots(root: &Path, name: &MirrorName) -> Result<Vec<SnapshotInfo>, Li
         for entry in walkdir::WalkDir::new(&dir).min_depth(1) {
             let Ok(entry) = entry else { continue };
             if entry.file_type().is_file() {
-                bytes += entry.metadata().map(|m| m.len()).unwrap_or(0);
+                bytes += entry.metadata().map_or(0, |m| m.len());
                 if !entry.path().starts_with(dir.join("repodata")) {
                     packages += 1;
                 }
@@ -98,27 +98,25 @@ pub fn rollback(
     let _lock = store.lock(wait)?;
     let latest = store.latest()?;
     let all = store.snapshots()?;
-    let target = match to {
-        Some(t) => {
+    let target =
+        if let Some(t) = to {
             let found = SnapshotName::parse(t).ok().filter(|s| all.contains(s));
             found.ok_or_else(|| LifecycleError::NoSuchSnapshot {
                 mirror: name.clone(),
                 name: t.to_owned(),
                 available: all.iter().map(ToString::to_string).collect(),
             })?
-        }
-        None => {
-            let l = latest.clone().ok_or_else(|| LifecycleError::NoLatest { mirror: name.clone() })?;
-            all.iter()
-                .rev()
-                .find(|s| **s < l)
-                .cloned()
-                .ok_or_else(|| LifecycleError::NothingOlder {
+        } else {
+            let l = latest.clone().ok_or_else(|| LifecycleError::NoLatest {
+                mirror: name.clone(),
+            })?;
+            all.iter().rev().find(|s| **s < l).cloned().ok_or_else(|| {
+                LifecycleError::NothingOlder {
                     mirror: name.clone(),
                     latest: l.to_string(),
-                })?
-        }
-    };
+                }
+            })?
+        };
     let problems = check_snapshot(&store.snapshot_dir(&target), false)?;
     if !problems.is_empty() {
         return Err(LifecycleError::Damaged {
@@ -133,10 +131,17 @@ pub fn rollback(
     Ok((latest, target))
 }
 
-/// Check a snapshot (or `base/`) against its own metadata: every listed file
-/// present with the listed size (and, when `deep`, checksum), and nothing
-/// unlisted. Returns the problems found; empty means it verifies.
+/// Check a snapshot against its own metadata: every listed file present with
+/// the listed size (and, when `deep`, checksum), and nothing unlisted.
+/// Returns the problems found; empty means it verifies.
 pub fn check_snapshot(dir: &Path, deep: bool) -> Result<Vec<String>, StoreError> {
+    check_tree(dir, deep, true)
+}
+
+/// Check `base/`: as [`check_snapshot`], but files its metadata does not list
+/// are only a problem when `strict` (a sync interrupted while updating base/
+/// leaves new packages next to the old metadata; the next sync removes them).
+pub fn check_tree(dir: &Path, deep: bool, strict: bool) -> Result<Vec<String>, StoreError> {
     let mut problems = Vec::new();
     let repomd_path = dir.join("repodata/repomd.xml");
     let bytes = match std::fs::read(&repomd_path) {
@@ -145,7 +150,13 @@ pub fn check_snapshot(dir: &Path, deep: bool) -> Result<Vec<String>, StoreError>
     };
     let md = match repomd::parse(&bytes) {
         Ok(m) => m,
-        Err(e) => return Ok(vec![format!("{}: {}", repomd_path.display(), crate::sync::error_chain(&e))]),
+        Err(e) => {
+            return Ok(vec![format!(
+                "{}: {}",
+                repomd_path.display(),
+                crate::sync::error_chain(&e)
+            )]);
+        }
     };
     let mut listed: HashSet<String> = HashSet::new();
     listed.insert("repodata/repomd.xml".into());
@@ -156,7 +167,11 @@ pub fn check_snapshot(dir: &Path, deep: bool) -> Result<Vec<String>, StoreError>
         match std::fs::metadata(&p) {
             Err(_) => problems.push(format!("{rel}: missing")),
             Ok(m) if size.is_some_and(|s| s != m.len()) => {
-                problems.push(format!("{rel}: size {} but metadata says {}", m.len(), size.unwrap_or(0)));
+                problems.push(format!(
+                    "{rel}: size {} but metadata says {}",
+                    m.len(),
+                    size.unwrap_or(0)
+                ));
             }
             Ok(_) if deep => match checksum::hash_file(&p, sum.kind) {
                 Ok(c) if c == *sum => {}
@@ -180,11 +195,15 @@ pub fn check_snapshot(dir: &Path, deep: bool) -> Result<Vec<String>, StoreError>
             Ok::<_, ()>(())
         });
         if let Err(e) = res {
-            problems.push(format!("{}: {}", primary.display(), crate::sync::error_chain(&e)));
+            problems.push(format!(
+                "{}: {}",
+                primary.display(),
+                crate::sync::error_chain(&e)
+            ));
         }
     }
     for rel in crate::store::list_files(dir)? {
-        if !listed.contains(&rel) {
+        if strict && !listed.contains(&rel) {
             problems.push(format!("{rel}: not listed in the metadata"));
         }
     }

@@ -127,8 +127,7 @@ pub fn for_each_package<R: BufRead, E>(
                         buf.clear();
                         continue;
                     }
-                } else if depth == 0 {
-                    let p = cur.as_mut().expect("inside a package");
+                } else if let (0, Some(p)) = (depth, cur.as_mut()) {
                     let a = |k| xml::attr(e, k);
                     match name.as_str() {
                         "name" | "arch" if !empty => {
@@ -164,7 +163,7 @@ pub fn for_each_package<R: BufRead, E>(
             Event::Text(t) if field.is_some() => text.push_str(&t.xml10_content()),
             Event::CData(t) if field.is_some() => text.push_str(&t.xml10_content()),
             Event::GeneralRef(r) if field.is_some() => {
-                xml::push_ref(&mut text, &r).map_err(|m| invalid(&cur, m))?
+                xml::push_ref(&mut text, &r).map_err(|m| invalid(&cur, m))?;
             }
             Event::End(ref e) => {
                 open = open.saturating_sub(1);

@@ -120,7 +120,7 @@ pub fn parse(bytes: &[u8]) -> Result<Repomd, RepomdError> {
             Event::Text(t) if field.is_some() => text.push_str(&t.xml10_content()),
             Event::CData(t) if field.is_some() => text.push_str(&t.xml10_content()),
             Event::GeneralRef(r) if field.is_some() => {
-                xml::push_ref(&mut text, &r).map_err(RepomdError::Invalid)?
+                xml::push_ref(&mut text, &r).map_err(RepomdError::Invalid)?;
             }
             Event::End(ref e) => {
                 open = open.saturating_sub(1);

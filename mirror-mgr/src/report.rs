@@ -80,7 +80,11 @@ impl SyncReport {
 
     /// One line for humans.
     pub fn summary(&self) -> String {
-        let note = self.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default();
+        let note = self
+            .note
+            .as_ref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
         match self.status {
             Status::Unchanged => format!(
                 "{}: unchanged, latest {}{note} [{:.1}s]",
@@ -118,7 +122,11 @@ pub fn human_bytes(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 #[cfg(test)]

@@ -41,7 +41,9 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("mirror {mirror} is locked by another mirror-mgr process (a sync, gc or rollback); try again later or pass --wait")]
+    #[error(
+        "mirror {mirror} is locked by another mirror-mgr process (a sync, gc or rollback); try again later or pass --wait"
+    )]
     Locked { mirror: MirrorName },
     #[error(transparent)]
     Layout(#[from] layout::LayoutError),
@@ -181,6 +183,8 @@ impl Store {
             .tempdir_in(&staging)
             .at(&staging)?
             .keep();
+        // tempfile makes 0700 directories; a snapshot must be readable by the web server.
+        set_dir_mode(&dir)?;
         std::fs::create_dir_all(dir.join("repodata")).at(&dir)?;
         Ok(dir)
     }
@@ -219,11 +223,13 @@ impl Store {
     /// Make a finished build visible as `name` (invariant 1).
     pub fn publish(&self, build: &Path, name: &SnapshotName) -> Result<(), StoreError> {
         fsync_tree(build)?;
-        write_atomic(&self.dir.join(PENDING_FILE), layout::format_latest(name).as_bytes()).map_err(|e| {
-            StoreError::Io {
-                path: e.path,
-                source: e.source,
-            }
+        write_atomic(
+            &self.dir.join(PENDING_FILE),
+            layout::format_latest(name).as_bytes(),
+        )
+        .map_err(|e| StoreError::Io {
+            path: e.path,
+            source: e.source,
         })?;
         crashpoint::hit("before-publish");
         let dest = self.snapshot_dir(name);
@@ -235,11 +241,13 @@ impl Store {
 
     /// Point `latest.txt` at `name` (invariant 3).
     pub fn set_latest(&self, name: &SnapshotName) -> Result<(), StoreError> {
-        write_atomic(&self.dir.join(LATEST_FILE), layout::format_latest(name).as_bytes()).map_err(|e| {
-            StoreError::Io {
-                path: e.path,
-                source: e.source,
-            }
+        write_atomic(
+            &self.dir.join(LATEST_FILE),
+            layout::format_latest(name).as_bytes(),
+        )
+        .map_err(|e| StoreError::Io {
+            path: e.path,
+            source: e.source,
         })?;
         crashpoint::hit("latest-written");
         Ok(())
@@ -252,7 +260,8 @@ impl Store {
         let base = self.base();
         std::fs::create_dir_all(&base).at(&base)?;
         let files = list_files(&snap)?;
-        let (meta, pkgs): (Vec<&String>, Vec<&String>) = files.iter().partition(|p| p.starts_with("repodata/"));
+        let (meta, pkgs): (Vec<&String>, Vec<&String>) =
+            files.iter().partition(|p| p.starts_with("repodata/"));
         let mut made = HashSet::new();
         for rel in &pkgs {
             link_into(&snap, &base, rel, &mut made)?;
@@ -278,7 +287,7 @@ impl Store {
                 std::fs::remove_file(&p).at(&p)?;
             }
         }
-        remove_empty_dirs(&base)?;
+        remove_empty_dirs(&base);
         fsync_dirs(&base)?;
         crashpoint::hit("base-cleaned");
         Ok(())
@@ -295,7 +304,11 @@ impl Store {
         let Ok(md) = repomd::parse(&bytes) else {
             return Ok(out);
         };
-        let primary = md.primary().expect("parse checks primary").href.under(&base);
+        let primary = md
+            .primary()
+            .expect("parse checks primary")
+            .href
+            .under(&base);
         let Ok(file) = File::open(&primary) else {
             return Ok(out);
         };
@@ -321,7 +334,10 @@ pub fn list_files(dir: &Path) -> Result<Vec<String>, StoreError> {
             source: e.into(),
         })?;
         if entry.file_type().is_file() {
-            let rel = entry.path().strip_prefix(dir).expect("walkdir yields children");
+            let rel = entry
+                .path()
+                .strip_prefix(dir)
+                .expect("walkdir yields children");
             out.push(rel.to_string_lossy().replace('\\', "/"));
         }
     }
@@ -331,7 +347,12 @@ pub fn list_files(dir: &Path) -> Result<Vec<String>, StoreError> {
 
 /// Hard-link `from/rel` to `to/rel`, replacing what is there atomically,
 /// unless it already is the same inode.
-fn link_into(from: &Path, to: &Path, rel: &str, made: &mut HashSet<PathBuf>) -> Result<(), StoreError> {
+fn link_into(
+    from: &Path,
+    to: &Path,
+    rel: &str,
+    made: &mut HashSet<PathBuf>,
+) -> Result<(), StoreError> {
     let src = from.join(rel);
     let dst = to.join(rel);
     if same_file(&src, &dst) {
@@ -345,11 +366,11 @@ fn link_into(from: &Path, to: &Path, rel: &str, made: &mut HashSet<PathBuf>) -> 
 }
 
 pub(crate) fn ensure_parent(path: &Path, made: &mut HashSet<PathBuf>) -> Result<(), StoreError> {
-    if let Some(parent) = path.parent() {
-        if !made.contains(parent) {
-            std::fs::create_dir_all(parent).at(parent)?;
-            made.insert(parent.to_path_buf());
-        }
+    if let Some(parent) = path.parent()
+        && !made.contains(parent)
+    {
+        std::fs::create_dir_all(parent).at(parent)?;
+        made.insert(parent.to_path_buf());
     }
     Ok(())
 }
@@ -368,6 +389,17 @@ pub(crate) fn same_file(_a: &Path, _b: &Path) -> bool {
     false
 }
 
+#[cfg(unix)]
+fn set_dir_mode(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).at(dir)
+}
+
+#[cfg(not(unix))]
+fn set_dir_mode(_dir: &Path) -> Result<(), StoreError> {
+    Ok(())
+}
+
 fn remove_any(path: &Path) -> Result<(), StoreError> {
     let meta = std::fs::symlink_metadata(path).at(path)?;
     if meta.is_dir() {
@@ -377,15 +409,17 @@ fn remove_any(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-fn remove_empty_dirs(root: &Path) -> Result<(), StoreError> {
-    for entry in walkdir::WalkDir::new(root).min_depth(1).contents_first(true) {
+fn remove_empty_dirs(root: &Path) {
+    for entry in walkdir::WalkDir::new(root)
+        .min_depth(1)
+        .contents_first(true)
+    {
         let Ok(entry) = entry else { continue };
         if entry.file_type().is_dir() {
             // Fails (and is ignored) when the directory is not empty.
             let _ = std::fs::remove_dir(entry.path());
         }
     }
-    Ok(())
 }
 
 /// fsync every directory under (and including) `root`.
@@ -455,8 +489,18 @@ mod tests {
         assert_eq!(s.snapshots().unwrap(), vec![name.clone()]);
 
         s.update_base(&name).unwrap();
-        assert_eq!(list_files(&s.base()).unwrap(), ["Packages/a/new.rpm", "repodata/new-primary.xml.gz", "repodata/repomd.xml"]);
-        assert!(same_file(&s.base().join("Packages/a/new.rpm"), &s.snapshot_dir(&name).join("Packages/a/new.rpm")));
+        assert_eq!(
+            list_files(&s.base()).unwrap(),
+            [
+                "Packages/a/new.rpm",
+                "repodata/new-primary.xml.gz",
+                "repodata/repomd.xml"
+            ]
+        );
+        assert!(same_file(
+            &s.base().join("Packages/a/new.rpm"),
+            &s.snapshot_dir(&name).join("Packages/a/new.rpm")
+        ));
         assert!(!s.base().join("Packages").join("old.rpm").exists());
 
         s.set_latest(&name).unwrap();

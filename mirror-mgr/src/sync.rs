@@ -140,35 +140,39 @@ pub async fn sync_mirror(
     };
 
     // 1. Unchanged.
-    if let Some(l) = &latest {
-        if store.snapshot_repomd(l).as_deref() == Some(&repomd_bytes[..]) {
-            if pending.as_ref() == Some(l) {
-                // Killed after latest.txt moved but before cleaning up.
-                store.clear_pending()?;
-                store.clear_objects()?;
-            }
-            report.status = Status::Unchanged;
-            report.snapshot = Some(l.to_string());
-            finish_stats(&mut report, &fetcher);
-            return Ok(report);
+    if let Some(l) = &latest
+        && store.snapshot_repomd(l).as_deref() == Some(&repomd_bytes[..])
+    {
+        if pending.as_ref() == Some(l) {
+            // Killed after latest.txt moved but before cleaning up.
+            store.clear_pending()?;
+            store.clear_objects()?;
         }
+        report.status = Status::Unchanged;
+        report.snapshot = Some(l.to_string());
+        finish_stats(&mut report, &fetcher);
+        return Ok(report);
     }
     // 2. Finish a published but uncommitted snapshot.
-    if let Some(p) = &pending {
-        if store.snapshot_repomd(p).as_deref() == Some(&repomd_bytes[..]) {
-            reporter.phase(&spec.name, "finishing an interrupted commit");
-            commit(&store, p).await?;
-            report.status = Status::NewSnapshot;
-            report.snapshot = Some(p.to_string());
-            report.packages = count_packages(&store.snapshot_dir(p))?;
-            report.note = Some(format!("finished the commit of {p}, interrupted earlier"));
-            finish_stats(&mut report, &fetcher);
-            return Ok(report);
-        }
+    if let Some(p) = &pending
+        && store.snapshot_repomd(p).as_deref() == Some(&repomd_bytes[..])
+    {
+        reporter.phase(&spec.name, "finishing an interrupted commit");
+        commit(&store, p).await?;
+        report.status = Status::NewSnapshot;
+        report.snapshot = Some(p.to_string());
+        report.packages = count_packages(&store.snapshot_dir(p))?;
+        report.note = Some(format!("finished the commit of {p}, interrupted earlier"));
+        finish_stats(&mut report, &fetcher);
+        return Ok(report);
     }
     // 3. Held back by a rollback.
     let snapshots = store.snapshots()?;
-    for s in snapshots.iter().rev().filter(|s| latest.as_ref().is_some_and(|l| *s > l)) {
+    for s in snapshots
+        .iter()
+        .rev()
+        .filter(|s| latest.as_ref().is_some_and(|l| *s > l))
+    {
         if store.snapshot_repomd(s).as_deref() == Some(&repomd_bytes[..]) {
             report.status = Status::Unchanged;
             report.snapshot = latest.as_ref().map(ToString::to_string);
@@ -188,7 +192,20 @@ pub async fn sync_mirror(
         source,
     })?;
     let build = store.new_build()?;
-    let result = build_and_publish(ctx, spec, &store, &fetcher, reporter, &base_url, &repomd_bytes, &md, &build, &snapshots, &mut report).await;
+    let result = build_and_publish(
+        ctx,
+        spec,
+        &store,
+        &fetcher,
+        reporter,
+        &base_url,
+        &repomd_bytes,
+        &md,
+        &build,
+        &snapshots,
+        &mut report,
+    )
+    .await;
     let name = match result {
         Ok(name) => name,
         Err(e) => {
@@ -228,7 +245,11 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     s
 }
 
-async fn resolve(fetcher: &Fetcher, spec: &MirrorSpec, url_override: Option<&Url>) -> Result<Resolved, SyncError> {
+async fn resolve(
+    fetcher: &Fetcher,
+    spec: &MirrorSpec,
+    url_override: Option<&Url>,
+) -> Result<Resolved, SyncError> {
     if let Some(u) = url_override {
         return Ok(Resolved {
             bases: vec![u.clone()],
@@ -248,17 +269,25 @@ async fn resolve(fetcher: &Fetcher, spec: &MirrorSpec, url_override: Option<&Url
     }
 }
 
-async fn fetch_repomd(fetcher: &Fetcher, spec: &MirrorSpec, resolved: &Resolved) -> Result<(Url, bytes::Bytes), SyncError> {
+async fn fetch_repomd(
+    fetcher: &Fetcher,
+    spec: &MirrorSpec,
+    resolved: &Resolved,
+) -> Result<(Url, bytes::Bytes), SyncError> {
     let mut errors = Vec::new();
     for base in &resolved.bases {
         if base.as_str().contains('$') {
-            errors.push(format!("{base}: has an unexpanded yum variable (set it in the mirror's config)"));
+            errors.push(format!(
+                "{base}: has an unexpanded yum variable (set it in the mirror's config)"
+            ));
             continue;
         }
         let url = fetch::join(base, "repodata/repomd.xml").expect("constant path joins");
         match fetcher.get(&url, SMALL_FILE_LIMIT).await {
             Ok(bytes) if resolved.repomd_ok(&bytes) => return Ok((base.clone(), bytes)),
-            Ok(_) => errors.push(format!("{url}: does not match the metalink's checksums (stale mirror?)")),
+            Ok(_) => errors.push(format!(
+                "{url}: does not match the metalink's checksums (stale mirror?)"
+            )),
             Err(e) if resolved.bases.len() == 1 => return Err(e.into()),
             Err(e) => errors.push(e.to_string()),
         }
@@ -327,7 +356,12 @@ async fn build_and_publish(
     let primary_path = primary_rec.href.under(build);
     let primary_url = fetch::join(base_url, primary_rec.href.as_str()).expect("checked href joins");
     let items = {
-        let (path, url, base_url, policy) = (primary_path.clone(), primary_url.clone(), base_url.clone(), spec.xml_base);
+        let (path, url, base_url, policy) = (
+            primary_path.clone(),
+            primary_url.clone(),
+            base_url.clone(),
+            spec.xml_base,
+        );
         blocking(move || read_items(&path, &url, &base_url, policy)).await?
     };
     let have = {
@@ -335,7 +369,10 @@ async fn build_and_publish(
         blocking(move || Ok(s.base_index()?)).await?
     };
     let mut items = items;
-    let new_pairs: HashSet<(&str, &str)> = items.iter().map(|i| (i.href.as_str(), i.checksum.hex.as_str())).collect();
+    let new_pairs: HashSet<(&str, &str)> = items
+        .iter()
+        .map(|i| (i.href.as_str(), i.checksum.hex.as_str()))
+        .collect();
     report.packages = items.len() as u64;
     report.removed = have
         .iter()
@@ -377,7 +414,9 @@ async fn build_and_publish(
         };
         let progress = &progress;
         async move {
-            fetcher.download(&item.url, &dest, &expect, progress).await?;
+            fetcher
+                .download(&item.url, &dest, &expect, progress)
+                .await?;
             reporter.file_done();
             crashpoint::hit("package-downloaded");
             Ok::<_, SyncError>(())
@@ -406,9 +445,11 @@ async fn build_and_publish(
         blocking(move || link_build(&store, &build, &items)).await?;
     }
     crashpoint::hit("snapshot-linked");
-    let name = SnapshotName::next(jiff::Timestamp::now(), snapshots.last()).map_err(|e| SyncError::Config {
-        mirror: spec.name.to_string(),
-        message: e.to_string(),
+    let name = SnapshotName::next(jiff::Timestamp::now(), snapshots.last()).map_err(|e| {
+        SyncError::Config {
+            mirror: spec.name.to_string(),
+            message: e.to_string(),
+        }
     })?;
     {
         let (store, build, name) = (store.clone(), build.to_path_buf(), name.clone());
@@ -418,7 +459,12 @@ async fn build_and_publish(
 }
 
 /// Stream the primary into the compact item list, refusing duplicates that disagree.
-fn read_items(path: &Path, url: &Url, base_url: &Url, policy: XmlBasePolicy) -> Result<Vec<Item>, SyncError> {
+fn read_items(
+    path: &Path,
+    url: &Url,
+    base_url: &Url,
+    policy: XmlBasePolicy,
+) -> Result<Vec<Item>, SyncError> {
     let file = std::fs::File::open(path).at(path)?;
     let reader = crate::decompress::open(file).at(path)?;
     let mut items: Vec<Item> = Vec::new();

@@ -25,7 +25,8 @@ impl Resolved {
         if self.repomd_hashes.is_empty() {
             return true;
         }
-        let kinds: std::collections::HashSet<Kind> = self.repomd_hashes.iter().map(|c| c.kind).collect();
+        let kinds: std::collections::HashSet<Kind> =
+            self.repomd_hashes.iter().map(|c| c.kind).collect();
         kinds
             .into_iter()
             .any(|k| self.repomd_hashes.contains(&Checksum::of(k, repomd)))
@@ -38,11 +39,17 @@ pub enum Plan {
     Fetch { url: Url, metalink: bool },
 }
 
-pub fn plan(upstream: &Upstream, vars: &std::collections::BTreeMap<String, String>) -> Result<Plan, String> {
+pub fn plan(
+    upstream: &Upstream,
+    vars: &std::collections::BTreeMap<String, String>,
+) -> Result<Plan, String> {
     let expand = |s: &str| expand_vars(s, vars);
     Ok(match upstream {
         Upstream::Baseurl(urls) => Plan::Direct(Resolved {
-            bases: urls.iter().map(|u| parse_base_url(&expand(u))).collect::<Result<_, _>>()?,
+            bases: urls
+                .iter()
+                .map(|u| parse_base_url(&expand(u)))
+                .collect::<Result<_, _>>()?,
             repomd_hashes: Vec::new(),
         }),
         Upstream::Mirrorlist(u) => Plan::Fetch {
@@ -67,7 +74,9 @@ pub fn parse_list(body: &[u8], source: &Url) -> Result<Resolved, String> {
         parse_mirrorlist(&text)
     };
     if r.bases.is_empty() {
-        return Err(format!("{source}: lists no usable http, https or file mirror"));
+        return Err(format!(
+            "{source}: lists no usable http, https or file mirror"
+        ));
     }
     Ok(r)
 }
@@ -95,14 +104,21 @@ fn parse_metalink(body: &[u8]) -> Result<Resolved, String> {
     let mut hashes = Vec::new();
     let mut urls: Vec<(i64, Url)> = Vec::new();
     loop {
-        match reader.read_event_into(&mut buf).map_err(|e| format!("metalink is not well-formed XML: {e}"))? {
+        match reader
+            .read_event_into(&mut buf)
+            .map_err(|e| format!("metalink is not well-formed XML: {e}"))?
+        {
             Event::Start(e) => {
                 text.clear();
                 match xml::local(&e).as_str() {
                     "file" => in_repomd = xml::attr(&e, "name")?.as_deref() == Some("repomd.xml"),
                     "hash" if in_repomd => hash_type = xml::attr(&e, "type")?,
                     "url" if in_repomd => {
-                        url_pref = Some(xml::attr(&e, "preference")?.and_then(|p| p.parse().ok()).unwrap_or(0));
+                        url_pref = Some(
+                            xml::attr(&e, "preference")?
+                                .and_then(|p| p.parse().ok())
+                                .unwrap_or(0),
+                        );
                     }
                     _ => {}
                 }
@@ -112,25 +128,27 @@ fn parse_metalink(body: &[u8]) -> Result<Resolved, String> {
             Event::End(e) => match e.local_name().as_ref() {
                 "file" => in_repomd = false,
                 "hash" => {
-                    if let Some(t) = hash_type.take() {
-                        if let Ok(c) = Checksum::new(&t, &text) {
-                            hashes.push(c);
-                        }
+                    if let Some(t) = hash_type.take()
+                        && let Ok(c) = Checksum::new(&t, &text)
+                    {
+                        hashes.push(c);
                     }
                 }
                 "url" => {
                     if let Some(pref) = url_pref.take() {
                         let u = text.trim();
-                        if let Some(base) = u.strip_suffix("repodata/repomd.xml") {
-                            if let Ok(url) = parse_base_url(base) {
-                                urls.push((pref, url));
-                            }
+                        if let Some(base) = u.strip_suffix("repodata/repomd.xml")
+                            && let Ok(url) = parse_base_url(base)
+                        {
+                            urls.push((pref, url));
                         }
                     }
                 }
                 _ => {}
             },
-            Event::DocType(_) => return Err("metalink: DOCTYPE declarations are not accepted".into()),
+            Event::DocType(_) => {
+                return Err("metalink: DOCTYPE declarations are not accepted".into());
+            }
             Event::Eof => break,
             _ => {}
         }
@@ -153,10 +171,21 @@ mod tests {
 
     #[test]
     fn mirrorlist_lines() {
-        let r = parse_list(b"# comment\nhttp://a.example/7/os/x86_64/\n\n  https://b.example/x  \nnot a url\n", &src()).unwrap();
+        let r = parse_list(
+            b"# comment\nhttp://a.example/7/os/x86_64/\n\n  https://b.example/x  \nnot a url\n",
+            &src(),
+        )
+        .unwrap();
         let bases: Vec<_> = r.bases.iter().map(Url::as_str).collect();
-        assert_eq!(bases, ["http://a.example/7/os/x86_64/", "https://b.example/x"]);
-        assert!(parse_list(b"# nothing\n", &src()).unwrap_err().contains("no usable"));
+        assert_eq!(
+            bases,
+            ["http://a.example/7/os/x86_64/", "https://b.example/x"]
+        );
+        assert!(
+            parse_list(b"# nothing\n", &src())
+                .unwrap_err()
+                .contains("no usable")
+        );
     }
 
     #[test]
@@ -184,7 +213,13 @@ mod tests {
         );
         let r = parse_list(ml.as_bytes(), &src()).unwrap();
         let bases: Vec<_> = r.bases.iter().map(Url::as_str).collect();
-        assert_eq!(bases, ["https://high.example/epel/8/x86_64/", "http://low.example/epel/8/x86_64/"]);
+        assert_eq!(
+            bases,
+            [
+                "https://high.example/epel/8/x86_64/",
+                "http://low.example/epel/8/x86_64/"
+            ]
+        );
         assert!(r.repomd_ok(repomd));
         assert!(!r.repomd_ok(b"<repomd>tampered</repomd>"));
     }

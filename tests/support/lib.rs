@@ -1,0 +1,475 @@
+//! Test support for the end-to-end suite: real RPM repositories built with
+//! rpmbuild + createrepo_c, nginx on 127.0.0.1 with an access log we can
+//! count requests in, dnf installing into a throwaway root, and the project's
+//! own binaries.
+//!
+//! Every external tool is required: a missing one panics with the command
+//! that installs it, so CI never passes by skipping.
+
+#![allow(clippy::missing_panics_doc)]
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Path of a binary built from this workspace (`mirror-mgr`, `mirror-client`).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let p = dir.join(name);
+    assert!(
+        p.exists(),
+        "{} is not built: run `cargo build --workspace --bins` before the end-to-end tests (scripts/test does)",
+        p.display()
+    );
+    p
+}
+
+/// Absolute path of an external tool, or a loud failure saying how to get it.
+pub fn tool(name: &str) -> PathBuf {
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .chain(["/usr/sbin", "/sbin"].iter().map(PathBuf::from))
+    {
+        let p = dir.join(name);
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!(
+        "required tool `{name}` is missing: run scripts/test (it installs rpm, createrepo-c, dnf, dnf-plugins-core and nginx-light with apt-get)"
+    );
+}
+
+/// A temp dir readable by nginx's unprivileged workers.
+pub fn tempdir() -> tempfile::TempDir {
+    let d = tempfile::Builder::new()
+        .prefix("mirror-e2e-")
+        .tempdir()
+        .expect("tempdir");
+    chmod_755(d.path());
+    d
+}
+
+pub fn chmod_755(p: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+/// Run a command, capturing output; panics with both streams if it cannot start.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Run and require success.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let dbg = format!("{cmd:?}");
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{dbg} failed with {}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+// ------------------------------------------------------------------ RPM repos
+
+/// One package to build: `name-version-release.noarch`.
+#[derive(Debug, Clone)]
+pub struct Pkg {
+    pub name: String,
+    pub version: String,
+    pub release: String,
+    /// Payload size in bytes (random, so incompressible).
+    pub size: usize,
+}
+
+impl Pkg {
+    pub fn new(name: &str, version: &str, release: &str) -> Self {
+        Self {
+            name: name.into(),
+            version: version.into(),
+            release: release.into(),
+            size: 2048,
+        }
+    }
+
+    pub fn file_name(&self) -> String {
+        format!("{}-{}-{}.noarch.rpm", self.name, self.version, self.release)
+    }
+}
+
+/// Build real RPMs with one rpmbuild run (one spec, one subpackage each) and
+/// move them into `<repo>/<subdir>/`. Each package installs
+/// `/usr/share/<name>/VERSION` containing `version-release`.
+pub fn build_rpms(repo: &Path, subdir: &str, pkgs: &[Pkg]) {
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut spec = String::from(
+        "%global debug_package %{nil}\n%global __os_install_post %{nil}\n%global _build_id_links none\n\
+         Name: e2e-bundle\nVersion: 1\nRelease: 1\nSummary: bundle\nLicense: MIT\nBuildArch: noarch\n\
+         %description\ntest bundle\n",
+    );
+    let mut install = String::from("%install\n");
+    for p in pkgs {
+        let _ = write!(
+            spec,
+            "%package -n {n}\nSummary: test package {n}\nVersion: {v}\nRelease: {r}\n%description -n {n}\nTest package {n} {v}-{r}.\n%files -n {n}\n/usr/share/{n}/VERSION\n/usr/share/{n}/payload\n",
+            n = p.name,
+            v = p.version,
+            r = p.release
+        );
+        let _ = write!(
+            install,
+            "mkdir -p %{{buildroot}}/usr/share/{n}\necho {v}-{r} > %{{buildroot}}/usr/share/{n}/VERSION\nhead -c {s} /dev/urandom > %{{buildroot}}/usr/share/{n}/payload\n",
+            n = p.name,
+            v = p.version,
+            r = p.release,
+            s = p.size
+        );
+    }
+    spec.push_str(&install);
+    let spec_path = work.path().join("bundle.spec");
+    std::fs::write(&spec_path, spec).expect("write spec");
+    run_ok(
+        Command::new(tool("rpmbuild"))
+            .arg("--quiet")
+            .arg("--define")
+            .arg(format!("_topdir {}", work.path().join("top").display()))
+            .arg("-bb")
+            .arg(&spec_path),
+    );
+    let dest = repo.join(subdir);
+    std::fs::create_dir_all(&dest).expect("mkdir");
+    for e in walkdir::WalkDir::new(work.path().join("top/RPMS")) {
+        let e = e.expect("walk");
+        if e.file_type().is_file() {
+            std::fs::copy(e.path(), dest.join(e.file_name())).expect("copy rpm");
+        }
+    }
+}
+
+/// Options for createrepo_c.
+#[derive(Debug, Clone, Default)]
+pub struct RepoOpts {
+    /// `-s`: sha1, sha256 (default), sha512 ...
+    pub checksum: Option<&'static str>,
+    /// `--general-compress-type`: gz (default), xz, bz2, zstd
+    pub compress: Option<&'static str>,
+    /// comps XML to pass with `-g`.
+    pub comps: Option<String>,
+    /// updateinfo XML to add with modifyrepo_c.
+    pub updateinfo: Option<String>,
+    /// Use createrepo_c/modifyrepo_c from PyPI (1.x, writes zstd) instead of Debian's.
+    pub modern: bool,
+}
+
+/// The PyPI createrepo_c (zstd support), installed by scripts/test into a venv.
+pub fn modern_createrepo(tool_name: &str) -> PathBuf {
+    let dir = std::env::var_os("MIRROR_E2E_CREATEREPO_VENV").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-tools/venv"),
+        PathBuf::from,
+    );
+    let p = dir.join("bin").join(tool_name);
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/test, which installs the PyPI createrepo_c (zstd support) into {}",
+        p.display(),
+        dir.display()
+    );
+    p
+}
+
+fn createrepo_tool(opts: &RepoOpts, name: &str) -> PathBuf {
+    if opts.modern {
+        modern_createrepo(name)
+    } else {
+        tool(name)
+    }
+}
+
+/// (Re)generate repodata for `repo` with createrepo_c.
+pub fn createrepo(repo: &Path, opts: &RepoOpts) {
+    let mut cmd = Command::new(createrepo_tool(opts, "createrepo_c"));
+    cmd.arg("--quiet").arg("--no-database");
+    if let Some(c) = opts.checksum {
+        cmd.arg("-s").arg(c);
+    }
+    if let Some(c) = opts.compress {
+        cmd.arg("--general-compress-type").arg(c);
+    }
+    let comps_file;
+    if let Some(c) = &opts.comps {
+        comps_file = repo.join("../comps.xml");
+        std::fs::write(&comps_file, c).expect("write comps");
+        cmd.arg("-g").arg(&comps_file);
+    }
+    cmd.arg(repo);
+    run_ok(&mut cmd);
+    if let Some(u) = &opts.updateinfo {
+        let f = repo.join("../updateinfo.xml");
+        std::fs::write(&f, u).expect("write updateinfo");
+        let mut m = Command::new(createrepo_tool(opts, "modifyrepo_c"));
+        m.arg("--mdtype=updateinfo");
+        if let Some(c) = opts.compress {
+            m.arg(format!("--compress-type={c}"));
+        }
+        if let Some(c) = opts.checksum {
+            m.arg(format!("--checksum={c}"));
+        }
+        run_ok(m.arg(&f).arg(repo.join("repodata")));
+    }
+}
+
+// ------------------------------------------------------------------ nginx
+
+/// nginx serving `root` on 127.0.0.1:<port>, stopped on drop.
+pub struct Nginx {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Child,
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+impl Nginx {
+    pub fn serve(root: &Path) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        let port = free_port();
+        let conf = format!(
+            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 256; }}\n\
+             http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+             types {{ application/octet-stream rpm; text/xml xml; application/json json; text/plain txt; }}\n  keepalive_requests 10000;\n\
+             server {{\n    listen 127.0.0.1:{port};\n    root {root};\n    autoindex on;\n  }}\n}}\n",
+            d = d.display(),
+            root = root.display()
+        );
+        std::fs::write(d.join("nginx.conf"), conf).expect("write nginx.conf");
+        let child = Command::new(tool("nginx"))
+            .arg("-c")
+            .arg(d.join("nginx.conf"))
+            .arg("-p")
+            .arg(d)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start nginx");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not start; see {}",
+                d.join("error.log").display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self { port, dir, child }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "http://127.0.0.1:{}/{}",
+            self.port,
+            path.trim_start_matches('/')
+        )
+    }
+
+    /// Request lines logged so far (`GET /path HTTP/1.1`).
+    pub fn requests(&self) -> Vec<String> {
+        // nginx writes the log line after the response; give it a moment.
+        std::thread::sleep(Duration::from_millis(100));
+        std::fs::read_to_string(self.dir.path().join("access.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split('"').nth(1).map(str::to_owned))
+            .collect()
+    }
+
+    pub fn clear_log(&self) {
+        std::thread::sleep(Duration::from_millis(100));
+        std::fs::write(self.dir.path().join("access.log"), "").expect("truncate log");
+        // nginx keeps appending to the same (now empty) file.
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ------------------------------------------------------------------ dnf
+
+/// A throwaway dnf setup that touches nothing outside its temp dir.
+pub struct Dnf {
+    pub dir: tempfile::TempDir,
+}
+
+impl Default for Dnf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Dnf {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        for sub in ["cache", "log", "persist", "repos.d", "root"] {
+            std::fs::create_dir_all(d.join(sub)).expect("mkdir");
+        }
+        let conf = format!(
+            "[main]\ncachedir={d}/cache\nlogdir={d}/log\npersistdir={d}/persist\nreposdir={d}/repos.d\ngpgcheck=0\nmetadata_expire=0\n",
+            d = d.display()
+        );
+        std::fs::write(d.join("dnf.conf"), conf).expect("write dnf.conf");
+        Self { dir }
+    }
+
+    pub fn conf(&self) -> PathBuf {
+        self.dir.path().join("dnf.conf")
+    }
+
+    pub fn installroot(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    /// Base command: our config, no plugins that write to /var.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(tool("dnf"));
+        c.arg("-y")
+            .arg("-c")
+            .arg(self.conf())
+            .arg("--disableplugin=generate_completion_cache")
+            .arg(format!("--installroot={}", self.installroot().display()))
+            .arg("--releasever=1");
+        // No proxy from the environment may change what dnf does.
+        for v in [
+            "http_proxy",
+            "https_proxy",
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "all_proxy",
+            "ALL_PROXY",
+        ] {
+            c.env_remove(v);
+        }
+        c
+    }
+
+    /// Install `pkgs` from a single repo URL (no .repo file involved).
+    pub fn install_from(&self, repo_id: &str, url: &str, pkgs: &[&str]) -> Output {
+        let mut c = self.cmd();
+        c.arg("--setopt=reposdir=/nonexistent")
+            .arg(format!("--repofrompath={repo_id},{url}"))
+            .arg("--repo")
+            .arg(repo_id)
+            .arg(format!("--setopt={repo_id}.gpgcheck=0"))
+            .arg("install")
+            .args(pkgs);
+        run(&mut c)
+    }
+
+    /// Contents of `/usr/share/<pkg>/VERSION` inside the install root.
+    pub fn installed_version(&self, pkg: &str) -> Option<String> {
+        std::fs::read_to_string(
+            self.installroot()
+                .join("usr/share")
+                .join(pkg)
+                .join("VERSION"),
+        )
+        .ok()
+        .map(|s| s.trim().to_owned())
+    }
+}
+
+/// Write `text` to `path`, creating parents.
+pub fn write(path: &Path, text: &str) {
+    if let Some(p) = path.parent() {
+        std::fs::create_dir_all(p).expect("mkdir");
+    }
+    let mut f = std::fs::File::create(path).expect("create");
+    f.write_all(text.as_bytes()).expect("write");
+}
+
+/// `mirror-mgr` with a root and base URL.
+pub fn mgr(root: &Path, base_url: &str) -> Command {
+    let mut c = Command::new(bin("mirror-mgr"));
+    c.arg("--root").arg(root).arg("--base-url").arg(base_url);
+    c.env("MIRROR_MGR_RETRY_BACKOFF_MS", "10");
+    c.env_remove("MIRRORS_ROOT")
+        .env_remove("MIRRORS_BASE_URL")
+        .env_remove("MIRROR_MGR_CRASH_AT");
+    c
+}
+
+/// Files of a directory tree, relative, sorted.
+pub fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(dir)
+                .expect("child")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Inode of a file.
+pub fn inode(p: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .ino()
+}
+
+/// Snapshot directory names of a mirror, sorted.
+pub fn snapshots(mirror_dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(mirror_dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.len() >= 16 && n.as_bytes()[0].is_ascii_digit())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+pub fn latest(mirror_dir: &Path) -> Option<String> {
+    std::fs::read_to_string(mirror_dir.join("latest.txt"))
+        .ok()
+        .map(|s| s.trim().to_owned())
+}
