@@ -8,49 +8,6 @@ use std::process::Command;
 
 use mirror_e2e::*;
 
-/// upstream/ and mirrors/ side by side under one nginx.
-struct World {
-    top: tempfile::TempDir,
-    nginx: Nginx,
-}
-
-impl World {
-    fn new() -> Self {
-        let top = tempdir();
-        std::fs::create_dir_all(top.path().join("upstream/repo")).unwrap();
-        std::fs::create_dir_all(top.path().join("mirrors")).unwrap();
-        let nginx = Nginx::serve(top.path());
-        Self { top, nginx }
-    }
-    fn upstream(&self) -> std::path::PathBuf {
-        self.top.path().join("upstream/repo")
-    }
-    fn root(&self) -> std::path::PathBuf {
-        self.top.path().join("mirrors")
-    }
-    fn upstream_url(&self) -> String {
-        self.nginx.url("upstream/repo/")
-    }
-    fn base_url(&self) -> String {
-        self.nginx.url("mirrors")
-    }
-    fn mgr(&self) -> Command {
-        mgr(&self.root(), &self.base_url())
-    }
-    fn sync(&self, name: &str) -> serde_json::Value {
-        let out = run_ok(
-            self.mgr()
-                .args(["sync", name, "--url", &self.upstream_url(), "--json"]),
-        );
-        let v: serde_json::Value =
-            serde_json::from_slice(&out.stdout).expect("sync --json prints JSON");
-        v["mirrors"][0].clone()
-    }
-    fn snapshot_url(&self, name: &str, snap: &str) -> String {
-        self.nginx.url(&format!("mirrors/{name}/{snap}/"))
-    }
-}
-
 fn same_bytes(a: &Path, b: &Path) {
     assert_eq!(
         std::fs::read(a).unwrap_or_else(|e| panic!("{}: {e}", a.display())),

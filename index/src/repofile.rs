@@ -162,6 +162,7 @@ impl<'a> RepoFile<'a> {
         let mut pos = 0;
         // (section, entry) of the option that a continuation line would extend.
         let mut open_option: Option<(usize, usize)> = None;
+        let mut in_set_block = false;
         while pos < text.len() {
             let nl = text[pos..].find('\n').map(|i| pos + i);
             let (end, eol, next) = match nl {
@@ -182,15 +183,29 @@ impl<'a> RepoFile<'a> {
                 LineKind::Blank
             } else if trimmed.starts_with('#') || trimmed.starts_with(';') {
                 LineKind::Comment
-            } else if dialect == Dialect::MockTemplate && is_template(trimmed) {
-                LineKind::Template
-            } else if indented && open_option.is_some() {
-                let (s, o) = open_option.expect("checked");
+            } else if let (true, Some((s, o))) = (indented, open_option) {
+                // Checked before templates: an indented `{{- x }}` continues the option above.
                 let entry = &mut sections[s].entries[o];
                 entry.value.push('\n');
                 entry.value.push_str(trimmed);
                 entry.last_line = idx;
                 LineKind::Continuation(s, o)
+            } else if dialect == Dialect::MockTemplate && (in_set_block || is_template(trimmed)) {
+                // `{% set x %}...{% endset %}` holds template text, not ini lines.
+                if trimmed.starts_with("{%") {
+                    let tag = trimmed
+                        .trim_start_matches("{%")
+                        .trim_start_matches('-')
+                        .trim_start();
+                    if tag.starts_with("endset") {
+                        in_set_block = false;
+                    } else if tag.starts_with("set ")
+                        && !tag.split("%}").next().unwrap_or("").contains('=')
+                    {
+                        in_set_block = true;
+                    }
+                }
+                LineKind::Template
             } else if !indented && content.starts_with('[') {
                 let body = content.trim_end();
                 if !body.ends_with(']') || body.len() < 3 {
@@ -332,6 +347,18 @@ mod tests {
         }
         let err = decode(b"[a]\nname=\xff\n").unwrap_err();
         assert_eq!((err.line, err.kind), (2, ParseErrorKind::NotUtf8));
+    }
+
+    #[test]
+    fn jinja_set_blocks_and_template_continuations() {
+        let t = "[main]\nx=1\n\n{% set key -%}\n{% if a %}\n       file:///a\n{%- elif b %}\n       file:///b\n{%- endif -%}\n{% endset -%}\n[base]\ngpgkey=file:///k\n       {{- key }}\nbaseurl=http://x/\n";
+        let f = RepoFile::parse(t, Dialect::MockTemplate).unwrap();
+        assert_eq!(f.lines[5].kind, LineKind::Template);
+        assert_eq!(f.lines[7].kind, LineKind::Template);
+        let base = f.section("base").unwrap();
+        assert_eq!(base.value("gpgkey"), Some("file:///k\n{{- key }}"));
+        assert_eq!(base.value("baseurl"), Some("http://x/"));
+        assert!(f.section("main").unwrap().get("file").is_none());
     }
 
     #[test]

@@ -364,9 +364,11 @@ impl Dnf {
         c.arg("-y")
             .arg("-c")
             .arg(self.conf())
-            .arg("--disableplugin=generate_completion_cache")
+            .arg("--noplugins")
             .arg(format!("--installroot={}", self.installroot().display()))
             .arg("--releasever=1");
+        // --noplugins: the host's plugins (e.g. "local", which copies every
+        // installed package into a system-wide repo) must not leak between tests.
         // No proxy from the environment may change what dnf does.
         for v in [
             "http_proxy",
@@ -472,4 +474,56 @@ pub fn latest(mirror_dir: &Path) -> Option<String> {
     std::fs::read_to_string(mirror_dir.join("latest.txt"))
         .ok()
         .map(|s| s.trim().to_owned())
+}
+
+// ------------------------------------------------------------------ a site
+
+/// An upstream repo (`upstream/repo`) and a mirror root (`mirrors/`) side by
+/// side, both served by one nginx.
+pub struct World {
+    pub top: tempfile::TempDir,
+    pub nginx: Nginx,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl World {
+    pub fn new() -> Self {
+        let top = tempdir();
+        std::fs::create_dir_all(top.path().join("upstream/repo")).unwrap();
+        std::fs::create_dir_all(top.path().join("mirrors")).unwrap();
+        let nginx = Nginx::serve(top.path());
+        Self { top, nginx }
+    }
+    pub fn upstream(&self) -> PathBuf {
+        self.top.path().join("upstream/repo")
+    }
+    pub fn root(&self) -> PathBuf {
+        self.top.path().join("mirrors")
+    }
+    pub fn upstream_url(&self) -> String {
+        self.nginx.url("upstream/repo/")
+    }
+    pub fn base_url(&self) -> String {
+        self.nginx.url("mirrors")
+    }
+    pub fn mgr(&self) -> Command {
+        mgr(&self.root(), &self.base_url())
+    }
+    pub fn sync(&self, name: &str) -> serde_json::Value {
+        let out = run_ok(
+            self.mgr()
+                .args(["sync", name, "--url", &self.upstream_url(), "--json"]),
+        );
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("sync --json prints JSON");
+        v["mirrors"][0].clone()
+    }
+    pub fn snapshot_url(&self, name: &str, snap: &str) -> String {
+        self.nginx.url(&format!("mirrors/{name}/{snap}/"))
+    }
 }

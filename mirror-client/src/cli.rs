@@ -1,0 +1,292 @@
+//! The command line of `mirror-client`.
+//!
+//! Exit codes:
+//! - 0: success, or the mirror map could not be had and files were left
+//!   untouched (a warning says so; the job then uses upstream repos)
+//! - 1: some files could not be parsed or written (they are untouched; the
+//!   other files were processed)
+//! - 2: bad usage
+//! - 3: the mirror map could not be had and `--strict` was given (or
+//!   `freeze`/`show`, which need it)
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::edit::ProxyPolicy;
+use crate::files::{self, Format};
+use crate::map::{self, Resolved};
+use crate::net::NetLoader;
+
+pub const EXIT_FILES_FAILED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_NO_MAP: u8 = 3;
+
+/// The environment variable the old system used for the map's location.
+pub const ENV_MIRRORS: &str = "CI_MIRRORS_URL";
+
+/// Point yum/dnf repo files, *.repos lists and mock configs at mirror snapshots.
+///
+/// Each section (repo id) that has a mirror gets baseurl = its latest snapshot,
+/// loses mirrorlist/metalink, and gets a no-proxy setting; every other line is
+/// kept byte for byte. Running it twice changes nothing the second time.
+#[derive(Debug, Parser)]
+#[allow(clippy::struct_excessive_bools)] // each bool is a command-line flag
+#[command(name = "mirror-client", version, about, long_about, args_conflicts_with_subcommands = true, after_help = EXIT_HELP)]
+pub struct Cli {
+    /// Mirror map: http(s) index, JSON/YAML file or file:// URL, or data:application/json URL.
+    #[arg(long, global = true, env = ENV_MIRRORS, value_name = "URI")]
+    mirrors: Option<String>,
+    /// Key that wraps the map in an index.
+    #[arg(
+        long,
+        global = true,
+        default_value = "latest_ci_repos",
+        value_name = "NAME"
+    )]
+    json_varname: String,
+    /// Keep proxy settings (and add none) instead of forcing direct access.
+    #[arg(long, global = true)]
+    allow_proxy: bool,
+    /// The value of proxy= for mirrored repos (default: _none_ for -elN and -fcN<29 ids, else None).
+    #[arg(long, global = true, value_name = "VALUE")]
+    none_value: Option<String>,
+    /// Fail (exit 3) when the mirror map cannot be had, instead of leaving files untouched.
+    #[arg(long, global = true)]
+    strict: bool,
+    /// Seconds before giving up on one request for the map.
+    #[arg(long, global = true, default_value_t = 30, value_name = "SECS")]
+    timeout: u64,
+    /// Retries for connection errors, 5xx and truncated bodies.
+    #[arg(long, global = true, default_value_t = 3, value_name = "N")]
+    retries: u32,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Only errors and warnings on stderr.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    /// Print a unified diff of what would change; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Treat every FILE as this format instead of detecting it.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Files to rewrite in place.
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+const EXIT_HELP: &str = "Exit status: 0 success (or map unavailable: files untouched, warning printed), \
+1 some files failed, 2 bad usage, 3 map unavailable with --strict (always for freeze and show).";
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Resolve the map once and write it as a flat YAML (or .json) file for later steps.
+    Freeze {
+        /// Output file; JSON when it ends in .json, else YAML.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Print the resolved map.
+    Show,
+}
+
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
+    ExitCode::from(run_cli(&cli))
+}
+
+fn load_map(cli: &Cli) -> Result<Resolved, String> {
+    let uri = cli
+        .mirrors
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| format!("no mirror map given (pass --mirrors URI or set {ENV_MIRRORS})"))?;
+    let loader = NetLoader::new(
+        Duration::from_secs(cli.timeout.max(1)),
+        cli.retries,
+        cli.allow_proxy,
+    )?;
+    map::resolve(uri, &cli.json_varname, &loader)
+        .map_err(|e| format!("cannot load the mirror map: {e}"))
+}
+
+fn run_cli(cli: &Cli) -> u8 {
+    match &cli.command {
+        Some(Command::Freeze { output }) => {
+            let map = match load_map(cli) {
+                Ok(m) => m,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return EXIT_NO_MAP;
+                }
+            };
+            let value = map.to_value();
+            let text = if output.extension().is_some_and(|e| e == "json") {
+                serde_json::to_string_pretty(&value).expect("serialisable") + "\n"
+            } else {
+                serde_yaml::to_string(&value).expect("serialisable")
+            };
+            if let Err(e) = mirror_index::atomic::write_atomic(output, text.as_bytes()) {
+                eprintln!("error: {e}: {}", e.source);
+                return EXIT_FILES_FAILED;
+            }
+            if !cli.quiet {
+                eprintln!(
+                    "froze {} mirrors into {}",
+                    map.repos.len(),
+                    output.display()
+                );
+            }
+            0
+        }
+        Some(Command::Show) => {
+            let map = match load_map(cli) {
+                Ok(m) => m,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return EXIT_NO_MAP;
+                }
+            };
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&map.to_value()).expect("serialisable")
+                );
+            } else {
+                for (id, url) in &map.repos {
+                    println!("{id} {url}");
+                }
+                for (target, list) in &map.before {
+                    for (id, url) in list {
+                        println!("{id} {url} (inserted before [{target}])");
+                    }
+                }
+            }
+            0
+        }
+        None => inject(cli),
+    }
+}
+
+fn inject(cli: &Cli) -> u8 {
+    if cli.files.is_empty() {
+        eprintln!("error: no FILE given; see --help");
+        return EXIT_USAGE;
+    }
+    let map = match load_map(cli) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("warning: {e}");
+            if cli.strict {
+                eprintln!(
+                    "error: --strict: not rewriting {} files without a mirror map",
+                    cli.files.len()
+                );
+                return EXIT_NO_MAP;
+            }
+            eprintln!(
+                "warning: leaving {} files untouched; the job will use the upstream repos",
+                cli.files.len()
+            );
+            return 0;
+        }
+    };
+    let proxy = ProxyPolicy {
+        allow_proxy: cli.allow_proxy,
+        none_value: cli.none_value.clone(),
+    };
+    let mut failed = 0;
+    let mut reports = Vec::new();
+    for path in &cli.files {
+        match files::process(path, cli.format, &map, &proxy, cli.dry_run) {
+            Ok(r) => {
+                if cli.dry_run && !cli.json {
+                    print!("{}", r.diff());
+                }
+                if !cli.quiet && !cli.json {
+                    eprint!("{}", describe(&r, cli.dry_run));
+                }
+                reports.push(serde_json::json!({
+                    "file": r.path,
+                    "format": r.format,
+                    "changed": r.changed(),
+                    "written": r.changed() && !cli.dry_run,
+                    "mirrored": r.summary.mirrored,
+                    "inserted": r.summary.inserted.iter().map(|(id, url, before)| serde_json::json!({"id": id, "url": url, "before": before})).collect::<Vec<_>>(),
+                    "untouched": r.summary.untouched,
+                }));
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {}", chain(&e));
+                reports.push(serde_json::json!({"file": path, "error": chain(&e)}));
+            }
+        }
+    }
+    if cli.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&reports).expect("serialisable")
+        );
+    }
+    if failed > 0 {
+        eprintln!(
+            "error: {failed} of {} files could not be rewritten and were left untouched",
+            cli.files.len()
+        );
+        EXIT_FILES_FAILED
+    } else {
+        0
+    }
+}
+
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(inner) = cur {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        cur = inner.source();
+    }
+    s
+}
+
+fn describe(r: &files::FileResult, dry_run: bool) -> String {
+    use std::fmt::Write as _;
+    let state = match (r.changed(), dry_run) {
+        (false, _) => "unchanged",
+        (true, true) => "would change",
+        (true, false) => "rewritten",
+    };
+    let mut s = format!("{} ({:?}): {state}\n", r.path.display(), r.format)
+        .replace("(Ini)", "(ini)")
+        .replace("(Repos)", "(repos)")
+        .replace("(Mock)", "(mock)");
+    for (id, url) in &r.summary.mirrored {
+        let _ = writeln!(s, "  {id} -> {url}");
+    }
+    for (id, url, before) in &r.summary.inserted {
+        let _ = writeln!(s, "  + {id} -> {url} (inserted before [{before}])");
+    }
+    if !r.summary.untouched.is_empty() {
+        let _ = writeln!(
+            s,
+            "  no mirror, left alone: {}",
+            r.summary.untouched.join(", ")
+        );
+    }
+    s
+}

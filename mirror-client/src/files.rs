@@ -1,0 +1,272 @@
+//! Files on disk: which format a file is, where the ini text of a mock
+//! config is, and replacing a file atomically (keeping its mode) only when
+//! its content changed. A file that cannot be parsed is left untouched and
+//! the error names the file and the line.
+
+use std::path::{Path, PathBuf};
+
+use mirror_index::repofile::{self, Dialect};
+
+use crate::edit::{self, ProxyPolicy, Summary};
+use crate::map::Resolved;
+
+/// The kinds of file we rewrite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// yum/dnf ini (`.repo`, `.yumrepos`, `dnf.conf`, ...).
+    Ini,
+    /// `repo_id,url` lines (`*.repos`, `*.repos.<distro>`).
+    Repos,
+    /// mock config: the ini inside `config_opts['yum.conf'|'dnf.conf'] = """..."""`.
+    Mock,
+}
+
+/// Pick a format from the file name, then the content.
+pub fn detect(path: &Path, text: &str) -> Format {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let is_repos_list =
+        Path::new(&name).extension().is_some_and(|e| e == "repos") || name.contains(".repos.");
+    if is_repos_list {
+        return Format::Repos;
+    }
+    if text.contains("config_opts[") {
+        return Format::Mock;
+    }
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'));
+    match first {
+        Some(l) if !l.starts_with('[') && l.contains(',') && !l.contains('=') => Format::Repos,
+        _ => Format::Ini,
+    }
+}
+
+/// Why a file was not rewritten.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {detail}", path.display())]
+    Parse { path: PathBuf, detail: String },
+}
+
+/// The result of processing one file.
+#[derive(Debug)]
+pub struct FileResult {
+    pub path: PathBuf,
+    pub format: Format,
+    pub before: String,
+    pub after: String,
+    pub summary: Summary,
+}
+
+impl FileResult {
+    pub fn changed(&self) -> bool {
+        self.before != self.after
+    }
+
+    /// A unified diff of the change (empty when unchanged).
+    pub fn diff(&self) -> String {
+        if !self.changed() {
+            return String::new();
+        }
+        let name = self.path.display().to_string();
+        similar::TextDiff::from_lines(&self.before, &self.after)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{name}"), &format!("b/{name}"))
+            .to_string()
+    }
+}
+
+/// Spans `(start, end)` of the ini text inside mock config blocks.
+pub fn mock_blocks(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(i) = text[pos..].find("config_opts[") {
+        let start = pos + i;
+        pos = start + 1;
+        let rest = &text[start + "config_opts[".len()..];
+        let key_ok = ["'yum.conf'", "\"yum.conf\"", "'dnf.conf'", "\"dnf.conf\""]
+            .iter()
+            .find(|k| rest.starts_with(**k));
+        let Some(key) = key_ok else { continue };
+        let after_key = &rest[key.len()..];
+        let Some(after_bracket) = after_key.trim_start().strip_prefix(']') else {
+            continue;
+        };
+        let Some(after_eq) = after_bracket.trim_start().strip_prefix('=') else {
+            continue;
+        };
+        let after_eq_trim = after_eq.trim_start();
+        let quote = if after_eq_trim.starts_with("\"\"\"") {
+            "\"\"\""
+        } else if after_eq_trim.starts_with("'''") {
+            "'''"
+        } else {
+            continue;
+        };
+        let body_start = text.len() - after_eq_trim.len() + 3;
+        let Some(len) = text[body_start..].find(quote) else {
+            continue;
+        };
+        out.push((body_start, body_start + len));
+        pos = body_start + len + 3;
+    }
+    out
+}
+
+/// Rewrite `text` as `format`; the returned text equals the input when
+/// nothing needed to change.
+pub fn rewrite(
+    format: Format,
+    text: &str,
+    map: &Resolved,
+    proxy: &ProxyPolicy,
+) -> Result<(String, Summary), repofile::ParseError> {
+    match format {
+        Format::Ini => edit::rewrite_ini(text, Dialect::Ini, map, proxy),
+        Format::Repos => Ok(edit::rewrite_repos_list(text, map)),
+        Format::Mock => {
+            let mut out = String::with_capacity(text.len() + 256);
+            let mut summary = Summary::default();
+            let mut last = 0;
+            for (start, end) in mock_blocks(text) {
+                let first_line = text[..start].matches('\n').count();
+                let (new, s) =
+                    edit::rewrite_ini(&text[start..end], Dialect::MockTemplate, map, proxy)
+                        .map_err(|mut e| {
+                            e.line += first_line;
+                            e
+                        })?;
+                out.push_str(&text[last..start]);
+                out.push_str(&new);
+                summary.merge(s);
+                last = end;
+            }
+            out.push_str(&text[last..]);
+            Ok((out, summary))
+        }
+    }
+}
+
+/// Read, rewrite and (unless `dry_run`) atomically replace one file.
+pub fn process(
+    path: &Path,
+    format: Option<Format>,
+    map: &Resolved,
+    proxy: &ProxyPolicy,
+    dry_run: bool,
+) -> Result<FileResult, FileError> {
+    let io = |source| FileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = std::fs::read(path).map_err(io)?;
+    let parse = |e: repofile::ParseError| FileError::Parse {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    };
+    let text = repofile::decode(&bytes).map_err(parse)?;
+    let format = format.unwrap_or_else(|| detect(path, text));
+    let (after, summary) = rewrite(format, text, map, proxy).map_err(parse)?;
+    let result = FileResult {
+        path: path.to_path_buf(),
+        format,
+        before: text.to_owned(),
+        after,
+        summary,
+    };
+    if result.changed() && !dry_run {
+        mirror_index::atomic::write_atomic(path, result.after.as_bytes()).map_err(|e| {
+            FileError::Io {
+                path: e.path,
+                source: e.source,
+            }
+        })?;
+    }
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_formats() {
+        assert_eq!(
+            detect(Path::new("check-patch.repos.rhel7"), "epel,http://x\n"),
+            Format::Repos
+        );
+        assert_eq!(detect(Path::new("x.repos"), ""), Format::Repos);
+        assert_eq!(
+            detect(Path::new("epel-7.cfg"), "config_opts['root'] = 'x'\n"),
+            Format::Mock
+        );
+        assert_eq!(
+            detect(Path::new("job.repo"), "# c\n[a]\nbaseurl=x\n"),
+            Format::Ini
+        );
+        assert_eq!(
+            detect(Path::new("list"), "# c\nepel,http://x\n"),
+            Format::Repos
+        );
+    }
+
+    #[test]
+    fn mock_block_is_rewritten_and_the_rest_kept() {
+        let text = "config_opts['root'] = 'x'\nconfig_opts['yum.conf'] = \"\"\"\n[main]\nk=v\n\n[epel-el7]\nmirrorlist=http://ml/\n{% if a %}\nexclude=x\n{% endif %}\n\"\"\"\nconfig_opts['x'] = \"\"\"not ini\"\"\"\n";
+        let map = Resolved {
+            repos: [("epel-el7".to_owned(), "http://m/epel".to_owned())].into(),
+            ..Resolved::default()
+        };
+        let (out, s) = rewrite(Format::Mock, text, &map, &ProxyPolicy::default()).unwrap();
+        assert_eq!(
+            out,
+            "config_opts['root'] = 'x'\nconfig_opts['yum.conf'] = \"\"\"\n[main]\nk=v\n\n[epel-el7]\nbaseurl=http://m/epel\nproxy=_none_\n{% if a %}\nexclude=x\n{% endif %}\n\"\"\"\nconfig_opts['x'] = \"\"\"not ini\"\"\"\n"
+        );
+        assert_eq!(s.mirrored.len(), 1);
+    }
+
+    #[test]
+    fn mock_parse_errors_point_at_the_file_line() {
+        let text = "a = 1\nconfig_opts['dnf.conf'] = '''\n[x]\nk=1\nk=2\n'''\n";
+        let err = rewrite(
+            Format::Mock,
+            text,
+            &Resolved::default(),
+            &ProxyPolicy::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.line, 5, "{err}");
+    }
+
+    #[test]
+    fn bad_file_is_left_untouched() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("bad.repo");
+        let text = b"[a]\nbaseurl=x\n[a]\n";
+        std::fs::write(&p, text).unwrap();
+        let map = Resolved {
+            repos: [("a".to_owned(), "http://m/a".to_owned())].into(),
+            ..Resolved::default()
+        };
+        let err = process(&p, None, &map, &ProxyPolicy::default(), false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bad.repo") && err.contains("line 3") && err.contains("duplicate section"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&p).unwrap(), text);
+    }
+}

@@ -1,0 +1,517 @@
+//! The mirror map: which repo id goes to which snapshot URL, loaded from an
+//! index URL, a local file or a `data:` URL, with the old client's
+//! composition keys:
+//!
+//! - `include:` a list of URIs whose maps are merged in; the first
+//!   definition of a repo id wins (own entries, then each include in order);
+//! - `before:<id>` a list of `[new_id, url]` sections to insert before `[<id>]`;
+//! - `include:before:` a list of `[prefix, uri]`: every `repo-<distro>` of the
+//!   included map becomes an insert before `[<prefix>-<distro>]` (distro is
+//!   the text after the last `-`).
+//!
+//! Insert lists concatenate: own, then each include in order, then
+//! `include:before:`. Includes nest (up to [`MAX_DEPTH`]). Relative URLs
+//! resolve against the URI they came from (not for `data:` sources, which
+//! cannot be a base). Loading goes through a [`Loader`] so this module stays
+//! pure and testable without a network.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use url::Url;
+
+/// How deep includes may nest before we call it a cycle.
+pub const MAX_DEPTH: usize = 16;
+
+/// A resolved map, ready to apply to files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resolved {
+    /// repo id -> URL.
+    pub repos: BTreeMap<String, String>,
+    /// target id -> sections `(new_id, url)` to insert before `[target]`.
+    pub before: BTreeMap<String, Vec<(String, String)>>,
+}
+
+impl Resolved {
+    pub fn is_empty(&self) -> bool {
+        self.repos.is_empty() && self.before.is_empty()
+    }
+
+    /// The flat form written by `freeze`: repo ids plus `before:<id>` keys.
+    pub fn to_value(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        for (k, v) in &self.repos {
+            m.insert(k.clone(), serde_json::Value::String(v.clone()));
+        }
+        for (t, list) in &self.before {
+            let items = list
+                .iter()
+                .map(|(id, url)| serde_json::json!([id, url]))
+                .collect();
+            m.insert(format!("before:{t}"), serde_json::Value::Array(items));
+        }
+        serde_json::Value::Object(m)
+    }
+}
+
+/// Why a map could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum MapError {
+    #[error("{uri}: {message}")]
+    Load { uri: String, message: String },
+    #[error("{uri}: not valid JSON or YAML: {message}")]
+    Parse { uri: String, message: String },
+    #[error("{uri}: {message}")]
+    Shape { uri: String, message: String },
+    #[error("{uri}: includes nest deeper than {MAX_DEPTH} levels (a cycle?)")]
+    TooDeep { uri: String },
+}
+
+/// Where map bytes come from; implemented by the binary for http and files.
+pub trait Loader {
+    /// Fetch `url` (http, https or file). `check` validates the body; a body
+    /// that fails it may be retried as truncated or corrupt.
+    fn load(
+        &self,
+        url: &Url,
+        check: &dyn Fn(&[u8]) -> Result<(), String>,
+    ) -> Result<Vec<u8>, String>;
+}
+
+/// A source URI as given: http(s), file://, a path, or data:.
+#[derive(Debug, Clone)]
+enum Source {
+    Url(Url),
+    Data(String),
+}
+
+fn parse_source(uri: &str, base: Option<&Url>) -> Result<Source, String> {
+    if uri.starts_with("data:") {
+        return Ok(Source::Data(uri.to_owned()));
+    }
+    // A one-letter "scheme" is a Windows drive, not a URL.
+    if let Ok(u) = Url::parse(uri)
+        && u.scheme().len() > 1
+    {
+        return match u.scheme() {
+            "http" | "https" | "file" => Ok(Source::Url(u)),
+            s => Err(format!(
+                "unsupported URL scheme {s:?} (use http, https, file, data or a path)"
+            )),
+        };
+    }
+    if let Some(b) = base {
+        return b
+            .join(uri)
+            .map(Source::Url)
+            .map_err(|e| format!("cannot resolve {uri:?} against {b}: {e}"));
+    }
+    let path = std::path::Path::new(uri);
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| e.to_string())?
+            .join(path)
+    };
+    Url::from_file_path(&abs)
+        .map(Source::Url)
+        .map_err(|()| format!("not a usable path: {uri:?}"))
+}
+
+/// Decode a `data:` URL: `Some(bytes)` for `application/json`, `None` for
+/// any other media type (the old client treated those as an empty map).
+pub fn decode_data_url(uri: &str) -> Result<Option<Vec<u8>>, String> {
+    let rest = uri.strip_prefix("data:").ok_or("not a data: URL")?;
+    let (header, data) = rest
+        .split_once(',')
+        .ok_or("data: URL without a ',' before its data")?;
+    let mut params = header.split(';');
+    let media = params.next().unwrap_or("").trim().to_ascii_lowercase();
+    let base64 = header
+        .split(';')
+        .skip(1)
+        .any(|p| p.trim().eq_ignore_ascii_case("base64"));
+    if media != "application/json" {
+        return Ok(None);
+    }
+    let raw: Vec<u8> = percent_encoding::percent_decode_str(data).collect();
+    if base64 {
+        let compact: Vec<u8> = raw
+            .into_iter()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(&compact)
+            .map(Some)
+            .map_err(|e| format!("bad base64 in data: URL: {e}"))
+    } else {
+        Ok(Some(raw))
+    }
+}
+
+fn parse_body(bytes: &[u8]) -> Result<serde_yaml::Value, String> {
+    // JSON is (for these maps) a subset of YAML 1.2, and YAML keeps key order.
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8: {e}"))?;
+    if text.trim().is_empty() {
+        return Err("empty document".into());
+    }
+    serde_yaml::from_str(text).map_err(|e| e.to_string())
+}
+
+/// Load and resolve the map at `uri`.
+pub fn resolve(uri: &str, wrapper_key: &str, loader: &dyn Loader) -> Result<Resolved, MapError> {
+    resolve_at(uri, None, wrapper_key, loader, 0)
+}
+
+fn resolve_at(
+    uri: &str,
+    base: Option<&Url>,
+    key: &str,
+    loader: &dyn Loader,
+    depth: usize,
+) -> Result<Resolved, MapError> {
+    if depth > MAX_DEPTH {
+        return Err(MapError::TooDeep {
+            uri: uri.to_owned(),
+        });
+    }
+    let load_err = |message: String| MapError::Load {
+        uri: uri.to_owned(),
+        message,
+    };
+    let source = parse_source(uri, base).map_err(load_err)?;
+    let (bytes, own_base) = match &source {
+        Source::Data(d) => match decode_data_url(d).map_err(load_err)? {
+            Some(b) => (b, None),
+            None => return Ok(Resolved::default()),
+        },
+        Source::Url(u) => (
+            loader
+                .load(u, &|b| parse_body(b).map(|_| ()))
+                .map_err(load_err)?,
+            Some(u.clone()),
+        ),
+    };
+    let shown = match &source {
+        Source::Url(u) => u.to_string(),
+        Source::Data(_) => uri.to_owned(),
+    };
+    let value = parse_body(&bytes).map_err(|message| MapError::Parse {
+        uri: shown.clone(),
+        message,
+    })?;
+    let shape = |message: String| MapError::Shape {
+        uri: shown.clone(),
+        message,
+    };
+    let serde_yaml::Value::Mapping(mut top) = value else {
+        return Err(shape("expected a mapping of repo ids to URLs".into()));
+    };
+    if let Some(inner) = top.remove(key) {
+        let serde_yaml::Value::Mapping(m) = inner else {
+            return Err(shape(format!("`{key}` is not a mapping")));
+        };
+        top = m;
+    }
+    let join = |v: &str| -> String {
+        match &own_base {
+            Some(b) if Url::parse(v).is_err() => {
+                b.join(v).map_or_else(|_| v.to_owned(), |u| u.to_string())
+            }
+            _ => v.to_owned(),
+        }
+    };
+    let mut out = Resolved::default();
+    let mut includes: Vec<Resolved> = Vec::new();
+    let mut include_before: Vec<(String, Resolved)> = Vec::new();
+    for (k, v) in &top {
+        let k = match k {
+            serde_yaml::Value::String(s) => s.clone(),
+            other => return Err(shape(format!("key {other:?} is not a string"))),
+        };
+        // In YAML an unquoted `include:` key reads as `include`; accept both spellings.
+        let is_list = matches!(v, serde_yaml::Value::Sequence(_));
+        if k == "include:" || (k == "include" && is_list) {
+            for item in str_list(v).map_err(|m| shape(format!("include: {m}")))? {
+                includes.push(resolve_at(
+                    &item,
+                    own_base.as_ref(),
+                    key,
+                    loader,
+                    depth + 1,
+                )?);
+            }
+        } else if k == "include:before:" || (k == "include:before" && is_list) {
+            for pair in pair_list(v).map_err(|m| shape(format!("include:before: {m}")))? {
+                let inc = resolve_at(&pair.1, own_base.as_ref(), key, loader, depth + 1)?;
+                include_before.push((pair.0, inc));
+            }
+        } else if let Some(target) = k.strip_prefix("before:") {
+            let list = pair_list(v).map_err(|m| shape(format!("{k}: {m}")))?;
+            out.before
+                .entry(target.to_owned())
+                .or_default()
+                .extend(list.into_iter().map(|(id, url)| (id, join(&url))));
+        } else {
+            let serde_yaml::Value::String(url) = v else {
+                return Err(shape(format!("the value of {k:?} is not a URL string")));
+            };
+            out.repos.insert(k, join(url));
+        }
+    }
+    for inc in includes {
+        for (id, url) in inc.repos {
+            out.repos.entry(id).or_insert(url);
+        }
+        for (t, list) in inc.before {
+            out.before.entry(t).or_default().extend(list);
+        }
+    }
+    for (prefix, inc) in include_before {
+        for (id, url) in inc.repos {
+            if let Some((_, distro)) = id.rsplit_once('-') {
+                out.before
+                    .entry(format!("{prefix}-{distro}"))
+                    .or_default()
+                    .push((id.clone(), url));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn str_list(v: &serde_yaml::Value) -> Result<Vec<String>, String> {
+    match v {
+        serde_yaml::Value::String(s) => Ok(vec![s.clone()]),
+        serde_yaml::Value::Sequence(items) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| "expected a list of URIs".to_owned())
+            })
+            .collect(),
+        _ => Err("expected a list of URIs".into()),
+    }
+}
+
+fn pair_list(v: &serde_yaml::Value) -> Result<Vec<(String, String)>, String> {
+    let serde_yaml::Value::Sequence(items) = v else {
+        return Err("expected a list of [name, url] pairs".into());
+    };
+    items
+        .iter()
+        .map(|i| match i.as_sequence().map(Vec::as_slice) {
+            Some([a, b]) => match (a.as_str(), b.as_str()) {
+                (Some(a), Some(b)) => Ok((a.to_owned(), b.to_owned())),
+                _ => Err("expected [name, url] pairs of strings".to_owned()),
+            },
+            _ => Err("expected a list of [name, url] pairs".to_owned()),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// Serves fixed bodies by URL.
+    struct Fake(HashMap<String, String>);
+    impl Loader for Fake {
+        fn load(
+            &self,
+            url: &Url,
+            check: &dyn Fn(&[u8]) -> Result<(), String>,
+        ) -> Result<Vec<u8>, String> {
+            let b = self
+                .0
+                .get(url.as_str())
+                .ok_or_else(|| format!("404 for {url}"))?;
+            check(b.as_bytes())?;
+            Ok(b.clone().into_bytes())
+        }
+    }
+
+    fn fake(items: &[(&str, &str)]) -> Fake {
+        Fake(
+            items
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+
+    fn b64(s: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    #[test]
+    fn data_urls() {
+        let none = fake(&[]);
+        let r = resolve(
+            r#"data:application/json,{"a-el7":"http://m/a/1"}"#,
+            "latest_ci_repos",
+            &none,
+        )
+        .unwrap();
+        assert_eq!(r.repos["a-el7"], "http://m/a/1");
+        let r = resolve(
+            &format!(
+                "data:application/json;base64,{}",
+                b64(r#"{"latest_ci_repos":{"b":"http://m/b"}}"#)
+            ),
+            "latest_ci_repos",
+            &none,
+        )
+        .unwrap();
+        assert_eq!(r.repos["b"], "http://m/b");
+        let r = resolve(
+            "data:application/json,%7B%22c%22%3A%22http%3A//m/c%22%7D",
+            "latest_ci_repos",
+            &none,
+        )
+        .unwrap();
+        assert_eq!(r.repos["c"], "http://m/c");
+        // Non-JSON data URLs give an empty map, as in the old client.
+        for uri in [
+            r#"data:text/plain,{"a":"b"}"#,
+            r#"data:,{"a":"b"}"#,
+            &format!("data:text/plain;base64,{}", b64(r#"{"a":"b"}"#)),
+            &format!("data:;base64,{}", b64(r#"{"a":"b"}"#)),
+        ] {
+            assert!(
+                resolve(uri, "latest_ci_repos", &none).unwrap().is_empty(),
+                "{uri}"
+            );
+        }
+        assert!(resolve("data:application/json,{oops", "latest_ci_repos", &none).is_err());
+        assert!(resolve("data:application/json;base64,!!!", "latest_ci_repos", &none).is_err());
+    }
+
+    #[test]
+    fn include_and_before_composition() {
+        let loader = fake(&[
+            (
+                "http://idx/main.yaml",
+                "a-el7: http://m/a/own\nbefore:a-el7:\n  - [own-ins, http://m/own-ins]\n\"include:\":\n  - inc1.yaml\n  - http://other/inc2.json\ninclude:before:\n  - [base, ib.yaml]\n",
+            ),
+            (
+                "http://idx/inc1.yaml",
+                "a-el7: http://m/a/inc1\nb-el7: rel/b\nbefore:a-el7:\n  - [inc1-ins, http://m/inc1-ins]\ninclude: [nested/inc3.yaml]\n",
+            ),
+            (
+                "http://idx/nested/inc3.yaml",
+                "c-el7: ../c\nb-el7: http://m/b/inc3\n",
+            ),
+            (
+                "http://other/inc2.json",
+                r#"{"latest_ci_repos": {"b-el7": "http://m/b/inc2", "d": "d/1", "before:a-el7": [["inc2-ins", "x"]]}}"#,
+            ),
+            (
+                "http://idx/ib.yaml",
+                "repo-el7: http://m/gated-el7\nrepo-el8: http://m/gated-el8\nnodash: http://m/x\n",
+            ),
+        ]);
+        let r = resolve("http://idx/main.yaml", "latest_ci_repos", &loader).unwrap();
+        assert_eq!(r.repos["a-el7"], "http://m/a/own", "own definition wins");
+        assert_eq!(
+            r.repos["b-el7"], "http://idx/rel/b",
+            "first include wins, relative to its source"
+        );
+        assert_eq!(
+            r.repos["c-el7"], "http://idx/c",
+            "nested include, relative to the nested file"
+        );
+        assert_eq!(r.repos["d"], "http://other/d/1");
+        let ins: Vec<&str> = r.before["a-el7"]
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect();
+        assert_eq!(ins, ["own-ins", "inc1-ins", "inc2-ins"]);
+        assert_eq!(r.before["a-el7"][2].1, "http://other/x");
+        assert_eq!(
+            r.before["base-el7"],
+            vec![("repo-el7".to_owned(), "http://m/gated-el7".to_owned())]
+        );
+        assert_eq!(
+            r.before["base-el8"],
+            vec![("repo-el8".to_owned(), "http://m/gated-el8".to_owned())]
+        );
+        assert_eq!(r.before.len(), 3);
+    }
+
+    struct Files;
+    impl Loader for Files {
+        fn load(
+            &self,
+            url: &Url,
+            _: &dyn Fn(&[u8]) -> Result<(), String>,
+        ) -> Result<Vec<u8>, String> {
+            std::fs::read(url.to_file_path().unwrap()).map_err(|e| e.to_string())
+        }
+    }
+
+    #[test]
+    fn relative_urls_against_file_and_cycles() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("sub")).unwrap();
+        std::fs::write(d.path().join("sub/map.json"), r#"{"x": "../snap/x"}"#).unwrap();
+        let p = d.path().join("sub/map.json");
+        let r = resolve(p.to_str().unwrap(), "latest_ci_repos", &Files).unwrap();
+        let want = Url::from_file_path(d.path().join("snap/x"))
+            .unwrap()
+            .to_string();
+        assert_eq!(r.repos["x"], want);
+        // A data: source cannot be a base: relative URLs stay as written.
+        let r = resolve(
+            r#"data:application/json,{"x":"rel/x"}"#,
+            "latest_ci_repos",
+            &Files,
+        )
+        .unwrap();
+        assert_eq!(r.repos["x"], "rel/x");
+
+        let cyc = fake(&[
+            ("http://i/a.yaml", "include: [b.yaml]\n"),
+            ("http://i/b.yaml", "include: [a.yaml]\n"),
+        ]);
+        let err = resolve("http://i/a.yaml", "latest_ci_repos", &cyc).unwrap_err();
+        assert!(err.to_string().contains("nest deeper"), "{err}");
+    }
+
+    #[test]
+    fn shape_errors_name_the_source() {
+        for (body, needle) in [
+            ("[1, 2]", "expected a mapping"),
+            ("a: [1]", "not a URL string"),
+            ("before:x: notalist", "pairs"),
+            ("latest_ci_repos: 3", "not a mapping"),
+            ("{\"a\": ", "did not find expected node content"),
+        ] {
+            let l = fake(&[("http://i/m", body)]);
+            let err = resolve("http://i/m", "latest_ci_repos", &l)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("http://i/m") && err.contains(needle),
+                "{body}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn freeze_form_round_trips() {
+        let l = fake(&[("http://i/m", "a: http://m/a\nbefore:a:\n  - [n, rel]\n")]);
+        let r = resolve("http://i/m", "latest_ci_repos", &l).unwrap();
+        let frozen = serde_json::to_string(&r.to_value()).unwrap();
+        let again = resolve(
+            &format!("data:application/json,{frozen}"),
+            "latest_ci_repos",
+            &l,
+        )
+        .unwrap();
+        assert_eq!(again, r);
+    }
+}
