@@ -654,3 +654,146 @@ fn concurrent_sync_of_one_mirror_fails_fast() {
     run_ok(w.mgr().args(["sync", "locked", "--url", &w.upstream_url()]));
     assert_eq!(snapshots(&w.root().join("locked")).len(), 1);
 }
+
+/// Upstream given as a mirrorlist (the first mirror is dead: failover) and
+/// as a metalink (whose repomd.xml checksum is enforced).
+#[test]
+fn mirrorlist_and_metalink_upstreams() {
+    let w = World::new();
+    let up = w.upstream();
+    build_rpms(&up, "Packages", &[Pkg::new("alpha", "1.0", "1")]);
+    createrepo(&up, &RepoOpts::default());
+    let dead = format!("http://127.0.0.1:{}/repo/", free_port());
+    write(
+        &w.top.path().join("mirrorlist.txt"),
+        &format!("# mirrors\n{dead}\n{}\n", w.upstream_url()),
+    );
+    let out = run_ok(w.mgr().args([
+        "--json",
+        "sync",
+        "ml-el9",
+        "--retries",
+        "0",
+        "--mirrorlist",
+        &w.nginx.url("mirrorlist.txt"),
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["mirrors"][0]["status"], "new_snapshot", "{v}");
+    assert_eq!(v["mirrors"][0]["upstream"], w.upstream_url());
+
+    let repomd = std::fs::read(up.join("repodata/repomd.xml")).unwrap();
+    let sha = run_ok(Command::new("sha256sum").arg(up.join("repodata/repomd.xml")));
+    let sha = stdout(&sha).split_whitespace().next().unwrap().to_owned();
+    assert_eq!(
+        repomd.len() as u64,
+        std::fs::metadata(up.join("repodata/repomd.xml"))
+            .unwrap()
+            .len()
+    );
+    let metalink = |hash: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="utf-8"?>
+<metalink version="3.0" xmlns="http://www.metalinker.org/"><files><file name="repomd.xml">
+<verification><hash type="sha256">{hash}</hash></verification>
+<resources><url protocol="http" preference="100">{}repodata/repomd.xml</url></resources>
+</file></files></metalink>"#,
+            w.upstream_url()
+        )
+    };
+    write(&w.top.path().join("good.metalink"), &metalink(&sha));
+    write(
+        &w.top.path().join("stale.metalink"),
+        &metalink(&"0".repeat(64)),
+    );
+    let r = run_ok(w.mgr().args([
+        "--json",
+        "sync",
+        "mlk-el9",
+        "--metalink",
+        &w.nginx.url("good.metalink"),
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["mirrors"][0]["status"], "new_snapshot", "{v}");
+    let out = run(w.mgr().args([
+        "sync",
+        "stale-el9",
+        "--metalink",
+        &w.nginx.url("stale.metalink"),
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("does not match the metalink's checksums"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(snapshots(&w.root().join("stale-el9")).is_empty());
+}
+
+/// The real 30-mirror reposync config loads; unhonoured options are reported.
+#[test]
+fn real_reposync_config_loads() {
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../mirror-client/tests/fixtures/corpus/09_ovirt-jenkins_mirrors-reposync.conf");
+    let out = run_ok(
+        Command::new(bin("mirror-mgr"))
+            .arg("--repo-config")
+            .arg(&conf)
+            .args(["mirrors", "--json"]),
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert!(rows.len() >= 30, "{} mirrors", rows.len());
+    let base = rows
+        .iter()
+        .find(|r| r["name"] == "centos-base-el8stream")
+        .unwrap();
+    assert_eq!(
+        base["upstream"][0],
+        "http://mirror.centos.org/centos/8-stream/BaseOS/x86_64/os/"
+    );
+    assert!(rows.iter().any(|r| r["kind"] == "mirrorlist"));
+    let err = stderr(&out);
+    assert!(
+        err.contains("option `exclude` is not honoured yet") && err.contains("epel-el8"),
+        "{err}"
+    );
+}
+
+/// --detailed-exitcode, and root/base URL from the environment.
+#[test]
+fn detailed_exit_code_and_environment() {
+    let w = World::new();
+    build_rpms(&w.upstream(), "Packages", &[Pkg::new("alpha", "1.0", "1")]);
+    createrepo(&w.upstream(), &RepoOpts::default());
+    let mut c = Command::new(bin("mirror-mgr"));
+    c.env("MIRRORS_ROOT", w.root())
+        .env("MIRRORS_BASE_URL", w.base_url());
+    let out = run(c.args([
+        "sync",
+        "env-el9",
+        "--detailed-exitcode",
+        "--url",
+        &w.upstream_url(),
+    ]));
+    assert_eq!(out.status.code(), Some(10), "{}", stderr(&out));
+    let out = run(Command::new(bin("mirror-mgr"))
+        .env("MIRRORS_ROOT", w.root())
+        .env("MIRRORS_BASE_URL", w.base_url())
+        .args([
+            "sync",
+            "env-el9",
+            "--detailed-exitcode",
+            "--url",
+            &w.upstream_url(),
+        ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("env-el9: unchanged"));
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.root().join("all_latest.json")).unwrap()).unwrap();
+    assert!(
+        index["latest_ci_repos"]["env-el9"]
+            .as_str()
+            .unwrap()
+            .starts_with(&w.base_url())
+    );
+}

@@ -91,6 +91,8 @@ enum Command {
         /// The mirror.
         name: String,
     },
+    /// List the mirrors the configuration defines, with their expanded upstreams.
+    Mirrors,
     /// Re-check snapshots and base/ against their own metadata.
     Verify {
         /// Mirrors to check (default: every mirror under the root).
@@ -361,6 +363,49 @@ fn run_cli(cli: &Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Verify { names, quick } => cmd_verify(&s, names, *quick),
+        Command::Mirrors => {
+            let rows: Vec<serde_json::Value> = s
+                .config
+                .mirrors
+                .iter()
+                .map(|m| {
+                    let (kind, urls) = match &m.upstream {
+                        Upstream::Baseurl(u) => ("baseurl", u.clone()),
+                        Upstream::Mirrorlist(u) => ("mirrorlist", vec![u.clone()]),
+                        Upstream::Metalink(u) => ("metalink", vec![u.clone()]),
+                    };
+                    let urls: Vec<String> = urls.iter().map(|u| config::expand_vars(u, &m.vars)).collect();
+                    serde_json::json!({"name": m.name.as_str(), "enabled": m.enabled, "kind": kind, "upstream": urls})
+                })
+                .collect();
+            if s.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).expect("serialisable")
+                );
+            } else {
+                for r in &rows {
+                    let urls: Vec<&str> = r["upstream"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|v| v.as_str())
+                        .collect();
+                    println!(
+                        "{:<32} {:<10} {}{}",
+                        r["name"].as_str().unwrap_or(""),
+                        r["kind"].as_str().unwrap_or(""),
+                        urls.join(" "),
+                        if r["enabled"] == false {
+                            "  (disabled)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+            Ok(0)
+        }
     }
 }
 
