@@ -93,6 +93,34 @@ enum Command {
     },
     /// List the mirrors the configuration defines, with their expanded upstreams.
     Mirrors,
+    /// Delete snapshots outside a retention policy (never the latest or a pinned one).
+    Gc {
+        /// Mirrors to clean (default: every mirror under the root).
+        names: Vec<String>,
+        /// Keep the newest N snapshots.
+        #[arg(long, value_name = "N")]
+        keep_last: Option<usize>,
+        /// Keep snapshots younger than this (e.g. 30d, 12h, 2w).
+        #[arg(long, value_name = "DURATION")]
+        keep_within: Option<String>,
+        /// Report what would be removed and the bytes it would free; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Protect a snapshot from gc (listed in <root>/<name>/pinned).
+    Pin {
+        /// The mirror.
+        name: String,
+        /// The snapshot.
+        snapshot: String,
+    },
+    /// Remove a snapshot from the pin list.
+    Unpin {
+        /// The mirror.
+        name: String,
+        /// The snapshot.
+        snapshot: String,
+    },
     /// Re-check snapshots and base/ against their own metadata.
     Verify {
         /// Mirrors to check (default: every mirror under the root).
@@ -363,6 +391,38 @@ fn run_cli(cli: &Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Verify { names, quick } => cmd_verify(&s, names, *quick),
+        Command::Gc {
+            names,
+            keep_last,
+            keep_within,
+            dry_run,
+        } => cmd_gc(&s, names, *keep_last, keep_within.as_deref(), *dry_run),
+        Command::Pin { name, snapshot } | Command::Unpin { name, snapshot } => {
+            let root = s.root()?;
+            let mirror = Settings::mirror_name(name)?;
+            let pin = matches!(cli.command, Command::Pin { .. });
+            let list = lifecycle::set_pin(root, &mirror, snapshot, pin, s.wait)
+                .map_err(|e| lifecycle_failure(&e))?;
+            if s.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"mirror": mirror.as_str(), "pinned": list.iter().map(ToString::to_string).collect::<Vec<_>>()})
+                );
+            } else if !s.quiet {
+                println!(
+                    "{mirror}: pinned: {}",
+                    if list.is_empty() {
+                        "nothing".into()
+                    } else {
+                        list.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                );
+            }
+            Ok(0)
+        }
         Command::Mirrors => {
             let rows: Vec<serde_json::Value> = s
                 .config
@@ -407,6 +467,92 @@ fn run_cli(cli: &Cli) -> Result<u8, Failure> {
             Ok(0)
         }
     }
+}
+
+fn lifecycle_failure(e: &lifecycle::LifecycleError) -> Failure {
+    let code = if matches!(
+        e,
+        lifecycle::LifecycleError::Store(crate::store::StoreError::Locked { .. })
+    ) {
+        EXIT_LOCKED
+    } else {
+        EXIT_FAILED
+    };
+    Failure::from_error(code, e)
+}
+
+/// Mirrors named on the command line, or every mirror directory under the root.
+fn mirrors_or_all(root: &Path, names: &[String]) -> Result<Vec<MirrorName>, Failure> {
+    if !names.is_empty() {
+        return names.iter().map(|n| Settings::mirror_name(n)).collect();
+    }
+    let mut v: Vec<MirrorName> = std::fs::read_dir(root)
+        .map_err(|e| Failure::usage(format!("{}: {e}", root.display())))?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("latest.txt").exists() || e.path().join("base").is_dir())
+        .filter_map(|e| MirrorName::new(&e.file_name().to_string_lossy()).ok())
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+fn cmd_gc(
+    s: &Settings,
+    names: &[String],
+    keep_last: Option<usize>,
+    keep_within: Option<&str>,
+    dry_run: bool,
+) -> Result<u8, Failure> {
+    let root = s.root()?;
+    if keep_last.is_none() && keep_within.is_none() {
+        return Err(Failure::usage(
+            "gc needs a policy: --keep-last N and/or --keep-within DURATION",
+        ));
+    }
+    let policy = lifecycle::Retention {
+        keep_last,
+        keep_within: keep_within
+            .map(lifecycle::parse_duration)
+            .transpose()
+            .map_err(Failure::usage)?,
+    };
+    let now = jiff::Timestamp::now();
+    let mut reports = Vec::new();
+    let mut code = 0;
+    for m in mirrors_or_all(root, names)? {
+        match lifecycle::gc(root, &m, &policy, dry_run, s.wait, now) {
+            Ok(r) => {
+                if !s.json && !s.quiet {
+                    let verb = if dry_run { "would remove" } else { "removed" };
+                    println!(
+                        "{m}: {verb} {} snapshots ({}), {} freed; kept {}",
+                        r.removed.len(),
+                        if r.removed.is_empty() {
+                            "none".into()
+                        } else {
+                            r.removed.join(", ")
+                        },
+                        crate::report::human_bytes(r.bytes_freed),
+                        r.kept.len()
+                    );
+                }
+                reports.push(serde_json::to_value(&r).expect("serialisable"));
+            }
+            Err(e) => {
+                let f = lifecycle_failure(&e);
+                eprintln!("error: {}", f.message);
+                code = code.max(f.code);
+                reports.push(serde_json::json!({"mirror": m.as_str(), "error": f.message}));
+            }
+        }
+    }
+    if s.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&reports).expect("serialisable")
+        );
+    }
+    Ok(code)
 }
 
 fn print_index(s: &Settings, out: &index::IndexOutcome, say: bool) {
@@ -617,21 +763,7 @@ fn cmd_sync(s: &Settings, args: &SyncArgs) -> Result<u8, Failure> {
 
 fn cmd_verify(s: &Settings, names: &[String], quick: bool) -> Result<u8, Failure> {
     let root = s.root()?;
-    let mirrors: Vec<MirrorName> = if names.is_empty() {
-        let mut v: Vec<MirrorName> = std::fs::read_dir(root)
-            .map_err(|e| Failure::usage(format!("{}: {e}", root.display())))?
-            .filter_map(Result::ok)
-            .filter(|e| e.path().join("latest.txt").exists() || e.path().join("base").is_dir())
-            .filter_map(|e| MirrorName::new(&e.file_name().to_string_lossy()).ok())
-            .collect();
-        v.sort();
-        v
-    } else {
-        names
-            .iter()
-            .map(|n| Settings::mirror_name(n))
-            .collect::<Result<_, _>>()?
-    };
+    let mirrors = mirrors_or_all(root, names)?;
     let mut all = Vec::new();
     for m in &mirrors {
         let store = crate::store::Store::new(root, m.clone());

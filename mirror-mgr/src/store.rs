@@ -358,11 +358,58 @@ fn link_into(
     if same_file(&src, &dst) {
         return Ok(());
     }
+    if let Some(parent) = Path::new(rel).parent()
+        && !made.contains(&to.join(parent))
+    {
+        refuse_symlinks(to, parent)?;
+    }
     ensure_parent(&dst, made)?;
     let tmp = crate::fetch::temp_name(&dst);
     let _ = std::fs::remove_file(&tmp);
     std::fs::hard_link(&src, &tmp).at(&tmp)?;
     std::fs::rename(&tmp, &dst).at(&dst)
+}
+
+/// Fail if any existing directory of `root/rel` is a symlink: writing through
+/// it could land outside the mirror.
+fn refuse_symlinks(root: &Path, rel: &Path) -> Result<(), StoreError> {
+    let mut cur = root.to_path_buf();
+    for part in rel.components() {
+        cur.push(part);
+        match std::fs::symlink_metadata(&cur) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(StoreError::Io {
+                    path: cur,
+                    source: std::io::Error::other(
+                        "is a symlink; refusing to write through it (remove it; base/ is managed by mirror-mgr)",
+                    ),
+                });
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).at(&cur),
+        }
+    }
+    Ok(())
+}
+
+/// Metadata of `root/rel` if it is a regular file reached without any
+/// symlink on the way (so it really is inside the mirror).
+pub fn regular_file_under(root: &Path, rel: &str) -> Option<std::fs::Metadata> {
+    let mut cur = root.to_path_buf();
+    let parts: Vec<&str> = rel.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        cur.push(part);
+        let m = std::fs::symlink_metadata(&cur).ok()?;
+        let last = i + 1 == parts.len();
+        if (last && !m.file_type().is_file()) || (!last && !m.file_type().is_dir()) {
+            return None;
+        }
+        if last {
+            return Some(m);
+        }
+    }
+    None
 }
 
 pub(crate) fn ensure_parent(path: &Path, made: &mut HashSet<PathBuf>) -> Result<(), StoreError> {

@@ -386,7 +386,9 @@ async fn build_and_publish(
             .get(&item.href)
             .is_some_and(|(c, s)| *c == item.checksum && *s == item.size);
         if in_base {
-            if std::fs::metadata(base.join(&item.href)).is_ok_and(|m| m.len() == item.size) {
+            if crate::store::regular_file_under(&base, &item.href)
+                .is_some_and(|m| m.len() == item.size)
+            {
                 item.from_base = true;
                 continue;
             }
