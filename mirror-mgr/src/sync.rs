@@ -395,8 +395,15 @@ async fn build_and_publish(
         } else {
             report.added += 1;
         }
+        // An object left by an interrupted run is re-hashed before reuse: it was
+        // verified when downloaded, but a power loss before the syncfs could
+        // have left it with the right size and the wrong bytes.
         let obj = store.object_path(&item.checksum);
-        if !std::fs::metadata(&obj).is_ok_and(|m| m.len() == item.size) {
+        let reusable = std::fs::metadata(&obj).is_ok_and(|m| m.len() == item.size)
+            && crate::checksum::hash_file(&obj, item.checksum.kind)
+                .is_ok_and(|c| c == item.checksum);
+        if !reusable {
+            let _ = std::fs::remove_file(&obj);
             to_download.push(i);
         }
     }
