@@ -19,15 +19,37 @@ pub struct AtomicWriteError {
     pub source: std::io::Error,
 }
 
-/// Replace `path` with `contents` atomically (see the module docs).
+/// Whether a replacement must survive power loss, or only never be seen half-written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync the file before and the directory after the rename: for the
+    /// mirror tree's pointers (latest.txt, the index), which must never
+    /// point at nothing after a crash.
+    Fsync,
+    /// Rename only: readers still never see a partial file, but a power loss
+    /// may roll the change back. For files in a CI job's workspace, where
+    /// two fsyncs per file would dominate the run time.
+    RenameOnly,
+}
+
+/// Replace `path` with `contents` atomically and durably (see the module docs).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), AtomicWriteError> {
-    write_inner(path, contents).map_err(|source| AtomicWriteError {
+    write_atomic_with(path, contents, Durability::Fsync)
+}
+
+/// Replace `path` with `contents` atomically, with the given durability.
+pub fn write_atomic_with(
+    path: &Path,
+    contents: &[u8],
+    durability: Durability,
+) -> Result<(), AtomicWriteError> {
+    write_inner(path, contents, durability).map_err(|source| AtomicWriteError {
         path: path.to_path_buf(),
         source,
     })
 }
 
-fn write_inner(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+fn write_inner(path: &Path, contents: &[u8], durability: Durability) -> std::io::Result<()> {
     let dir = parent_dir(path);
     let name = path
         .file_name()
@@ -44,9 +66,14 @@ fn write_inner(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         // tempfile creates 0600; a new file gets the usual 0644 so web servers can read it.
         set_default_mode(tmp.as_file())?;
     }
-    tmp.as_file().sync_all()?;
+    if durability == Durability::Fsync {
+        tmp.as_file().sync_all()?;
+    }
     tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir)
+    if durability == Durability::Fsync {
+        sync_dir(dir)?;
+    }
+    Ok(())
 }
 
 #[cfg(unix)]

@@ -187,12 +187,14 @@ pub fn process(
         summary,
     };
     if result.changed() && !dry_run {
-        mirror_index::atomic::write_atomic(path, result.after.as_bytes()).map_err(|e| {
-            FileError::Io {
+        // Atomic (never half-written) but not fsynced: a CI job's files need no
+        // power-loss durability, and two fsyncs per file dominated large runs.
+        let durability = mirror_index::atomic::Durability::RenameOnly;
+        mirror_index::atomic::write_atomic_with(path, result.after.as_bytes(), durability)
+            .map_err(|e| FileError::Io {
                 path: e.path,
                 source: e.source,
-            }
-        })?;
+            })?;
     }
     Ok(result)
 }

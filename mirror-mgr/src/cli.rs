@@ -683,7 +683,7 @@ fn cmd_sync(s: &Settings, args: &SyncArgs) -> Result<u8, Failure> {
     };
     let show_bars = !s.quiet && !s.json && std::io::stderr().is_terminal();
     let reporter = crate::cli_progress::BarReporter::new(show_bars);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::from_error(EXIT_FAILED, &e))?;

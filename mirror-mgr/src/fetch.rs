@@ -4,10 +4,12 @@
 //! immediate failure for what is not (404 and other 4xx). Every error names
 //! the URL.
 //!
-//! Invariant: [`Fetcher::download`] only ever creates `dest` by renaming a
-//! fully written temp file whose size and checksum matched; on any failure
-//! the temp file is removed and `dest` is untouched. (It is made durable by
-//! the store's syncfs before anything refers to it.)
+//! Invariant: [`Fetcher::download`] returns `Ok` only when `dest` holds
+//! exactly the bytes whose size and checksum the metadata gives; on failure
+//! `dest` is removed. It writes `dest` in place (no temp file and rename per
+//! download), so callers only download into private staging directories:
+//! build directories are deleted after a crash, and staged objects are
+//! re-hashed before reuse. Durability comes from the store's syncfs.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -239,41 +241,34 @@ impl Fetcher {
         expect: &Expect,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<(), FetchError> {
-        let tmp = temp_name(dest);
-        let result = self
-            .retrying(|| async {
-                let r = self.download_once(url, &tmp, expect, progress).await;
-                if r.is_err() {
-                    let _ = std::fs::remove_file(&tmp);
-                }
-                r
-            })
-            .await;
-        result?;
-        std::fs::rename(&tmp, dest).map_err(|source| FetchError::Write {
-            path: dest.to_path_buf(),
-            source,
+        self.retrying(|| async {
+            let r = self.download_once(url, dest, expect, progress).await;
+            if r.is_err() {
+                let _ = std::fs::remove_file(dest);
+            }
+            r
         })
+        .await
     }
 
     async fn download_once(
         &self,
         url: &Url,
-        tmp: &Path,
+        dest: &Path,
         expect: &Expect,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<(), FetchError> {
         use std::io::{Read, Write};
         self.requests.fetch_add(1, Ordering::Relaxed);
         let werr = |source| FetchError::Write {
-            path: tmp.to_path_buf(),
+            path: dest.to_path_buf(),
             source,
         };
         // Plain blocking writes into a 1 MiB buffer: writes to the page cache
         // take microseconds, while tokio::fs would hand every call to another
         // thread. Durability comes from one syncfs before the snapshot is
         // published (see `Store::publish`), not from an fsync per file.
-        let file = create_file(tmp).map_err(werr)?;
+        let file = create_file(dest).map_err(werr)?;
         let mut file = std::io::BufWriter::with_capacity(1 << 20, file);
         let mut hasher: Hasher = expect.checksum.kind.hasher();
         let mut got = 0u64;
@@ -331,15 +326,6 @@ impl Fetcher {
         file.flush().map_err(werr)?;
         Ok(())
     }
-}
-
-/// Where a download is written before it is verified: a dot-file beside `dest`.
-pub fn temp_name(dest: &Path) -> PathBuf {
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    dest.with_file_name(format!(".{name}.part"))
 }
 
 fn create_file(path: &Path) -> std::io::Result<std::fs::File> {
@@ -459,7 +445,7 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("checksum mismatch"), "{err}");
         assert!(err.to_string().contains("src.rpm"), "{err}");
-        assert!(!dest2.exists() && !temp_name(&dest2).exists());
+        assert!(!dest2.exists());
         // Two attempts (1 retry) for a transient error, plus the good one.
         assert_eq!(f.requests.load(Ordering::Relaxed), 3);
 

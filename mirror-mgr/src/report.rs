@@ -52,6 +52,8 @@ pub struct SyncReport {
     /// HTTP requests sent, retries included.
     pub requests: u64,
     pub seconds: f64,
+    /// Seconds spent per phase (metadata, packages, snapshot, commit).
+    pub phases: std::collections::BTreeMap<&'static str, f64>,
     /// Extra explanation (e.g. a recovered crash, a rollback hold).
     pub note: Option<String>,
     /// The whole error chain, when failed.
@@ -73,6 +75,7 @@ impl SyncReport {
             downloaded_bytes: 0,
             requests: 0,
             seconds: 0.0,
+            phases: std::collections::BTreeMap::new(),
             note: None,
             error: None,
         }

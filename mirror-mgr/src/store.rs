@@ -364,10 +364,29 @@ fn link_into(
         refuse_symlinks(to, parent)?;
     }
     ensure_parent(&dst, made)?;
-    let tmp = crate::fetch::temp_name(&dst);
-    let _ = std::fs::remove_file(&tmp);
-    std::fs::hard_link(&src, &tmp).at(&tmp)?;
+    // A new path is linked directly; an existing one is replaced atomically.
+    match std::fs::hard_link(&src, &dst) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        other => return other.at(&dst),
+    }
+    let tmp = temp_name(&dst);
+    match std::fs::hard_link(&src, &tmp) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(&tmp).at(&tmp)?;
+            std::fs::hard_link(&src, &tmp).at(&tmp)?;
+        }
+        other => other.at(&tmp)?,
+    }
     std::fs::rename(&tmp, &dst).at(&dst)
+}
+
+/// Where a replacement link is staged before its rename: a dot-file beside `dest`.
+pub fn temp_name(dest: &Path) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dest.with_file_name(format!(".{name}.part"))
 }
 
 /// Fail if any existing directory of `root/rel` is a symlink: writing through

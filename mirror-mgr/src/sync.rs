@@ -10,7 +10,7 @@
 //!    rolled back on purpose; leave it (unchanged, with a note).
 //! 4. Otherwise build, publish and commit a new snapshot.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -91,7 +91,9 @@ struct Item {
     href: String,
     checksum: Checksum,
     size: u64,
-    url: Url,
+    /// Index into the list of `xml:base` URLs when upstream gave one (and
+    /// `xml_base: follow`); otherwise the package comes from the mirror's base URL.
+    location_base: Option<u32>,
     from_base: bool,
 }
 
@@ -215,7 +217,11 @@ pub async fn sync_mirror(
         }
     };
     reporter.phase(&spec.name, "committing");
+    let commit_start = Instant::now();
     commit(&store, &name).await?;
+    report
+        .phases
+        .insert("commit", commit_start.elapsed().as_secs_f64());
     report.status = Status::NewSnapshot;
     report.snapshot = Some(name.to_string());
     finish_stats(&mut report, &fetcher);
@@ -314,6 +320,11 @@ async fn build_and_publish(
 ) -> Result<SnapshotName, SyncError> {
     // Metadata: repomd.xml as fetched, its signature and key when upstream has them,
     // then every file it lists, verified.
+    let mut mark = Instant::now();
+    let mut lap = |report: &mut SyncReport, phase: &'static str| {
+        report.phases.insert(phase, mark.elapsed().as_secs_f64());
+        mark = Instant::now();
+    };
     reporter.phase(&spec.name, "downloading metadata");
     let repomd_path = build.join("repodata/repomd.xml");
     std::fs::write(&repomd_path, repomd_bytes).at(&repomd_path)?;
@@ -350,19 +361,15 @@ async fn build_and_publish(
     report.downloaded_files += md.records.len() as u64;
     crashpoint::hit("metadata-downloaded");
 
+    lap(report, "metadata");
     // Package list from primary, and what base/ already has.
     reporter.phase(&spec.name, "reading primary");
     let primary_rec = md.primary().expect("parse checks primary");
     let primary_path = primary_rec.href.under(build);
     let primary_url = fetch::join(base_url, primary_rec.href.as_str()).expect("checked href joins");
-    let items = {
-        let (path, url, base_url, policy) = (
-            primary_path.clone(),
-            primary_url.clone(),
-            base_url.clone(),
-            spec.xml_base,
-        );
-        blocking(move || read_items(&path, &url, &base_url, policy)).await?
+    let (items, location_bases) = {
+        let (path, url, policy) = (primary_path.clone(), primary_url.clone(), spec.xml_base);
+        blocking(move || read_items(&path, &url, policy)).await?
     };
     let have = {
         let s = store.clone();
@@ -416,6 +423,10 @@ async fn build_and_publish(
     let progress = |n: u64| reporter.download_progress(n);
     let result = futures_util::stream::iter(to_download.iter().map(|&i| {
         let item = &items[i];
+        let from = item
+            .location_base
+            .map_or(base_url, |b| &location_bases[b as usize]);
+        let url = fetch::join(from, &item.href);
         let dest = store.object_path(&item.checksum);
         let expect = Expect {
             size: Some(item.size),
@@ -423,9 +434,11 @@ async fn build_and_publish(
         };
         let progress = &progress;
         async move {
-            fetcher
-                .download(&item.url, &dest, &expect, progress)
-                .await?;
+            let url = url.map_err(|e| SyncError::BadMetadata {
+                url: from.to_string(),
+                message: format!("{}: {e}", item.href),
+            })?;
+            fetcher.download(&url, &dest, &expect, progress).await?;
             reporter.file_done();
             crashpoint::hit("package-downloaded");
             Ok::<_, SyncError>(())
@@ -447,6 +460,7 @@ async fn build_and_publish(
         });
     }
 
+    lap(report, "packages");
     // Link packages into the build, then publish it.
     reporter.phase(&spec.name, "building snapshot");
     {
@@ -464,40 +478,37 @@ async fn build_and_publish(
         let (store, build, name) = (store.clone(), build.to_path_buf(), name.clone());
         blocking(move || Ok(store.publish(&build, &name)?)).await?;
     }
+    lap(report, "snapshot");
     Ok(name)
 }
 
-/// Stream the primary into the compact item list, refusing duplicates that disagree.
+/// Stream the primary into the compact item list (sorted by href), refusing
+/// duplicates that disagree. Also returns the distinct `xml:base` URLs items
+/// refer to.
 fn read_items(
     path: &Path,
     url: &Url,
-    base_url: &Url,
     policy: XmlBasePolicy,
-) -> Result<Vec<Item>, SyncError> {
+) -> Result<(Vec<Item>, Vec<Url>), SyncError> {
     let file = std::fs::File::open(path).at(path)?;
     let reader = crate::decompress::open(file).at(path)?;
     let mut items: Vec<Item> = Vec::new();
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut bases: Vec<Url> = Vec::new();
     let bad = |message: String| SyncError::BadMetadata {
         url: url.to_string(),
         message,
     };
     let res = primary::for_each_package(reader, |p: Package| -> Result<(), SyncError> {
         let href = p.href.as_str().to_owned();
-        if let Some(&prev) = seen.get(&href) {
-            if items[prev].checksum == p.checksum && items[prev].size == p.size {
-                return Ok(()); // the same file listed twice: harmless
-            }
-            return Err(bad(format!(
-                "{href} is listed twice with different checksums or sizes ({} and {})",
-                items[prev].checksum, p.checksum
-            )));
-        }
-        let pkg_url = match (&p.location_base, policy) {
-            (None, _) => fetch::join(base_url, &href),
+        let location_base = match (&p.location_base, policy) {
+            (None, _) => None,
             (Some(b), XmlBasePolicy::Follow) => {
                 let b = fetch::parse_base_url(b).map_err(|e| bad(format!("{href}: xml:base: {e}")))?;
-                fetch::join(&b, &href)
+                let i = bases.iter().position(|x| *x == b).unwrap_or_else(|| {
+                    bases.push(b);
+                    bases.len() - 1
+                });
+                Some(u32::try_from(i).map_err(|_| bad("too many distinct xml:base URLs".into()))?)
             }
             (Some(b), XmlBasePolicy::Error) => {
                 return Err(bad(format!(
@@ -505,14 +516,12 @@ fn read_items(
                     p.nevra()
                 )));
             }
-        }
-        .map_err(|e| bad(format!("{href}: {e}")))?;
-        seen.insert(href.clone(), items.len());
+        };
         items.push(Item {
             href,
             checksum: p.checksum,
             size: p.size,
-            url: pkg_url,
+            location_base,
             from_base: false,
         });
         Ok(())
@@ -522,7 +531,28 @@ fn read_items(
         source,
     })?;
     res?;
-    Ok(items)
+    // Duplicates: the same file listed twice is harmless; two different files
+    // claiming one path are not. Sorting (rather than a map of hrefs) keeps
+    // memory at one copy of each href.
+    items.sort_unstable_by(|a, b| a.href.cmp(&b.href));
+    let mut conflict = None;
+    items.dedup_by(|later, first| {
+        if later.href != first.href {
+            return false;
+        }
+        if (later.checksum != first.checksum || later.size != first.size) && conflict.is_none() {
+            conflict = Some(format!(
+                "{} is listed twice with different checksums or sizes ({} and {})",
+                first.href, first.checksum, later.checksum
+            ));
+        }
+        true
+    });
+    if let Some(c) = conflict {
+        return Err(bad(c));
+    }
+    items.shrink_to_fit();
+    Ok((items, bases))
 }
 
 fn link_build(store: &Store, build: &Path, items: &[Item]) -> Result<(), SyncError> {
