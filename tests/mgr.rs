@@ -489,25 +489,24 @@ fn sync_killed_at_any_point_recovers() {
 
     let pristine = w.top.path().join("pristine");
     copy_tree(&w.root(), &pristine);
-    let mut points: Vec<String> = Vec::new();
-    for p in [
+    // Every named step of the commit, and every single package download and
+    // base/ link (7 downloads, 13 links in this update).
+    let mut points: Vec<String> = [
         "metadata-downloaded",
-        "package-downloaded@1",
-        "package-downloaded@4",
-        "package-downloaded@7",
         "snapshot-linked",
         "before-publish",
         "after-publish",
-        "base-package-linked@1",
-        "base-package-linked@6",
         "base-packages-done",
         "base-repomd-swapped",
         "base-cleaned",
         "latest-written",
         "index-json-written",
-    ] {
-        points.push(p.to_owned());
-    }
+    ]
+    .iter()
+    .map(|p| (*p).to_owned())
+    .collect();
+    points.extend((1..=7).map(|n| format!("package-downloaded@{n}")));
+    points.extend((1..=13).map(|n| format!("base-package-linked@{n}")));
     let mut killed = 0;
     for (i, point) in points.iter().enumerate() {
         let root = w.top.path().join(format!("crash-{i}"));
@@ -587,10 +586,31 @@ fn sync_killed_at_any_point_recovers() {
         );
         let _ = std::fs::remove_dir_all(&root);
     }
-    assert_eq!(killed, points.len());
+    assert_eq!(killed, points.len(), "every named point was reached");
 
     // Kills from outside at spread-out moments, not only at named points.
-    for (i, delay_ms) in [2u64, 5, 10, 20, 30, 45, 60, 80, 120].iter().enumerate() {
+    // 100 moments spread over 90% of how long this sync takes here.
+    let mut took = Vec::new();
+    for i in 0..3 {
+        let root = w.top.path().join(format!("clock-{i}"));
+        copy_tree(&pristine, &root);
+        let start = std::time::Instant::now();
+        run_ok(mgr(&root, &w.base_url()).args([
+            "sync",
+            "crashy",
+            "--url",
+            &w.upstream_url(),
+            "--concurrency",
+            "2",
+            "-q",
+        ]));
+        took.push(start.elapsed());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+    took.sort();
+    let span = took[1];
+    let delays: Vec<std::time::Duration> = (0..100u32).map(|i| span * 9 * i / 1000).collect();
+    for (i, delay) in delays.iter().enumerate() {
         let root = w.top.path().join(format!("timed-{i}"));
         copy_tree(&pristine, &root);
         let mut child = mgr(&root, &w.base_url())
@@ -607,9 +627,11 @@ fn sync_killed_at_any_point_recovers() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(*delay_ms));
+        std::thread::sleep(*delay);
+        let finished_first = child.try_wait().unwrap().is_some();
         let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
+        let status = child.wait().unwrap();
+        let was_killed = !finished_first && status.signal() == Some(9);
         let mut allowed = vec![s1.clone()];
         allowed.extend(snapshots(&root.join("crashy")));
         let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
@@ -618,12 +640,23 @@ fn sync_killed_at_any_point_recovers() {
             &root,
             "crashy",
             &allowed,
-            &format!("after kill at {delay_ms} ms"),
+            &format!("after kill at {delay:?}"),
         );
         run_ok(mgr(&root, &w.base_url()).args(["sync", "crashy", "--url", &w.upstream_url()]));
         run_ok(mgr(&root, &w.base_url()).args(["verify", "crashy"]));
+        assert_ne!(
+            latest(&root.join("crashy")).as_deref(),
+            Some(s1.as_str()),
+            "after kill at {delay:?}"
+        );
         let _ = std::fs::remove_dir_all(&root);
+        killed += usize::from(was_killed);
     }
+    eprintln!(
+        "{killed} syncs killed with SIGKILL ({} at named points)",
+        points.len()
+    );
+    assert!(killed >= 100, "only {killed} syncs were killed mid-way");
 }
 
 /// Invariant 5: a second sync of the same mirror fails fast while the first holds the lock.

@@ -163,6 +163,8 @@ impl<'a> RepoFile<'a> {
         // (section, entry) of the option that a continuation line would extend.
         let mut open_option: Option<(usize, usize)> = None;
         let mut in_set_block = false;
+        // Section ids seen so far: a set, so files with many sections stay linear.
+        let mut seen_ids: std::collections::HashSet<&str> = std::collections::HashSet::new();
         while pos < text.len() {
             let nl = text[pos..].find('\n').map(|i| pos + i);
             let (end, eol, next) = match nl {
@@ -212,7 +214,7 @@ impl<'a> RepoFile<'a> {
                     return Err(err(ParseErrorKind::BadHeader(content.to_owned())));
                 }
                 let id = &body[1..body.len() - 1];
-                if sections.iter().any(|s| s.id == id) {
+                if !seen_ids.insert(id) {
                     return Err(err(ParseErrorKind::DuplicateSection(id.to_owned())));
                 }
                 if let Some(prev) = sections.last_mut() {
@@ -368,5 +370,54 @@ mod tests {
         assert_eq!(f.lines[0].kind, LineKind::Template);
         assert_eq!(f.lines[3].kind, LineKind::Template);
         assert_eq!(f.section("a").unwrap().value("baseurl"), Some("{{ url }}"));
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Lines that look like repo files, so the parser's deeper paths are exercised.
+    fn repo_line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\[[a-zA-Z0-9_.:-]{0,12}\\]",
+            "[a-zA-Z_]{1,10} ?[=:] ?[ -~]{0,20}",
+            "[ \t]{1,4}[ -~]{0,20}",
+            "[#;][ -~]{0,20}",
+            "\\{[%{#][ -~]{0,20}",
+            "[ -~]{0,20}",
+            Just(String::new()),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_is_lossless(lines in prop::collection::vec(repo_line(), 0..30), crlf in any::<bool>(), final_nl in any::<bool>()) {
+            let nl = if crlf { "\r\n" } else { "\n" };
+            let mut text = lines.join(nl);
+            if final_nl { text.push_str(nl); }
+            for dialect in [Dialect::Ini, Dialect::MockTemplate] {
+                if let Ok(f) = RepoFile::parse(&text, dialect) {
+                    let mut back = String::new();
+                    for (i, l) in f.lines.iter().enumerate() {
+                        back.push_str(f.line_text(i));
+                        back.push_str(l.eol);
+                    }
+                    prop_assert_eq!(&back, &text);
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,400}") {
+            let _ = RepoFile::parse(&text, Dialect::Ini);
+            let _ = RepoFile::parse(&text, Dialect::MockTemplate);
+        }
+
+        #[test]
+        fn decode_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            let _ = decode(&bytes);
+        }
     }
 }

@@ -524,3 +524,65 @@ baseurl=http://keep/me/
         assert_eq!(again, out);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn section() -> impl Strategy<Value = String> {
+        (
+            "[a-z]{1,6}(-el[0-9]|-fc[0-9]{2})?",
+            prop::collection::vec(
+                prop_oneof![
+                    Just("baseurl=http://up/x/".to_owned()),
+                    Just("baseurl = http://a/\n  http://b/".to_owned()),
+                    Just("mirrorlist=http://ml/?r=1".to_owned()),
+                    Just("metalink: http://mm/".to_owned()),
+                    Just("proxy=http://squid:3128".to_owned()),
+                    Just("# comment".to_owned()),
+                    Just(String::new()),
+                    "[a-z]{1,8}=[ -~]{0,12}",
+                ],
+                0..6,
+            ),
+        )
+            .prop_map(|(id, body)| format!("[{id}]\n{}", body.join("\n")))
+    }
+
+    proptest! {
+        #[test]
+        fn no_match_means_byte_identical(sections in prop::collection::vec(section(), 0..6), crlf in any::<bool>()) {
+            let mut text = sections.join("\n");
+            if crlf { text = text.replace('\n', "\r\n"); }
+            let map = Resolved { repos: [("zz-never".to_owned(), "http://m/".to_owned())].into(), ..Resolved::default() };
+            if let Ok((out, _)) = rewrite_ini(&text, Dialect::Ini, &map, &ProxyPolicy::default()) {
+                prop_assert_eq!(out, text);
+            }
+        }
+
+        #[test]
+        fn rewriting_is_idempotent_and_follows_the_rules(sections in prop::collection::vec(section(), 1..6), pick in any::<u64>()) {
+            let text = sections.join("\n");
+            let Ok(parsed) = RepoFile::parse(&text, Dialect::Ini) else { return Ok(()) };
+            let ids: Vec<String> = parsed.sections.iter().map(|s| s.id.clone()).collect();
+            let mut map = Resolved::default();
+            for (i, id) in ids.iter().enumerate() {
+                if pick >> (i % 64) & 1 == 1 {
+                    map.repos.insert(id.clone(), format!("http://m/{id}/S1"));
+                }
+            }
+            let (once, _) = rewrite_ini(&text, Dialect::Ini, &map, &ProxyPolicy::default()).unwrap();
+            let (twice, _) = rewrite_ini(&once, Dialect::Ini, &map, &ProxyPolicy::default()).unwrap();
+            prop_assert_eq!(&twice, &once);
+            let after = RepoFile::parse(&once, Dialect::Ini).unwrap();
+            for s in &after.sections {
+                if let Some(url) = map.repos.get(&s.id) {
+                    prop_assert_eq!(s.value("baseurl"), Some(url.as_str()));
+                    prop_assert!(s.get("mirrorlist").is_none() && s.get("metalink").is_none());
+                    prop_assert_eq!(s.value("proxy"), Some(none_value_for(&s.id)));
+                }
+            }
+        }
+    }
+}

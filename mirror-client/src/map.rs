@@ -515,3 +515,39 @@ mod tests {
         assert_eq!(again, r);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    struct Nothing;
+    impl Loader for Nothing {
+        fn load(
+            &self,
+            url: &Url,
+            _: &dyn Fn(&[u8]) -> Result<(), String>,
+        ) -> Result<Vec<u8>, String> {
+            Err(format!("no network in this test: {url}"))
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_data_url_gives_a_map_or_an_error(body in "\\PC{0,200}", b64 in any::<bool>()) {
+            let uri = if b64 {
+                format!("data:application/json;base64,{}", base64::engine::general_purpose::STANDARD.encode(&body))
+            } else {
+                format!("data:application/json,{body}")
+            };
+            let _ = resolve(&uri, "latest_ci_repos", &Nothing);
+        }
+
+        #[test]
+        fn json_shaped_maps_never_panic(keys in prop::collection::vec("(include:|before:|include:before:)?[a-z]{0,5}", 0..6), vals in prop::collection::vec(prop_oneof![Just("\"http://x/\"".to_owned()), Just("[\"a\"]".to_owned()), Just("[[\"a\",\"b\"]]".to_owned()), Just("3".to_owned()), Just("{}".to_owned())], 0..6)) {
+            let body: Vec<String> = keys.iter().zip(vals.iter()).map(|(k, v)| format!("\"{k}\": {v}")).collect();
+            let uri = format!("data:application/json,{{{}}}", body.join(","));
+            let _ = resolve(&uri, "latest_ci_repos", &Nothing);
+        }
+    }
+}

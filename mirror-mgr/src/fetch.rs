@@ -56,8 +56,8 @@ pub struct Expect {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("{url}: not found (HTTP 404)")]
-    NotFound { url: String },
+    #[error("{url}: not found{}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+    NotFound { url: String, status: Option<u16> },
     #[error("{url}: HTTP {status}")]
     Status { url: String, status: u16 },
     #[error("{url}: {what}")]
@@ -224,6 +224,7 @@ impl Fetcher {
             200 => Ok(resp),
             404 | 410 => Err(FetchError::NotFound {
                 url: url.to_string(),
+                status: Some(status),
             }),
             s => Err(FetchError::Status {
                 url: url.to_string(),
@@ -346,6 +347,7 @@ fn file_err(url: &Url, source: std::io::Error) -> FetchError {
     if source.kind() == std::io::ErrorKind::NotFound {
         FetchError::NotFound {
             url: url.to_string(),
+            status: None,
         }
     } else {
         FetchError::File {

@@ -211,8 +211,12 @@ pub async fn sync_mirror(
     let name = match result {
         Ok(name) => name,
         Err(e) => {
-            // Publish nothing; keep verified objects for the next run.
+            // Publish nothing; keep verified objects for the next run, unless
+            // the disk is full: then give the space back.
             let _ = std::fs::remove_dir_all(&build);
+            if is_disk_full(&e) {
+                let _ = store.clear_objects();
+            }
             return Err(e);
         }
     };
@@ -226,6 +230,21 @@ pub async fn sync_mirror(
     report.snapshot = Some(name.to_string());
     finish_stats(&mut report, &fetcher);
     Ok(report)
+}
+
+/// Did `err` come from a full disk (or quota)?
+fn is_disk_full(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && (io.kind() == std::io::ErrorKind::StorageFull
+                || io.kind() == std::io::ErrorKind::QuotaExceeded)
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
 }
 
 /// A failed report for `err`, with its whole cause chain.

@@ -8,6 +8,8 @@
 
 #![allow(clippy::missing_panics_doc)]
 
+pub mod fault;
+
 use std::fmt::Write as _;
 use std::io::Write;
 use std::net::TcpListener;
