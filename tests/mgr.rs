@@ -145,6 +145,29 @@ fn sync_snapshot_install_update_and_rollback() {
     assert!(snap1.join("Packages/gamma-1.0-1.noarch.rpm").exists());
     assert!(snap1.join("Packages/alpha-1.0-1.noarch.rpm").exists());
 
+    // diff names what changed between the two snapshots.
+    let out = run_ok(w.mgr().args(["diff", "demo-el9", &s1, "latest", "--json"]));
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        d["added"],
+        serde_json::json!(["delta-0:1.0-1.noarch"]),
+        "{d}"
+    );
+    assert_eq!(
+        d["removed"],
+        serde_json::json!(["gamma-0:1.0-1.noarch"]),
+        "{d}"
+    );
+    assert_eq!(d["upgraded"][0]["name"], "alpha");
+    assert_eq!(d["upgraded"][0]["to"]["version"], "2.0");
+    assert_eq!(d["downgraded"], serde_json::json!([]));
+    let out = run_ok(w.mgr().args(["diff", "demo-el9", &s1, &s2]));
+    assert!(
+        stdout(&out).contains("^ alpha.noarch 0:1.0-1 -> 0:2.0-1"),
+        "{}",
+        stdout(&out)
+    );
+
     // Installing from S1 still gives the old version, from S2 the new one;
     // a package removed upstream still installs from S1.
     let old = Dnf::new();

@@ -93,6 +93,15 @@ enum Command {
     },
     /// List the mirrors the configuration defines, with their expanded upstreams.
     Mirrors,
+    /// Packages added, removed, upgraded and downgraded between two snapshots.
+    Diff {
+        /// The mirror.
+        name: String,
+        /// The older side: a snapshot name, `latest` or `base`.
+        from: String,
+        /// The newer side: a snapshot name, `latest` or `base`.
+        to: String,
+    },
     /// Delete snapshots outside a retention policy (never the latest or a pinned one).
     Gc {
         /// Mirrors to clean (default: every mirror under the root).
@@ -423,6 +432,7 @@ fn run_cli(cli: &Cli) -> Result<u8, Failure> {
             }
             Ok(0)
         }
+        Command::Diff { name, from, to } => cmd_diff(&s, name, from, to),
         Command::Mirrors => {
             let rows: Vec<serde_json::Value> = s
                 .config
@@ -553,6 +563,65 @@ fn cmd_gc(
         );
     }
     Ok(code)
+}
+
+fn cmd_diff(s: &Settings, name: &str, from: &str, to: &str) -> Result<u8, Failure> {
+    let root = s.root()?;
+    let mirror = Settings::mirror_name(name)?;
+    let store = crate::store::Store::new(root, mirror.clone());
+    let resolve = |which: &str| -> Result<PathBuf, Failure> {
+        match which {
+            "base" => Ok(store.base()),
+            "latest" => store
+                .latest()
+                .map_err(|e| Failure::from_error(EXIT_FAILED, &e))?
+                .map(|l| store.snapshot_dir(&l))
+                .ok_or_else(|| Failure::usage(format!("mirror {mirror} has no latest snapshot"))),
+            snap => {
+                let dir = store.dir.join(snap);
+                if mirror_index::SnapshotName::parse(snap).is_ok() && dir.is_dir() {
+                    Ok(dir)
+                } else {
+                    Err(Failure::usage(format!(
+                        "mirror {mirror} has no snapshot {snap:?} (see `mirror-mgr snapshots {mirror}`)"
+                    )))
+                }
+            }
+        }
+    };
+    let (a, b) = (resolve(from)?, resolve(to)?);
+    let read =
+        |d: &Path| crate::diff::read_index(d).map_err(|e| Failure::from_error(EXIT_FAILED, &e));
+    let d = crate::diff::diff(&read(&a)?, &read(&b)?);
+    if s.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&d).expect("serialisable")
+        );
+    } else {
+        for p in &d.added {
+            println!("+ {p}");
+        }
+        for p in &d.removed {
+            println!("- {p}");
+        }
+        for c in &d.upgraded {
+            println!("^ {}.{} {} -> {}", c.name, c.arch, c.from, c.to);
+        }
+        for c in &d.downgraded {
+            println!("v {}.{} {} -> {}", c.name, c.arch, c.from, c.to);
+        }
+        if !s.quiet {
+            eprintln!(
+                "{mirror} {from} -> {to}: {} added, {} removed, {} upgraded, {} downgraded",
+                d.added.len(),
+                d.removed.len(),
+                d.upgraded.len(),
+                d.downgraded.len()
+            );
+        }
+    }
+    Ok(0)
 }
 
 fn print_index(s: &Settings, out: &index::IndexOutcome, say: bool) {

@@ -11,6 +11,7 @@ mod cli_progress;
 pub mod config;
 pub mod crashpoint;
 pub mod decompress;
+pub mod diff;
 pub mod env_vars;
 pub mod fetch;
 pub mod href;
