@@ -14,4 +14,21 @@ pub mod layout;
 pub mod repofile;
 
 pub use all_latest::MirrorMap;
+
+/// An error with its whole cause chain, `outer: inner: innermost`, skipping
+/// a cause whose text its parent already repeats. Both binaries print errors
+/// this way.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let t = e.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = e.source();
+    }
+    s
+}
 pub use layout::{MirrorName, SnapshotName};

@@ -231,8 +231,10 @@ fn inject(cli: &Cli) -> u8 {
             }
             Err(e) => {
                 failed += 1;
-                eprintln!("error: {}", chain(&e));
-                reports.push(serde_json::json!({"file": path, "error": chain(&e)}));
+                eprintln!("error: {}", mirror_index::error_chain(&e));
+                reports.push(
+                    serde_json::json!({"file": path, "error": mirror_index::error_chain(&e)}),
+                );
             }
         }
     }
@@ -251,17 +253,6 @@ fn inject(cli: &Cli) -> u8 {
     } else {
         0
     }
-}
-
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(inner) = cur {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        cur = inner.source();
-    }
-    s
 }
 
 fn describe(r: &files::FileResult, dry_run: bool) -> String {

@@ -41,37 +41,25 @@ impl NetLoader {
     }
 
     async fn once(&self, url: &Url) -> Result<Vec<u8>, (bool, String)> {
-        let resp = self
-            .client
-            .get(url.clone())
-            .send()
-            .await
-            .map_err(|e| (true, format!("request failed: {}", chain(&e))))?;
+        let resp = self.client.get(url.clone()).send().await.map_err(|e| {
+            (
+                true,
+                format!("request failed: {}", mirror_index::error_chain(&e)),
+            )
+        })?;
         let status = resp.status();
         if !status.is_success() {
             let transient =
                 status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408;
             return Err((transient, format!("HTTP {status}")));
         }
-        resp.bytes()
-            .await
-            .map(|b| b.to_vec())
-            .map_err(|e| (true, format!("body cut short: {}", chain(&e))))
+        resp.bytes().await.map(|b| b.to_vec()).map_err(|e| {
+            (
+                true,
+                format!("body cut short: {}", mirror_index::error_chain(&e)),
+            )
+        })
     }
-}
-
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(inner) = cur {
-        let t = inner.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = inner.source();
-    }
-    s
 }
 
 impl Loader for NetLoader {

@@ -255,20 +255,7 @@ pub fn failed_report(spec: &MirrorSpec, err: &(dyn std::error::Error + 'static))
     r
 }
 
-/// `outer: inner: innermost`
-pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = err.to_string();
-    let mut cur = err.source();
-    while let Some(e) = cur {
-        let t = e.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = e.source();
-    }
-    s
-}
+pub use mirror_index::error_chain;
 
 async fn resolve(
     fetcher: &Fetcher,
