@@ -315,6 +315,55 @@ fn hostile_metadata_is_refused_and_nothing_escapes() {
         "something was written outside the mirror"
     );
 
+    // A package that declares a gigantic size: nothing is preallocated or
+    // buffered; the download fails on the size mismatch, naming the URL.
+    let url = hostile_repo(&w, "huge-el9", |p: &str| {
+        let i = p.find("<size package=\"").unwrap() + "<size package=\"".len();
+        let j = i + p[i..].find('"').unwrap();
+        format!("{}{}{}", &p[..i], "900000000000000", &p[j..])
+    });
+    let out = run(w
+        .mgr()
+        .args(["sync", "huge-el9", "--retries", "0", "--url", &url]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("metadata says 900000000000000"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(snapshots(&w.root().join("huge-el9")).is_empty());
+
+    // Names with odd characters (spaces, +, %, unicode) are fetched and stored as named.
+    let odd = w.top.path().join("upstream/odd-el9");
+    build_rpms(&odd, "Packages", &[Pkg::new("alpha", "1.0", "1")]);
+    std::fs::rename(
+        odd.join("Packages/alpha-1.0-1.noarch.rpm"),
+        odd.join("Packages/odd name+1 100% (ü).rpm"),
+    )
+    .unwrap();
+    run_ok(
+        Command::new(tool("createrepo_c"))
+            .args(["--quiet", "--no-database"])
+            .arg(&odd),
+    );
+    let out = run_ok(w.mgr().args([
+        "--json",
+        "sync",
+        "odd-el9",
+        "--url",
+        &w.nginx.url("upstream/odd-el9/"),
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let snap = v["mirrors"][0]["snapshot"].as_str().unwrap().to_owned();
+    assert!(
+        w.root()
+            .join("odd-el9")
+            .join(&snap)
+            .join("Packages/odd name+1 100% (ü).rpm")
+            .is_file()
+    );
+    run_ok(w.mgr().args(["verify", "odd-el9"]));
+
     // The same package listed twice identically is harmless.
     let url = hostile_repo(&w, "samedup-el9", |p: &str| {
         let start = p.find("<package").unwrap();

@@ -357,14 +357,39 @@ fn file_err(url: &Url, source: std::io::Error) -> FetchError {
     }
 }
 
-/// Join a relative path onto a base URL that names a directory.
+/// Bytes of a file name that cannot stand for themselves in a URL path.
+/// `%` is among them: an href is a file path, so `100%` names a file called
+/// `100%`, not the start of an escape.
+const PATH_ESCAPE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'|')
+    .add(b'[')
+    .add(b']');
+
+/// Join a relative file path (`/`-separated, from metadata) onto a base URL
+/// that names a directory, escaping each segment.
 pub fn join(base: &Url, rel: &str) -> Result<Url, url::ParseError> {
     let mut b = base.clone();
     if !b.path().ends_with('/') {
         let p = format!("{}/", b.path());
         b.set_path(&p);
     }
-    b.join(rel)
+    let escaped: Vec<String> = rel
+        .split('/')
+        .map(|seg| percent_encoding::utf8_percent_encode(seg, PATH_ESCAPE).to_string())
+        .collect();
+    b.join(&escaped.join("/"))
 }
 
 /// Parse a base URL given by a user or a mirrorlist; a plain absolute path is a `file://` URL.
