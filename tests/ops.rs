@@ -391,3 +391,60 @@ fn hostile_metadata_is_refused_and_nothing_escapes() {
     assert!(files(&outside).is_empty(), "wrote through the symlink");
     assert!(latest(&w.root().join("link-el9")).is_none());
 }
+
+/// `--xml-base follow`: packages whose location points at another host are
+/// fetched from there and stored in the snapshot at their href. (The
+/// metadata stays byte-identical, so it still names that host; see README.)
+#[test]
+fn xml_base_follow_downloads_from_the_named_host() {
+    let w = World::new();
+    let elsewhere = w.top.path().join("upstream/elsewhere");
+    let base = w.nginx.url("upstream/elsewhere/");
+    let url = hostile_repo(&w, "xb-el9", |p: &str| {
+        p.replace(
+            "<location href=",
+            &format!("<location xml:base=\"{base}\" href="),
+        )
+    });
+    let up = w.top.path().join("upstream/xb-el9");
+    std::fs::create_dir_all(elsewhere.join("Packages")).unwrap();
+    std::fs::rename(
+        up.join("Packages/alpha-1.0-1.noarch.rpm"),
+        elsewhere.join("Packages/alpha-1.0-1.noarch.rpm"),
+    )
+    .unwrap();
+    // Refused by default...
+    let out = run(w.mgr().args(["sync", "xb-el9", "--url", &url]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("xml_base: follow"),
+        "{}",
+        stderr(&out)
+    );
+    // ... followed when asked.
+    let out = run_ok(w.mgr().args([
+        "--json",
+        "sync",
+        "xb-el9",
+        "--xml-base",
+        "follow",
+        "--url",
+        &url,
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let snap = v["mirrors"][0]["snapshot"].as_str().unwrap().to_owned();
+    assert!(
+        w.root()
+            .join("xb-el9")
+            .join(&snap)
+            .join("Packages/alpha-1.0-1.noarch.rpm")
+            .is_file()
+    );
+    let gets = w.nginx.requests();
+    assert!(
+        gets.iter()
+            .any(|l| l.contains("/upstream/elsewhere/Packages/alpha-1.0-1.noarch.rpm")),
+        "{gets:?}"
+    );
+    run_ok(w.mgr().args(["verify", "xb-el9"]));
+}

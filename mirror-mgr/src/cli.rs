@@ -177,7 +177,9 @@ struct SyncArgs {
     /// Seconds to wait for data before retrying a request.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     timeout: u64,
-    /// What to do with packages whose location has an xml:base.
+    /// What to do with packages whose location has an xml:base: refuse the
+    /// repo (default), or fetch them from that host and store them at their
+    /// href. Metadata stays byte-identical, so clients still see the xml:base.
     #[arg(long, value_enum)]
     xml_base: Option<XmlBaseArg>,
     /// Exit with 10 when a new snapshot was made (0 when all were unchanged).
