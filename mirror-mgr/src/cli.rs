@@ -1,5 +1,5 @@
 //! The command line: parse, merge flags + environment + config file into one
-//! [`Settings`], run, print, and map errors to documented exit codes.
+//! `Settings`, run, print, and map errors to documented exit codes.
 //!
 //! Exit codes:
 //! - 0: success (whether or not a snapshot was made)
@@ -34,9 +34,9 @@ pub const EXIT_NEW_SNAPSHOT: u8 = 10;
 
 /// Transactional snapshot mirrors of yum/dnf repositories.
 ///
-/// Syncs each upstream repo into <root>/<name>/base, publishes an immutable
-/// snapshot <root>/<name>/<YYYY-MM-DD-HH-MM>/ when upstream changed, points
-/// <root>/<name>/latest.txt at it, and writes <root>/all_latest.{json,yaml,html}.
+/// Syncs each upstream repo into ROOT/NAME/base, publishes an immutable
+/// snapshot ROOT/NAME/YYYY-MM-DD-HH-MM/ when upstream changed, points
+/// ROOT/NAME/latest.txt at it, and writes ROOT/all_latest.{json,yaml,html}.
 #[derive(Debug, Parser)]
 #[command(name = "mirror-mgr", version, about, long_about, after_help = EXIT_HELP)]
 pub struct Cli {

@@ -240,7 +240,7 @@ pub fn createrepo(repo: &Path, opts: &RepoOpts) {
 
 // ------------------------------------------------------------------ nginx
 
-/// nginx serving `root` on 127.0.0.1:<port>, stopped on drop.
+/// nginx serving `root` on 127.0.0.1 at a free port, stopped on drop.
 pub struct Nginx {
     pub port: u16,
     dir: tempfile::TempDir,
