@@ -1,6 +1,8 @@
-//! The terminal [`Reporter`]: indicatif bars on stderr, or nothing when
-//! stderr is not a terminal, `--quiet` or `--json`.
+//! The terminal [`Reporter`]: indicatif bars on stderr, one per mirror being
+//! synced (several with `--jobs`), or nothing when stderr is not a terminal,
+//! `--quiet` or `--json`.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -10,20 +12,27 @@ use crate::report::Reporter;
 
 pub struct BarReporter {
     multi: Option<MultiProgress>,
-    bar: Mutex<Option<ProgressBar>>,
+    bars: Mutex<HashMap<MirrorName, ProgressBar>>,
 }
 
 impl BarReporter {
     pub fn new(enabled: bool) -> Self {
         Self {
             multi: enabled.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
-            bar: Mutex::new(None),
+            bars: Mutex::new(HashMap::new()),
         }
     }
 
+    /// Remove every bar (at the end of a run).
     pub fn clear(&self) {
-        if let Some(b) = self.bar.lock().expect("not poisoned").take() {
+        for (_, b) in self.bars.lock().expect("not poisoned").drain() {
             b.finish_and_clear();
+        }
+    }
+
+    fn with_bar(&self, mirror: &MirrorName, f: impl FnOnce(&ProgressBar)) {
+        if let Some(b) = self.bars.lock().expect("not poisoned").get(mirror) {
+            f(b);
         }
     }
 }
@@ -47,16 +56,23 @@ impl Reporter for BarReporter {
         );
         bar.set_prefix(mirror.to_string());
         bar.set_message(format!("{files} files"));
-        *self.bar.lock().expect("not poisoned") = Some(bar);
-    }
-
-    fn download_progress(&self, bytes: u64) {
-        if let Some(b) = self.bar.lock().expect("not poisoned").as_ref() {
-            b.inc(bytes);
+        if let Some(old) = self
+            .bars
+            .lock()
+            .expect("not poisoned")
+            .insert(mirror.clone(), bar)
+        {
+            old.finish_and_clear();
         }
     }
 
-    fn download_done(&self) {
-        self.clear();
+    fn download_progress(&self, mirror: &MirrorName, bytes: u64) {
+        self.with_bar(mirror, |b| b.inc(bytes));
+    }
+
+    fn download_done(&self, mirror: &MirrorName) {
+        if let Some(b) = self.bars.lock().expect("not poisoned").remove(mirror) {
+            b.finish_and_clear();
+        }
     }
 }

@@ -11,11 +11,11 @@ pub trait Reporter: Send + Sync {
     /// Downloads are about to start: this many files and bytes.
     fn download_start(&self, _mirror: &MirrorName, _files: u64, _bytes: u64) {}
     /// `bytes` more arrived.
-    fn download_progress(&self, _bytes: u64) {}
+    fn download_progress(&self, _mirror: &MirrorName, _bytes: u64) {}
     /// One file finished.
-    fn file_done(&self) {}
+    fn file_done(&self, _mirror: &MirrorName) {}
     /// Downloads are over (successfully or not).
-    fn download_done(&self) {}
+    fn download_done(&self, _mirror: &MirrorName) {}
 }
 
 /// A reporter that reports nothing.

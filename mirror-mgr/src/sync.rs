@@ -345,25 +345,33 @@ async fn build_and_publish(
     for r in &md.records {
         crate::store::ensure_parent(&r.href.under(build), &mut made)?;
     }
-    futures_util::stream::iter(md.records.iter().map(|r| {
+    // Large repos carry filelists of 100+ MB: show them as a download too.
+    let meta_bytes: u64 = md.records.iter().filter_map(|r| r.size).sum();
+    reporter.download_start(&spec.name, md.records.len() as u64, meta_bytes);
+    let meta_progress = |n: u64| reporter.download_progress(&spec.name, n);
+    let result = futures_util::stream::iter(md.records.iter().map(|r| {
         let url = fetch::join(base_url, r.href.as_str());
         let dest = r.href.under(build);
         let expect = Expect {
             size: r.size,
             checksum: r.checksum.clone(),
         };
+        let progress = &meta_progress;
         async move {
             let url = url.map_err(|e| SyncError::BadMetadata {
                 url: base_url.to_string(),
                 message: e.to_string(),
             })?;
-            fetcher.download(&url, &dest, &expect, &|_| {}).await?;
+            fetcher.download(&url, &dest, &expect, progress).await?;
+            reporter.file_done(&spec.name);
             Ok::<_, SyncError>(())
         }
     }))
     .buffer_unordered(ctx.concurrency.clamp(1, 8))
     .try_collect::<()>()
-    .await?;
+    .await;
+    reporter.download_done(&spec.name);
+    result?;
     report.downloaded_files += md.records.len() as u64;
     crashpoint::hit("metadata-downloaded");
 
@@ -426,7 +434,7 @@ async fn build_and_publish(
     let total_bytes: u64 = to_download.iter().map(|&i| items[i].size).sum();
     reporter.phase(&spec.name, "downloading packages");
     reporter.download_start(&spec.name, to_download.len() as u64, total_bytes);
-    let progress = |n: u64| reporter.download_progress(n);
+    let progress = |n: u64| reporter.download_progress(&spec.name, n);
     let result = futures_util::stream::iter(to_download.iter().map(|&i| {
         let item = &items[i];
         let from = item
@@ -445,7 +453,7 @@ async fn build_and_publish(
                 message: format!("{}: {e}", item.href),
             })?;
             fetcher.download(&url, &dest, &expect, progress).await?;
-            reporter.file_done();
+            reporter.file_done(&spec.name);
             crashpoint::hit("package-downloaded");
             Ok::<_, SyncError>(())
         }
@@ -453,7 +461,7 @@ async fn build_and_publish(
     .buffer_unordered(ctx.concurrency.max(1))
     .try_collect::<()>()
     .await;
-    reporter.download_done();
+    reporter.download_done(&spec.name);
     result?;
     report.downloaded_files += to_download.len() as u64;
 
