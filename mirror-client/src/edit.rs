@@ -250,30 +250,34 @@ fn render(file: &RepoFile<'_>, plan: &Plan) -> String {
         return file.text.to_owned();
     }
     let nl = file.newline();
-    let mut out: Vec<(String, &str)> = Vec::with_capacity(file.lines.len() + 8);
+    // Lines are written as (text, line ending) pairs borrowed from the input
+    // or the plan; every line ends with a newline except that the output's
+    // last line keeps the input's choice (with or without a final newline).
+    let ends_with_newline = file.lines.last().is_none_or(|l| !l.eol.is_empty());
+    let mut s = String::with_capacity(file.text.len() + 256);
+    let mut pending_eol: Option<&str> = None;
+    let mut emit = |s: &mut String, text: &str, eol: &'static str| {
+        if let Some(e) = pending_eol.take() {
+            s.push_str(if e.is_empty() { nl } else { e });
+        }
+        s.push_str(text);
+        pending_eol = Some(eol);
+    };
     for (i, line) in file.lines.iter().enumerate() {
-        if let Some(extra) = plan.before.get(&i) {
-            out.extend(extra.iter().map(|l| (l.clone(), nl)));
+        for extra in plan.before.get(&i).into_iter().flatten() {
+            emit(&mut s, extra, nl);
         }
         match plan.replace.get(&i) {
             Some(None) => {}
-            Some(Some(t)) => out.push((t.clone(), line.eol)),
-            None => out.push((file.line_text(i).to_owned(), line.eol)),
+            Some(Some(t)) => emit(&mut s, t, line.eol),
+            None => emit(&mut s, file.line_text(i), line.eol),
         }
-        if let Some(extra) = plan.after.get(&i) {
-            out.extend(extra.iter().map(|l| (l.clone(), nl)));
+        for extra in plan.after.get(&i).into_iter().flatten() {
+            emit(&mut s, extra, nl);
         }
     }
-    // Every line but the last ends with a newline; the last keeps the
-    // original file's choice (with or without a final newline).
-    let ends_with_newline = file.lines.last().is_none_or(|l| !l.eol.is_empty());
-    let n = out.len();
-    let mut s = String::with_capacity(file.text.len() + 256);
-    for (i, (text, eol)) in out.into_iter().enumerate() {
-        s.push_str(&text);
-        if i + 1 < n || ends_with_newline {
-            s.push_str(if eol.is_empty() { nl } else { eol });
-        }
+    if let (Some(e), true) = (pending_eol, ends_with_newline) {
+        s.push_str(if e.is_empty() { nl } else { e });
     }
     s
 }
