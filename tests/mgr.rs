@@ -632,8 +632,14 @@ fn sync_killed_at_any_point_recovers() {
     }
     took.sort();
     let span = took[1];
-    let delays: Vec<std::time::Duration> = (0..100u32).map(|i| span * 8 * i / 1000).collect();
-    for (i, delay) in delays.iter().enumerate() {
+    // Kill at evenly spread moments until 100 kills have landed mid-sync
+    // (bounded: syncs that finish first under a noisy machine just retry).
+    let mut timed_kills = 0;
+    for (i, delay) in (0..400u32).map(|i| span * 8 * (i % 100) / 1000).enumerate() {
+        if timed_kills >= 100 {
+            break;
+        }
+        let delay = &delay;
         let root = w.top.path().join(format!("timed-{i}"));
         copy_tree(&pristine, &root);
         let mut child = mgr(&root, &w.base_url())
@@ -674,6 +680,7 @@ fn sync_killed_at_any_point_recovers() {
         );
         let _ = std::fs::remove_dir_all(&root);
         killed += usize::from(was_killed);
+        timed_kills += usize::from(was_killed);
     }
     eprintln!(
         "{killed} syncs killed with SIGKILL ({} at named points)",
