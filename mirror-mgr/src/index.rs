@@ -74,10 +74,7 @@ fn write_if_changed(path: &Path, content: &str) -> Result<(), StoreError> {
     if std::fs::read(path).is_ok_and(|old| old == content.as_bytes()) {
         return Ok(());
     }
-    write_atomic(path, content.as_bytes()).map_err(|e| StoreError::Io {
-        path: e.path,
-        source: e.source,
-    })
+    Ok(write_atomic(path, content.as_bytes())?)
 }
 
 #[cfg(test)]

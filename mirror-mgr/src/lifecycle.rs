@@ -258,10 +258,7 @@ pub fn set_pin(
         .map(mirror_index::layout::format_latest)
         .collect();
     let path = store.dir.join(PIN_FILE);
-    mirror_index::atomic::write_atomic(&path, text.as_bytes()).map_err(|e| StoreError::Io {
-        path: e.path,
-        source: e.source,
-    })?;
+    mirror_index::atomic::write_atomic(&path, text.as_bytes()).map_err(StoreError::from)?;
     Ok(list)
 }
 

@@ -63,6 +63,15 @@ pub enum StoreError {
     NoSuchSnapshot { mirror: MirrorName, name: String },
 }
 
+impl From<mirror_index::atomic::AtomicWriteError> for StoreError {
+    fn from(e: mirror_index::atomic::AtomicWriteError) -> Self {
+        Self::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 /// Attach the path to an I/O error.
 pub(crate) trait IoContext<T> {
     fn at(self, path: &Path) -> Result<T, StoreError>;
@@ -226,11 +235,7 @@ impl Store {
         write_atomic(
             &self.dir.join(PENDING_FILE),
             layout::format_latest(name).as_bytes(),
-        )
-        .map_err(|e| StoreError::Io {
-            path: e.path,
-            source: e.source,
-        })?;
+        )?;
         crashpoint::hit("before-publish");
         let dest = self.snapshot_dir(name);
         std::fs::rename(build, &dest).at(&dest)?;
@@ -244,11 +249,7 @@ impl Store {
         write_atomic(
             &self.dir.join(LATEST_FILE),
             layout::format_latest(name).as_bytes(),
-        )
-        .map_err(|e| StoreError::Io {
-            path: e.path,
-            source: e.source,
-        })?;
+        )?;
         crashpoint::hit("latest-written");
         Ok(())
     }
