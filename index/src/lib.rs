@@ -3,6 +3,7 @@
 //!
 //! - [`layout`]: the mirror tree: mirror names, snapshot names, `latest.txt`.
 //! - [`all_latest`]: the `all_latest.json` / `.yaml` / `.html` index.
+//! - [`map_value`]: what a mirror map may hold (URLs and ids safe to write into files).
 //! - [`repofile`]: a lossless reader of yum/dnf `.repo` (ini) text.
 //! - [`atomic`]: temp file + fsync + rename + fsync(dir) for every file we replace.
 //!
@@ -11,6 +12,7 @@
 pub mod all_latest;
 pub mod atomic;
 pub mod layout;
+pub mod map_value;
 pub mod repofile;
 
 pub use all_latest::MirrorMap;

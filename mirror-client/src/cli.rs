@@ -63,6 +63,9 @@ pub struct Cli {
     /// Retries for connection errors, 5xx and truncated bodies.
     #[arg(long, global = true, default_value_t = 3, value_name = "N")]
     retries: u32,
+    /// Largest mirror map (or include) accepted, in bytes or with K, M, G.
+    #[arg(long, global = true, default_value = "64M", value_name = "SIZE", value_parser = parse_size)]
+    max_map_size: u64,
     /// Print machine-readable JSON on stdout.
     #[arg(long, global = true)]
     json: bool,
@@ -97,6 +100,28 @@ enum Command {
     Show,
 }
 
+/// `65536`, `64K`, `64M`, `1G` (binary units) as bytes.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                _ => return Err(format!("bad size {s:?}: use a number with K, M or G")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("bad size {s:?}: use a positive number with K, M or G"))
+}
+
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
@@ -118,9 +143,20 @@ fn load_map(cli: &Cli) -> Result<Resolved, String> {
         Duration::from_secs(cli.timeout.max(1)),
         cli.retries,
         cli.allow_proxy,
+        cli.max_map_size,
     )?;
-    map::resolve(uri, &cli.json_varname, &loader)
-        .map_err(|e| format!("cannot load the mirror map: {e}"))
+    let map = map::resolve(uri, &cli.json_varname, &loader)
+        .map_err(|e| format!("cannot load the mirror map: {e}"))?;
+    for (key, why) in &map.rejected {
+        eprintln!("error: mirror map entry {key:?}: {why}");
+    }
+    if map.is_empty() && map.rejected.is_empty() {
+        return Err(format!(
+            "the mirror map {} has no usable entry (it is empty)",
+            map::redact(uri)
+        ));
+    }
+    Ok(map)
 }
 
 fn run_cli(cli: &Cli) -> u8 {
@@ -133,6 +169,14 @@ fn run_cli(cli: &Cli) -> u8 {
                     return EXIT_NO_MAP;
                 }
             };
+            if !map.rejected.is_empty() {
+                eprintln!(
+                    "error: not freezing a map with {} refused entries (see above); {} is unchanged",
+                    map.rejected.len(),
+                    output.display()
+                );
+                return EXIT_FILES_FAILED;
+            }
             let value = map.to_value();
             let text = if output.extension().is_some_and(|e| e == "json") {
                 serde_json::to_string_pretty(&value).expect("serialisable") + "\n"

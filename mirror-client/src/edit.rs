@@ -15,6 +15,32 @@ use mirror_index::repofile::{Dialect, ParseError, RepoFile, Section};
 
 use crate::map::Resolved;
 
+/// Why a text was not rewritten.
+#[derive(Debug, thiserror::Error)]
+pub enum RewriteError {
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// The file uses a repo id whose map entry was refused: rewriting it
+    /// without that entry would send the job upstream unnoticed.
+    #[error("[{id}] was not rewritten: the mirror map's entry {key:?} is refused: {reason}")]
+    Refused {
+        id: String,
+        key: String,
+        reason: String,
+    },
+}
+
+fn refuse_if_rejected(map: &Resolved, id: &str) -> Result<(), RewriteError> {
+    match map.refusal(id) {
+        Some((key, reason)) => Err(RewriteError::Refused {
+            id: id.to_owned(),
+            key,
+            reason: reason.to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// How injection treats proxies.
 #[derive(Debug, Clone, Default)]
 pub struct ProxyPolicy {
@@ -187,8 +213,11 @@ pub fn rewrite_ini(
     dialect: Dialect,
     map: &Resolved,
     proxy: &ProxyPolicy,
-) -> Result<(String, Summary), ParseError> {
+) -> Result<(String, Summary), RewriteError> {
     let file = RepoFile::parse(text, dialect)?;
+    for section in &file.sections {
+        refuse_if_rejected(map, &section.id)?;
+    }
     let ids: HashSet<&str> = file.sections.iter().map(|s| s.id.as_str()).collect();
     let mut summary = Summary::default();
     let mut plan = Plan::default();
@@ -283,7 +312,7 @@ fn render(file: &RepoFile<'_>, plan: &Plan) -> String {
 }
 
 /// Rewrite a `*.repos` list: `repo_id,url` lines; comments and blank lines kept.
-pub fn rewrite_repos_list(text: &str, map: &Resolved) -> (String, Summary) {
+pub fn rewrite_repos_list(text: &str, map: &Resolved) -> Result<(String, Summary), RewriteError> {
     let mut summary = Summary::default();
     let present: HashSet<&str> = text
         .lines()
@@ -307,6 +336,7 @@ pub fn rewrite_repos_list(text: &str, map: &Resolved) -> (String, Summary) {
             out.push_str(line);
             continue;
         };
+        refuse_if_rejected(map, id)?;
         let nl = if eol.is_empty() { "\n" } else { eol };
         for (new_id, url) in map.before.get(id).into_iter().flatten() {
             if !present.contains(new_id.as_str())
@@ -332,7 +362,7 @@ pub fn rewrite_repos_list(text: &str, map: &Resolved) -> (String, Summary) {
             summary.untouched.push(id.to_owned());
         }
     }
-    (out, summary)
+    Ok((out, summary))
 }
 
 #[cfg(test)]
@@ -356,6 +386,7 @@ mod tests {
                     )
                 })
                 .collect(),
+            rejected: BTreeMap::new(),
         }
     }
 
@@ -518,13 +549,13 @@ baseurl=http://keep/me/
             &[("epel", &[("epel-testing", "http://m/t")])],
         );
         let text = "# comment\nepel,http://up/epel/7/x86_64/\r\nci-tools,http://res/ci-tools/el7\nhttp://no-id/repo\n\nlast,http://x";
-        let (out, s) = rewrite_repos_list(text, &m);
+        let (out, s) = rewrite_repos_list(text, &m).unwrap();
         assert_eq!(
             out,
             "# comment\nepel-testing,http://m/t\r\nepel,http://m/epel/S1\r\nci-tools,http://res/ci-tools/el7\nhttp://no-id/repo\n\nlast,http://x"
         );
         assert_eq!(s.untouched, vec!["ci-tools".to_owned(), "last".to_owned()]);
-        let (again, _) = rewrite_repos_list(&out, &m);
+        let (again, _) = rewrite_repos_list(&out, &m).unwrap();
         assert_eq!(again, out);
     }
 }

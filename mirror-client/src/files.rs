@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use mirror_index::repofile::{self, Dialect};
 
-use crate::edit::{self, ProxyPolicy, Summary};
+use crate::edit::{self, ProxyPolicy, RewriteError, Summary};
 use crate::map::Resolved;
 
 /// The kinds of file we rewrite.
@@ -132,10 +132,10 @@ pub fn rewrite(
     text: &str,
     map: &Resolved,
     proxy: &ProxyPolicy,
-) -> Result<(String, Summary), repofile::ParseError> {
+) -> Result<(String, Summary), RewriteError> {
     match format {
         Format::Ini => edit::rewrite_ini(text, Dialect::Ini, map, proxy),
-        Format::Repos => Ok(edit::rewrite_repos_list(text, map)),
+        Format::Repos => edit::rewrite_repos_list(text, map),
         Format::Mock => {
             let mut out = String::with_capacity(text.len() + 256);
             let mut summary = Summary::default();
@@ -144,9 +144,12 @@ pub fn rewrite(
                 let first_line = text[..start].matches('\n').count();
                 let (new, s) =
                     edit::rewrite_ini(&text[start..end], Dialect::MockTemplate, map, proxy)
-                        .map_err(|mut e| {
-                            e.line += first_line;
-                            e
+                        .map_err(|e| match e {
+                            RewriteError::Parse(mut p) => {
+                                p.line += first_line;
+                                RewriteError::Parse(p)
+                            }
+                            other @ RewriteError::Refused { .. } => other,
                         })?;
                 out.push_str(&text[last..start]);
                 out.push_str(&new);
@@ -172,13 +175,13 @@ pub fn process(
         source,
     };
     let bytes = std::fs::read(path).map_err(io)?;
-    let parse = |e: repofile::ParseError| FileError::Parse {
+    let parse = |e: &dyn std::fmt::Display| FileError::Parse {
         path: path.to_path_buf(),
         detail: e.to_string(),
     };
-    let text = repofile::decode(&bytes).map_err(parse)?;
+    let text = repofile::decode(&bytes).map_err(|e| parse(&e))?;
     let format = format.unwrap_or_else(|| detect(path, text));
-    let (after, summary) = rewrite(format, text, map, proxy).map_err(parse)?;
+    let (after, summary) = rewrite(format, text, map, proxy).map_err(|e| parse(&e))?;
     let result = FileResult {
         path: path.to_path_buf(),
         format,
@@ -249,7 +252,59 @@ mod tests {
             &ProxyPolicy::default(),
         )
         .unwrap_err();
+        let RewriteError::Parse(err) = err else {
+            panic!("{err}")
+        };
         assert_eq!(err.line, 5, "{err}");
+    }
+
+    /// A file that uses a refused key is left byte-identical, with an error
+    /// naming the file and the key; a file that does not use it is rewritten.
+    #[test]
+    fn files_using_a_refused_entry_are_left_untouched() {
+        let d = tempfile::tempdir().unwrap();
+        let map = Resolved {
+            repos: [("ok".to_owned(), "http://m/ok".to_owned())].into(),
+            rejected: [
+                (
+                    "bad".to_owned(),
+                    "\"http://x\\ngpgcheck=0\" is refused: U+000A".to_owned(),
+                ),
+                ("before:ok2".to_owned(), "refused".to_owned()),
+            ]
+            .into(),
+            ..Resolved::default()
+        };
+        let cases = [
+            (
+                "a.repo",
+                "[ok]\nbaseurl=http://up/\n[bad]\nbaseurl=http://up/\ngpgcheck=1\n",
+                "\"bad\"",
+            ),
+            ("b.repos", "ok,http://up/\nbad,http://up/\n", "\"bad\""),
+            (
+                "c.cfg",
+                "config_opts['dnf.conf'] = \"\"\"\n[bad]\nbaseurl=http://up/\n\"\"\"\n",
+                "\"bad\"",
+            ),
+            ("d.repo", "[ok2]\nbaseurl=http://up/\n", "\"before:ok2\""),
+        ];
+        for (name, text, key) in cases {
+            let p = d.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            let err = process(&p, None, &map, &ProxyPolicy::default(), false)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(name) && err.contains(key) && err.contains("refused"),
+                "{err}"
+            );
+            assert_eq!(std::fs::read_to_string(&p).unwrap(), text, "{name}");
+        }
+        let p = d.path().join("fine.repo");
+        std::fs::write(&p, "[ok]\nbaseurl=http://up/\n").unwrap();
+        let r = process(&p, None, &map, &ProxyPolicy::default(), false).unwrap();
+        assert!(r.changed());
     }
 
     #[test]

@@ -14,6 +14,14 @@
 //! resolve against the URI they came from (not for `data:` sources, which
 //! cannot be a base). Loading goes through a [`Loader`] so this module stays
 //! pure and testable without a network.
+//!
+//! Invariants (the map is untrusted input that ends up in files):
+//! - every URL and inserted id in [`Resolved::repos`] / [`Resolved::before`]
+//!   passed [`mirror_index::map_value`]; an entry that did not is kept out
+//!   and listed in [`Resolved::rejected`] under its key, so that a file that
+//!   uses the key is refused rather than silently sent upstream;
+//! - a map fetched over http(s) includes only http(s) URLs: a remote map
+//!   can never make the client read a local file.
 
 use std::collections::BTreeMap;
 
@@ -30,11 +38,24 @@ pub struct Resolved {
     pub repos: BTreeMap<String, String>,
     /// target id -> sections `(new_id, url)` to insert before `[target]`.
     pub before: BTreeMap<String, Vec<(String, String)>>,
+    /// Keys whose value was refused (`<id>` or `before:<id>`) -> why.
+    pub rejected: BTreeMap<String, String>,
 }
 
 impl Resolved {
+    /// Nothing usable: no repo and no insert (refused entries do not count).
     pub fn is_empty(&self) -> bool {
         self.repos.is_empty() && self.before.is_empty()
+    }
+
+    /// Why `id` may not be rewritten, when the map refused its entry or the
+    /// inserts before it.
+    pub fn refusal(&self, id: &str) -> Option<(String, &str)> {
+        if let Some(r) = self.rejected.get(id) {
+            return Some((id.to_owned(), r));
+        }
+        let key = format!("before:{id}");
+        self.rejected.get(&key).map(|r| (key, r.as_str()))
     }
 
     /// The flat form written by `freeze`: repo ids plus `before:<id>` keys.
@@ -65,6 +86,10 @@ pub enum MapError {
     Shape { uri: String, message: String },
     #[error("{uri}: includes nest deeper than {MAX_DEPTH} levels (a cycle?)")]
     TooDeep { uri: String },
+    #[error(
+        "{parent}: includes {uri:?}, but a map fetched over http(s) may only include http(s) URLs"
+    )]
+    RemoteIncludesLocal { parent: String, uri: String },
 }
 
 /// Where map bytes come from; implemented by the binary for http and files.
@@ -169,23 +194,39 @@ pub fn resolve(uri: &str, wrapper_key: &str, loader: &dyn Loader) -> Result<Reso
     resolve_at(uri, None, wrapper_key, loader, 0)
 }
 
+/// A map value quoted for an error message: escaped, and cut when long.
+fn quoted(v: &str) -> String {
+    let mut q = format!("{:?}", v.chars().take(80).collect::<String>());
+    if v.chars().count() > 80 {
+        q.push_str("...");
+    }
+    q
+}
+
 fn resolve_at(
     uri: &str,
-    base: Option<&Url>,
+    parent: Option<&Url>,
     key: &str,
     loader: &dyn Loader,
     depth: usize,
 ) -> Result<Resolved, MapError> {
     if depth > MAX_DEPTH {
-        return Err(MapError::TooDeep {
-            uri: uri.to_owned(),
-        });
+        return Err(MapError::TooDeep { uri: redact(uri) });
     }
     let load_err = |message: String| MapError::Load {
-        uri: uri.to_owned(),
+        uri: redact(uri),
         message,
     };
-    let source = parse_source(uri, base).map_err(load_err)?;
+    let source = parse_source(uri, parent).map_err(load_err)?;
+    if let Some(p) = parent.filter(|p| is_remote(p)) {
+        let allowed = matches!(&source, Source::Url(u) if is_remote(u));
+        if !allowed {
+            return Err(MapError::RemoteIncludesLocal {
+                parent: redact(p.as_str()),
+                uri: redact(uri),
+            });
+        }
+    }
     let (bytes, own_base) = match &source {
         Source::Data(d) => match decode_data_url(d).map_err(load_err)? {
             Some(b) => (b, None),
@@ -199,13 +240,14 @@ fn resolve_at(
         ),
     };
     let shown = match &source {
-        Source::Url(u) => u.to_string(),
-        Source::Data(_) => uri.to_owned(),
+        Source::Url(u) => redact(u.as_str()),
+        Source::Data(_) => redact(uri),
     };
     let value = parse_body(&bytes).map_err(|message| MapError::Parse {
         uri: shown.clone(),
         message,
     })?;
+    drop(bytes);
     let shape = |message: String| MapError::Shape {
         uri: shown.clone(),
         message,
@@ -219,13 +261,19 @@ fn resolve_at(
         };
         top = m;
     }
-    let join = |v: &str| -> String {
-        match &own_base {
-            Some(b) if Url::parse(v).is_err() => {
+    // Resolve a value against its source and check the result ("" is not
+    // joined: it would name the map itself).
+    let join = |v: &str| -> Result<String, String> {
+        let joined = match &own_base {
+            Some(b) if Url::parse(v).is_err() && !v.is_empty() => {
                 b.join(v).map_or_else(|_| v.to_owned(), |u| u.to_string())
             }
             _ => v.to_owned(),
-        }
+        };
+        mirror_index::map_value::check_chars(v)
+            .and_then(|()| mirror_index::map_value::check_url(&joined))
+            .map(|()| joined)
+            .map_err(|e| format!("{} is refused: {e}", quoted(v)))
     };
     let mut out = Resolved::default();
     let mut includes: Vec<Resolved> = Vec::new();
@@ -254,36 +302,110 @@ fn resolve_at(
             }
         } else if let Some(target) = k.strip_prefix("before:") {
             let list = pair_list(v).map_err(|m| shape(format!("{k}: {m}")))?;
-            out.before
-                .entry(target.to_owned())
-                .or_default()
-                .extend(list.into_iter().map(|(id, url)| (id, join(&url))));
+            let checked: Result<Vec<(String, String)>, String> = list
+                .into_iter()
+                .map(|(id, url)| {
+                    mirror_index::map_value::check_repo_id(&id)
+                        .map_err(|e| format!("{} is refused: {e}", quoted(&id)))?;
+                    Ok((id, join(&url)?))
+                })
+                .collect();
+            match checked {
+                Ok(list) => out
+                    .before
+                    .entry(target.to_owned())
+                    .or_default()
+                    .extend(list),
+                Err(why) => {
+                    out.before.remove(target);
+                    out.rejected.insert(k, why);
+                }
+            }
         } else {
             let serde_yaml::Value::String(url) = v else {
                 return Err(shape(format!("the value of {k:?} is not a URL string")));
             };
-            out.repos.insert(k, join(url));
+            match join(url) {
+                Ok(u) => {
+                    out.repos.insert(k, u);
+                }
+                Err(why) => {
+                    out.rejected.insert(k, why);
+                }
+            }
         }
     }
     for inc in includes {
-        for (id, url) in inc.repos {
-            out.repos.entry(id).or_insert(url);
-        }
-        for (t, list) in inc.before {
-            out.before.entry(t).or_default().extend(list);
-        }
+        out.merge_include(inc);
     }
     for (prefix, inc) in include_before {
         for (id, url) in inc.repos {
             if let Some((_, distro)) = id.rsplit_once('-') {
-                out.before
-                    .entry(format!("{prefix}-{distro}"))
-                    .or_default()
-                    .push((id.clone(), url));
+                let target = format!("{prefix}-{distro}");
+                if !out.rejected.contains_key(&format!("before:{target}")) {
+                    out.before
+                        .entry(target)
+                        .or_default()
+                        .push((id.clone(), url));
+                }
+            }
+        }
+        // Only the included repos become inserts, so only their refusals count.
+        for (id, why) in inc.rejected {
+            if let Some((_, distro)) = id.rsplit_once('-').filter(|_| !id.starts_with("before:")) {
+                let target = format!("{prefix}-{distro}");
+                out.before.remove(&target);
+                out.rejected
+                    .entry(format!("before:{target}"))
+                    .or_insert(why);
             }
         }
     }
     Ok(out)
+}
+
+/// A source URI as it may be shown: a password in it is masked and a long
+/// `data:` URL is cut.
+pub fn redact(uri: &str) -> String {
+    if uri.starts_with("data:") {
+        return quoted(uri).trim_matches('"').to_owned();
+    }
+    match Url::parse(uri) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => uri.to_owned(),
+    }
+}
+
+fn is_remote(u: &Url) -> bool {
+    matches!(u.scheme(), "http" | "https")
+}
+
+impl Resolved {
+    /// Merge an include: the first definition of an id (good or refused) wins.
+    fn merge_include(&mut self, inc: Resolved) {
+        for (id, url) in inc.repos {
+            if !self.rejected.contains_key(&id) {
+                self.repos.entry(id).or_insert(url);
+            }
+        }
+        for (key, why) in inc.rejected {
+            if let Some(target) = key.strip_prefix("before:") {
+                // Insert lists concatenate, so a refused part refuses the whole list.
+                self.before.remove(target);
+                self.rejected.entry(key).or_insert(why);
+            } else if !self.repos.contains_key(&key) {
+                self.rejected.entry(key).or_insert(why);
+            }
+        }
+        for (t, list) in inc.before {
+            if !self.rejected.contains_key(&format!("before:{t}")) {
+                self.before.entry(t).or_default().extend(list);
+            }
+        }
+    }
 }
 
 fn str_list(v: &serde_yaml::Value) -> Result<Vec<String>, String> {
@@ -333,7 +455,7 @@ mod tests {
             let b = self
                 .0
                 .get(url.as_str())
-                .ok_or_else(|| format!("404 for {url}"))?;
+                .ok_or_else(|| "HTTP 404".to_owned())?;
             check(b.as_bytes())?;
             Ok(b.clone().into_bytes())
         }
@@ -469,14 +591,16 @@ mod tests {
             .unwrap()
             .to_string();
         assert_eq!(r.repos["x"], want);
-        // A data: source cannot be a base: relative URLs stay as written.
+        // A data: source cannot be a base: a relative URL there cannot be
+        // resolved, so the entry is refused.
         let r = resolve(
-            r#"data:application/json,{"x":"rel/x"}"#,
+            r#"data:application/json,{"x":"rel/x","y":"http://m/y"}"#,
             "latest_ci_repos",
             &Files,
         )
         .unwrap();
-        assert_eq!(r.repos["x"], "rel/x");
+        assert!(r.rejected["x"].contains("not an http"), "{r:?}");
+        assert_eq!(r.repos.keys().collect::<Vec<_>>(), ["y"]);
 
         let cyc = fake(&[
             ("http://i/a.yaml", "include: [b.yaml]\n"),
@@ -504,6 +628,140 @@ mod tests {
                 "{body}: {err}"
             );
         }
+    }
+
+    /// Values that would add lines to a .repo file, fields to a .repos
+    /// list or code to a mock config are refused under their key; the good
+    /// entries stay. An empty value is refused (joined, it names the map).
+    #[test]
+    fn hostile_values_are_refused_by_key() {
+        let body = serde_json::json!({"latest_ci_repos": {
+            "good-el9": "http://m/good",
+            "nl-el9": "http://m/x\ngpgcheck=0\n[main]",
+            "cr-el9": "http://m/x\rgpgcheck=0",
+            "mock-el9": "http://m/x\"\"\"+__import__('os').system('id')+\"\"\"",
+            "quote-el9": "http://m/'x'",
+            "space-el9": "http://m/a b",
+            "empty-el9": "",
+            "csv-el9": "http://m/a,evil-id,http://evil/",
+            "before:good-el9": [["ins]\n[evil", "http://m/i"]],
+            "before:other": [["fine", "http://m/ok"], ["also", "http://m/bad\n"]],
+        }});
+        let l = fake(&[("http://i/m.json", &body.to_string())]);
+        let r = resolve("http://i/m.json", "latest_ci_repos", &l).unwrap();
+        assert_eq!(r.repos.keys().collect::<Vec<_>>(), ["good-el9"]);
+        assert!(r.before.is_empty(), "{:?}", r.before);
+        for (key, needle) in [
+            ("nl-el9", "U+000A"),
+            ("cr-el9", "U+000D"),
+            ("mock-el9", "'\"'"),
+            ("quote-el9", "'\\''"),
+            ("space-el9", "whitespace"),
+            ("empty-el9", "empty value"),
+            ("csv-el9", "','"),
+            ("before:good-el9", "repo id"),
+            ("before:other", "U+000A"),
+        ] {
+            let why = r
+                .rejected
+                .get(key)
+                .unwrap_or_else(|| panic!("{key} not refused: {r:?}"));
+            assert!(why.contains(needle), "{key}: {why}");
+        }
+        assert_eq!(r.rejected.len(), 9);
+        assert_eq!(r.refusal("good-el9").unwrap().0, "before:good-el9");
+        assert!(r.refusal("unknown").is_none());
+    }
+
+    /// The first definition of an id wins, refused or not: a refused own
+    /// entry is not replaced by an include's, and a refused part of an
+    /// insert list refuses the whole list.
+    #[test]
+    fn refusals_follow_the_first_definition_rule() {
+        let l = fake(&[
+            (
+                "http://i/a.yaml",
+                "x: \"http://m/x\\nbad\"\ny: http://m/y\ninclude: [b.yaml]\nbefore:t: [[own, http://m/own]]\n",
+            ),
+            (
+                "http://i/b.yaml",
+                "x: http://m/x-from-b\ny: \"\"\nz: \"\"\nbefore:t: [[inc, \"http://m/a b\"]]\n",
+            ),
+        ]);
+        let r = resolve("http://i/a.yaml", "latest_ci_repos", &l).unwrap();
+        assert!(
+            !r.repos.contains_key("x") && r.rejected.contains_key("x"),
+            "{r:?}"
+        );
+        assert_eq!(r.repos["y"], "http://m/y");
+        assert!(r.rejected.contains_key("z"));
+        assert!(
+            !r.before.contains_key("t") && r.rejected.contains_key("before:t"),
+            "{r:?}"
+        );
+    }
+
+    /// A map fetched over http(s) may include only http(s): never a local
+    /// file, a device or a data: URL (whose includes could be local).
+    #[test]
+    fn remote_maps_cannot_include_local_sources() {
+        for inc in [
+            "file:///etc/passwd",
+            "file:///dev/zero",
+            "data:application/json,{}",
+        ] {
+            let l = fake(&[(
+                "http://i/m.yaml",
+                &format!("a: http://m/a\ninclude: [\"{inc}\"]\n"),
+            )]);
+            let err = resolve("http://i/m.yaml", "latest_ci_repos", &l)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("may only include http(s)") && err.contains("http://i/m.yaml"),
+                "{inc}: {err}"
+            );
+            let l = fake(&[(
+                "http://i/m.yaml",
+                &format!("include:before: [[p, \"{inc}\"]]\n"),
+            )]);
+            assert!(
+                resolve("http://i/m.yaml", "latest_ci_repos", &l).is_err(),
+                "{inc}"
+            );
+        }
+        // Relative includes of a remote map (even "/dev/zero") resolve
+        // against it: they stay remote.
+        let l = fake(&[
+            ("http://i/d/m.yaml", "include: [../n.yaml, /dev/zero]\n"),
+            ("http://i/n.yaml", "a: http://m/a\n"),
+            ("http://i/dev/zero", "b: http://m/b\n"),
+        ]);
+        let r = resolve("http://i/d/m.yaml", "latest_ci_repos", &l).unwrap();
+        assert_eq!(
+            (r.repos["a"].as_str(), r.repos["b"].as_str()),
+            ("http://m/a", "http://m/b")
+        );
+        // A local map may include local files.
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("inc.json"), r#"{"b": "http://m/b"}"#).unwrap();
+        std::fs::write(d.path().join("top.yaml"), "include: [inc.json]\n").unwrap();
+        let r = resolve(
+            d.path().join("top.yaml").to_str().unwrap(),
+            "latest_ci_repos",
+            &Files,
+        )
+        .unwrap();
+        assert_eq!(r.repos["b"], "http://m/b");
+    }
+
+    #[test]
+    fn errors_never_show_a_password() {
+        let l = fake(&[]);
+        let err = resolve("http://ci:s3cret@i/m.json", "latest_ci_repos", &l)
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("s3cret") && err.contains("ci:***@i"), "{err}");
     }
 
     #[test]

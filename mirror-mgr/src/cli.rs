@@ -295,6 +295,9 @@ fn settings(cli: &Cli) -> Result<Settings, Failure> {
     let base_url = cli.base_url.clone().or_else(|| config.base_url.clone());
     if let Some(b) = &base_url {
         Url::parse(b).map_err(|e| Failure::usage(format!("--base-url {b:?} is not a URL: {e}")))?;
+        // Index values end up in CI jobs' repo files: refuse what could not stand there.
+        mirror_index::map_value::check_url(b)
+            .map_err(|e| Failure::usage(format!("--base-url {b:?} is refused: {e}")))?;
     }
     Ok(Settings {
         root: cli.root.clone().or_else(|| config.root.clone()),
