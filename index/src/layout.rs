@@ -31,6 +31,10 @@ pub enum NameError {
         "invalid mirror name {0:?}: use letters, digits and - _ . : + @, not starting with '.'"
     )]
     Mirror(String),
+    #[error(
+        "mirror name {0:?} is reserved: the root of the tree uses it (base, index.html, all_*)"
+    )]
+    Reserved(String),
     #[error("invalid snapshot name {0:?}: expected UTC YYYY-MM-DD-HH-MM or YYYY-MM-DD-HH-MM-NN")]
     Snapshot(String),
     #[error("no free snapshot name after {0}: 99 snapshots in one minute")]
@@ -45,15 +49,26 @@ impl MirrorName {
     pub fn new(name: &str) -> Result<Self, NameError> {
         let ok = !name.is_empty()
             && !name.starts_with('.')
-            && name != BASE_DIR
             && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_.:+@".contains(c));
-        if ok {
-            Ok(Self(name.to_owned()))
-        } else {
-            Err(NameError::Mirror(name.to_owned()))
+        if !ok {
+            return Err(NameError::Mirror(name.to_owned()));
         }
+        if Self::is_reserved(name) {
+            return Err(NameError::Reserved(name.to_owned()));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// Names the layout gives to other things: `base` inside a mirror, and
+    /// at the root the index files (`all_latest.*`, and `all_<channel>.*`
+    /// to come) and a directory index page.
+    fn is_reserved(name: &str) -> bool {
+        name == BASE_DIR
+            || name.starts_with("all_")
+            || name.eq_ignore_ascii_case("index.html")
+            || name.eq_ignore_ascii_case("index.htm")
     }
 
     pub fn as_str(&self) -> &str {
@@ -207,7 +222,10 @@ pub enum LayoutError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{} does not name a snapshot", path.display())]
+    #[error(
+        "{} does not name a snapshot (repair it with `mirror-mgr rollback <mirror> --to <snapshot>`)",
+        path.display()
+    )]
     BadLatest {
         path: PathBuf,
         #[source]
@@ -274,8 +292,19 @@ mod tests {
         for ok in ["centos-base-el7", "epel-el8", "ovirt-4.4:x86_64", "a_b+c@d"] {
             MirrorName::new(ok).unwrap();
         }
-        for bad in ["", ".lock", "a/b", "..", "base", "a b", "ü"] {
-            assert!(MirrorName::new(bad).is_err(), "{bad}");
+        for bad in ["", ".lock", "a/b", "..", "a b", "ü"] {
+            assert_eq!(MirrorName::new(bad), Err(NameError::Mirror(bad.into())));
+        }
+        for reserved in [
+            "base",
+            "all_latest.json",
+            "all_latest.yaml",
+            "all_stable.json",
+            "index.html",
+        ] {
+            let err = MirrorName::new(reserved).unwrap_err();
+            assert_eq!(err, NameError::Reserved(reserved.into()));
+            assert!(err.to_string().contains("reserved"), "{err}");
         }
     }
 

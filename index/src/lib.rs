@@ -5,6 +5,7 @@
 //! - [`all_latest`]: the `all_latest.json` / `.yaml` / `.html` index.
 //! - [`map_value`]: what a mirror map may hold (URLs and ids safe to write into files).
 //! - [`repofile`]: a lossless reader of yum/dnf `.repo` (ini) text.
+//! - [`stdout`]: data to stdout, quiet when the reader went away.
 //! - [`atomic`]: temp file + fsync + rename + fsync(dir) for every file we replace.
 //!
 //! Nothing here talks to the network or decides policy; the two binaries do.
@@ -14,6 +15,7 @@ pub mod atomic;
 pub mod layout;
 pub mod map_value;
 pub mod repofile;
+pub mod stdout;
 
 pub use all_latest::MirrorMap;
 

@@ -205,17 +205,17 @@ fn run_cli(cli: &Cli) -> u8 {
                 }
             };
             if cli.json {
-                println!(
+                mirror_index::outln!(
                     "{}",
                     serde_json::to_string_pretty(&map.to_value()).expect("serialisable")
                 );
             } else {
                 for (id, url) in &map.repos {
-                    println!("{id} {url}");
+                    mirror_index::outln!("{id} {url}");
                 }
                 for (target, list) in &map.before {
                     for (id, url) in list {
-                        println!("{id} {url} (inserted before [{target}])");
+                        mirror_index::outln!("{id} {url} (inserted before [{target}])");
                     }
                 }
             }
@@ -258,7 +258,7 @@ fn inject(cli: &Cli) -> u8 {
         match files::process(path, cli.format, &map, &proxy, cli.dry_run) {
             Ok(r) => {
                 if cli.dry_run && !cli.json {
-                    print!("{}", r.diff());
+                    mirror_index::out!("{}", r.diff());
                 }
                 if !cli.quiet && !cli.json {
                     eprint!("{}", describe(&r, cli.dry_run));
@@ -283,7 +283,7 @@ fn inject(cli: &Cli) -> u8 {
         }
     }
     if cli.json {
-        println!(
+        mirror_index::outln!(
             "{}",
             serde_json::to_string_pretty(&reports).expect("serialisable")
         );

@@ -182,6 +182,10 @@ struct SyncArgs {
     /// href. Metadata stays byte-identical, so clients still see the xml:base.
     #[arg(long, value_enum)]
     xml_base: Option<XmlBaseArg>,
+    /// A host that an xml:base may point at with --xml-base follow, besides
+    /// the upstream's own host (repeatable).
+    #[arg(long, value_name = "HOST")]
+    xml_base_host: Vec<String>,
     /// Exit with 10 when a new snapshot was made (0 when all were unchanged).
     #[arg(long)]
     detailed_exitcode: bool,
@@ -343,7 +347,11 @@ fn run_cli(cli: &Cli) -> Result<u8, Failure> {
             let out =
                 index::write_index(root, base).map_err(|e| Failure::from_error(EXIT_FAILED, &e))?;
             print_index(&s, &out, true);
-            Ok(0)
+            Ok(if out.errors.is_empty() {
+                0
+            } else {
+                EXIT_FAILED
+            })
         }
         Command::Rollback { name, to } => {
             let root = s.root()?;
@@ -364,18 +372,22 @@ fn run_cli(cli: &Cli) -> Result<u8, Failure> {
             let out =
                 index::write_index(root, base).map_err(|e| Failure::from_error(EXIT_FAILED, &e))?;
             if s.json {
-                println!(
+                mirror_index::outln!(
                     "{}",
                     serde_json::json!({"mirror": name.as_str(), "previous": from.as_ref().map(ToString::to_string), "latest": to.as_str(), "index": out.map})
                 );
             } else if !s.quiet {
-                println!(
+                mirror_index::outln!(
                     "{name}: latest.txt now names {to} (was {})",
                     from.as_ref().map_or("nothing".into(), ToString::to_string)
                 );
             }
             print_index(&s, &out, false);
-            Ok(0)
+            Ok(if out.errors.is_empty() {
+                0
+            } else {
+                EXIT_FAILED
+            })
         }
         Command::Snapshots { name } => {
             let root = s.root()?;
@@ -383,17 +395,19 @@ fn run_cli(cli: &Cli) -> Result<u8, Failure> {
             let rows = lifecycle::snapshots(root, &name)
                 .map_err(|e| Failure::from_error(EXIT_FAILED, &e))?;
             if s.json {
-                println!(
+                mirror_index::outln!(
                     "{}",
                     serde_json::to_string_pretty(&rows).expect("serialisable")
                 );
             } else {
-                println!(
+                mirror_index::outln!(
                     "{:<22} {:>8} {:>12}  latest",
-                    "snapshot", "packages", "size"
+                    "snapshot",
+                    "packages",
+                    "size"
                 );
                 for r in rows {
-                    println!(
+                    mirror_index::outln!(
                         "{:<22} {:>8} {:>12}  {}",
                         r.name,
                         r.packages,
@@ -418,12 +432,12 @@ fn run_cli(cli: &Cli) -> Result<u8, Failure> {
             let list = lifecycle::set_pin(root, &mirror, snapshot, pin, s.wait)
                 .map_err(|e| lifecycle_failure(&e))?;
             if s.json {
-                println!(
+                mirror_index::outln!(
                     "{}",
                     serde_json::json!({"mirror": mirror.as_str(), "pinned": list.iter().map(ToString::to_string).collect::<Vec<_>>()})
                 );
             } else if !s.quiet {
-                println!(
+                mirror_index::outln!(
                     "{mirror}: pinned: {}",
                     if list.is_empty() {
                         "nothing".into()
@@ -448,13 +462,14 @@ fn run_cli(cli: &Cli) -> Result<u8, Failure> {
                         Upstream::Baseurl(u) => ("baseurl", u.clone()),
                         Upstream::Mirrorlist(u) => ("mirrorlist", vec![u.clone()]),
                         Upstream::Metalink(u) => ("metalink", vec![u.clone()]),
+                        Upstream::Import => ("import", Vec::new()),
                     };
                     let urls: Vec<String> = urls.iter().map(|u| config::expand_vars(u, &m.vars)).collect();
                     serde_json::json!({"name": m.name.as_str(), "enabled": m.enabled, "kind": kind, "upstream": urls})
                 })
                 .collect();
             if s.json {
-                println!(
+                mirror_index::outln!(
                     "{}",
                     serde_json::to_string_pretty(&rows).expect("serialisable")
                 );
@@ -466,7 +481,7 @@ fn run_cli(cli: &Cli) -> Result<u8, Failure> {
                         .flatten()
                         .filter_map(|v| v.as_str())
                         .collect();
-                    println!(
+                    mirror_index::outln!(
                         "{:<32} {:<10} {}{}",
                         r["name"].as_str().unwrap_or(""),
                         r["kind"].as_str().unwrap_or(""),
@@ -504,7 +519,13 @@ fn mirrors_or_all(root: &Path, names: &[String]) -> Result<Vec<MirrorName>, Fail
     let mut v: Vec<MirrorName> = std::fs::read_dir(root)
         .map_err(|e| Failure::usage(format!("{}: {e}", root.display())))?
         .filter_map(Result::ok)
-        .filter(|e| e.path().join("latest.txt").exists() || e.path().join("base").is_dir())
+        .filter(|e| {
+            let p = e.path();
+            // A mirror directory: one with a pointer, a base, or a sync's private state.
+            ["latest.txt", "base", ".lock", ".staging"]
+                .iter()
+                .any(|f| p.join(f).exists())
+        })
         .filter_map(|e| MirrorName::new(&e.file_name().to_string_lossy()).ok())
         .collect();
     v.sort();
@@ -539,7 +560,7 @@ fn cmd_gc(
             Ok(r) => {
                 if !s.json && !s.quiet {
                     let verb = if dry_run { "would remove" } else { "removed" };
-                    println!(
+                    mirror_index::outln!(
                         "{m}: {verb} {} snapshots ({}), {} freed; kept {}",
                         r.removed.len(),
                         if r.removed.is_empty() {
@@ -562,7 +583,7 @@ fn cmd_gc(
         }
     }
     if s.json {
-        println!(
+        mirror_index::outln!(
             "{}",
             serde_json::to_string_pretty(&reports).expect("serialisable")
         );
@@ -599,22 +620,22 @@ fn cmd_diff(s: &Settings, name: &str, from: &str, to: &str) -> Result<u8, Failur
         |d: &Path| crate::diff::read_index(d).map_err(|e| Failure::from_error(EXIT_FAILED, &e));
     let d = crate::diff::diff(&read(&a)?, &read(&b)?);
     if s.json {
-        println!(
+        mirror_index::outln!(
             "{}",
             serde_json::to_string_pretty(&d).expect("serialisable")
         );
     } else {
         for p in &d.added {
-            println!("+ {p}");
+            mirror_index::outln!("+ {p}");
         }
         for p in &d.removed {
-            println!("- {p}");
+            mirror_index::outln!("- {p}");
         }
         for c in &d.upgraded {
-            println!("^ {}.{} {} -> {}", c.name, c.arch, c.from, c.to);
+            mirror_index::outln!("^ {}.{} {} -> {}", c.name, c.arch, c.from, c.to);
         }
         for c in &d.downgraded {
-            println!("v {}.{} {} -> {}", c.name, c.arch, c.from, c.to);
+            mirror_index::outln!("v {}.{} {} -> {}", c.name, c.arch, c.from, c.to);
         }
         if !s.quiet {
             eprintln!(
@@ -633,14 +654,17 @@ fn print_index(s: &Settings, out: &index::IndexOutcome, say: bool) {
     for w in &out.skipped {
         eprintln!("warning: index: {w}");
     }
+    for e in &out.errors {
+        eprintln!("error: index: {e}");
+    }
     if say && !s.quiet {
         if s.json {
-            println!(
+            mirror_index::outln!(
                 "{}",
-                serde_json::json!({"index": out.map, "skipped": out.skipped})
+                serde_json::json!({"index": out.map, "skipped": out.skipped, "errors": out.errors})
             );
         } else {
-            println!("index: {} mirrors", out.map.len());
+            mirror_index::outln!("index: {} mirrors", out.map.len());
         }
     }
 }
@@ -670,12 +694,21 @@ fn mirror_specs(s: &Settings, args: &SyncArgs) -> Result<(Vec<MirrorSpec>, Optio
             vars.insert("releasever".into(), r.clone());
         }
         let base = s.config.mirror(name.as_str());
+        if let Some(b) = base.filter(|b| !b.import) {
+            return Err(Failure::usage(format!(
+                "mirror {} is defined in the config with its own upstream; refusing to sync it from another URL \
+                 (drop --url/--mirrorlist/--metalink, or mark it `import: true` in the config if it takes ad hoc imports)",
+                b.name
+            )));
+        }
         let spec = MirrorSpec {
             name,
             upstream,
             vars: base.map_or(vars, |b| b.vars.clone()),
             xml_base: base.map_or(XmlBasePolicy::Error, |b| b.xml_base),
+            xml_base_hosts: base.map(|b| b.xml_base_hosts.clone()).unwrap_or_default(),
             enabled: true,
+            import: true,
         };
         return Ok((vec![spec], None));
     }
@@ -684,7 +717,7 @@ fn mirror_specs(s: &Settings, args: &SyncArgs) -> Result<(Vec<MirrorSpec>, Optio
             .config
             .mirrors
             .iter()
-            .filter(|m| m.enabled)
+            .filter(|m| m.enabled && m.upstream != Upstream::Import)
             .cloned()
             .collect();
         if all.is_empty() {
@@ -720,6 +753,9 @@ fn cmd_sync(s: &Settings, args: &SyncArgs) -> Result<u8, Failure> {
         )
     };
     let (mut specs, _) = mirror_specs(s, args)?;
+    for m in &mut specs {
+        m.xml_base_hosts.extend(args.xml_base_host.iter().cloned());
+    }
     if let Some(x) = args.xml_base {
         for m in &mut specs {
             m.xml_base = match x {
@@ -791,10 +827,10 @@ fn cmd_sync(s: &Settings, args: &SyncArgs) -> Result<u8, Failure> {
     if s.json {
         let v = serde_json::json!({
             "mirrors": reports,
-            "index": index_out.as_ref().map(|o| serde_json::json!({"mirrors": o.map.len(), "skipped": o.skipped})),
+            "index": index_out.as_ref().map(|o| serde_json::json!({"mirrors": o.map.len(), "skipped": o.skipped, "errors": o.errors})),
             "index_error": index_err,
         });
-        println!(
+        mirror_index::outln!(
             "{}",
             serde_json::to_string_pretty(&v).expect("serialisable")
         );
@@ -803,7 +839,7 @@ fn cmd_sync(s: &Settings, args: &SyncArgs) -> Result<u8, Failure> {
             if r.status == Status::Failed {
                 eprintln!("error: {}", r.summary());
             } else if !s.quiet {
-                println!("{}", r.summary());
+                mirror_index::outln!("{}", r.summary());
             }
         }
     }
@@ -811,11 +847,16 @@ fn cmd_sync(s: &Settings, args: &SyncArgs) -> Result<u8, Failure> {
         for w in &o.skipped {
             eprintln!("warning: index: {w}");
         }
+        for e in &o.errors {
+            eprintln!("error: index: {e}");
+        }
     }
     if let Some(e) = &index_err {
         eprintln!("error: writing the index: {e}");
     }
-    let failed = reports.iter().any(|r| r.status == Status::Failed) || index_err.is_some();
+    let failed = reports.iter().any(|r| r.status == Status::Failed)
+        || index_err.is_some()
+        || index_out.as_ref().is_some_and(|o| !o.errors.is_empty());
     let locked = results.iter().any(|(_, l)| *l);
     Ok(
         if locked
@@ -841,6 +882,12 @@ fn cmd_verify(s: &Settings, names: &[String], quick: bool) -> Result<u8, Failure
     let mut all = Vec::new();
     for m in &mirrors {
         let store = crate::store::Store::new(root, m.clone());
+        if !store.dir.is_dir() {
+            return Err(Failure {
+                code: EXIT_FAILED,
+                message: format!("mirror {m} does not exist under {}", root.display()),
+            });
+        }
         let mut targets: Vec<(String, PathBuf)> = store
             .snapshots()
             .map_err(|e| Failure::from_error(EXIT_FAILED, &e))?
@@ -850,12 +897,19 @@ fn cmd_verify(s: &Settings, names: &[String], quick: bool) -> Result<u8, Failure
         if store.base().join("repodata/repomd.xml").exists() {
             targets.push(("base".into(), store.base()));
         }
-        match store.latest() {
-            Ok(Some(l)) if !store.snapshot_dir(&l).is_dir() => {
-                all.push(serde_json::json!({"mirror": m.as_str(), "target": "latest.txt", "problems": [format!("names {l}, which does not exist")]}));
-            }
-            Err(e) => all.push(serde_json::json!({"mirror": m.as_str(), "target": "latest.txt", "problems": [sync::error_chain(&e)]})),
-            _ => {}
+        let pointer = store
+            .latest_problem()
+            .map_err(|e| Failure::from_error(EXIT_FAILED, &e))?;
+        if let Some(p) = pointer {
+            all.push(
+                serde_json::json!({"mirror": m.as_str(), "target": "latest.txt", "problems": [p]}),
+            );
+        } else if targets.is_empty() {
+            let why = store.last_error().map_or_else(
+                || "no snapshot yet: no sync of this mirror has succeeded".to_owned(),
+                |e| format!("no snapshot yet: its last sync failed at {e}"),
+            );
+            all.push(serde_json::json!({"mirror": m.as_str(), "target": "latest.txt", "problems": [why]}));
         }
         for (label, dir) in targets {
             let problems = lifecycle::check_snapshot(&dir, !quick)
@@ -870,7 +924,7 @@ fn cmd_verify(s: &Settings, names: &[String], quick: bool) -> Result<u8, Failure
         .filter(|v| v["problems"].as_array().is_some_and(|a| !a.is_empty()))
         .count();
     if s.json {
-        println!(
+        mirror_index::outln!(
             "{}",
             serde_json::to_string_pretty(&all).expect("serialisable")
         );
@@ -879,7 +933,7 @@ fn cmd_verify(s: &Settings, names: &[String], quick: bool) -> Result<u8, Failure
             let problems = v["problems"].as_array().cloned().unwrap_or_default();
             if problems.is_empty() {
                 if !s.quiet {
-                    println!(
+                    mirror_index::outln!(
                         "{} {}: ok",
                         v["mirror"].as_str().unwrap_or(""),
                         v["target"].as_str().unwrap_or("")
@@ -887,7 +941,7 @@ fn cmd_verify(s: &Settings, names: &[String], quick: bool) -> Result<u8, Failure
                 }
             } else {
                 for p in problems {
-                    println!(
+                    mirror_index::outln!(
                         "{} {}: {}",
                         v["mirror"].as_str().unwrap_or(""),
                         v["target"].as_str().unwrap_or(""),

@@ -22,6 +22,8 @@ pub enum Upstream {
     Mirrorlist(String),
     /// A metalink URL (XML listing mirrors and repomd.xml hashes).
     Metalink(String),
+    /// None: an import mirror, synced only from `sync NAME --url URL`.
+    Import,
 }
 
 /// What to do with a package `<location xml:base="...">`.
@@ -43,8 +45,15 @@ pub struct MirrorSpec {
     /// yum variables: `basearch`, `arch`, `releasever`, and any from the config.
     pub vars: BTreeMap<String, String>,
     pub xml_base: XmlBasePolicy,
+    /// Hosts an `xml:base` may point at under `xml_base: follow`, besides the
+    /// host of the upstream itself (`xml_base_hosts` in the YAML config).
+    pub xml_base_hosts: Vec<String>,
     /// `enabled=0` in a repo-config: skipped by `sync --all`.
     pub enabled: bool,
+    /// `import: true`: `sync NAME --url URL` may sync it from any URL (a
+    /// repo someone built elsewhere). Without it `--url` is refused for a
+    /// mirror the config defines, so its upstream cannot be swapped by accident.
+    pub import: bool,
 }
 
 /// Everything a config file gives.
@@ -188,7 +197,11 @@ struct YamlMirror {
     vars: BTreeMap<String, String>,
     #[serde(default)]
     xml_base: XmlBasePolicy,
+    #[serde(default)]
+    xml_base_hosts: Vec<String>,
     enabled: Option<bool>,
+    #[serde(default)]
+    import: bool,
     #[serde(flatten)]
     other: BTreeMap<String, serde_yaml::Value>,
 }
@@ -225,9 +238,10 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             }),
             (None, Some(l), None) => Upstream::Mirrorlist(l),
             (None, None, Some(l)) => Upstream::Metalink(l),
+            (None, None, None) if m.import => Upstream::Import,
             _ => {
                 return Err(invalid(format!(
-                    "mirror {name}: give exactly one of baseurl (or upstream), mirrorlist, metalink"
+                    "mirror {name}: give exactly one of baseurl (or upstream), mirrorlist, metalink (or none with import: true)"
                 )));
             }
         };
@@ -249,7 +263,9 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             upstream,
             vars,
             xml_base: m.xml_base,
+            xml_base_hosts: m.xml_base_hosts,
             enabled: m.enabled.unwrap_or(true),
+            import: m.import,
         });
     }
     push_ignored(&mut cfg.warnings, path, ignored);
@@ -324,7 +340,9 @@ pub fn load_repo_file(
             upstream,
             vars: default_vars(arch, releasever),
             xml_base: XmlBasePolicy::Error,
+            xml_base_hosts: Vec::new(),
             enabled,
+            import: false,
         });
     }
     push_ignored(&mut cfg.warnings, path, ignored);

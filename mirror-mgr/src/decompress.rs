@@ -1,8 +1,14 @@
 //! Transparent decompression of repodata by *content*, not file name:
 //! gzip, xz, bzip2, zstd or plain. Upstreams mislabel files, and the primary
 //! must be streamed (never loaded whole), so this wraps a reader.
+//!
+//! Invariant: metadata is only ever read through [`open_metadata`], which
+//! stops with an error once a file inflates past its declared `open-size`
+//! (or, when none is declared, [`ceiling`]): a 4 MB gzip bomb that inflates
+//! to 4 GiB costs nothing but the error.
 
 use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
 
 /// The compression detected from a file's first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,10 +55,107 @@ pub fn open<R: Read + Send + 'static>(inner: R) -> std::io::Result<Box<dyn BufRe
     })
 }
 
+/// How far a metadata file without a declared open-size may inflate: 64
+/// times its stored size (real repodata compresses 5-20x), at least 256 MiB.
+pub fn ceiling(stored: u64) -> u64 {
+    stored.saturating_mul(64).max(256 << 20)
+}
+
+/// Open a stored metadata file, decompressed, failing once it yields more
+/// than `open_size` bytes (or [`ceiling`] of its size when not declared).
+pub fn open_metadata(
+    path: &Path,
+    open_size: Option<u64>,
+) -> std::io::Result<Box<dyn BufRead + Send>> {
+    let file = std::fs::File::open(path)?;
+    let stored = file.metadata()?.len();
+    let (limit, why) = match open_size {
+        Some(n) => (n, "the open-size its repomd.xml declares"),
+        None => (
+            ceiling(stored),
+            "the ceiling for metadata without an open-size",
+        ),
+    };
+    Ok(Box::new(BufReader::new(Limited {
+        inner: open(file)?,
+        left: limit,
+        limit,
+        why,
+    })))
+}
+
+/// A reader that refuses to yield more than `limit` bytes.
+struct Limited {
+    inner: Box<dyn BufRead + Send>,
+    left: u64,
+    limit: u64,
+    why: &'static str,
+}
+
+impl Read for Limited {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            // One byte more than allowed is already too much.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "decompresses to more than {} bytes, {} (a decompression bomb?)",
+                        self.limit, self.why
+                    ),
+                )),
+            };
+        }
+        let max = usize::try_from(self.left)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let n = self.inner.read(&mut buf[..max])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
+
+    /// Issue 16.5: a gzip bomb stops at the declared open-size, or at the
+    /// ceiling when none is declared, with an error saying why.
+    #[test]
+    fn bombs_stop_at_the_declared_size() {
+        // 1 MiB of 'a' compressed once and repeated as 300 gzip members:
+        // ~300 KB on disk that inflate to 300 MiB.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&vec![b'a'; 1 << 20]).unwrap();
+        let member = gz.finish().unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("bomb.xml.gz");
+        let mut f = std::fs::File::create(&p).unwrap();
+        for _ in 0..300 {
+            f.write_all(&member).unwrap();
+        }
+        drop(f);
+        let mut sink = std::io::sink();
+        let err =
+            std::io::copy(&mut open_metadata(&p, Some(4096)).unwrap(), &mut sink).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("more than 4096 bytes, the open-size"),
+            "{err}"
+        );
+        let err = std::io::copy(&mut open_metadata(&p, None).unwrap(), &mut sink).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("more than 268435456 bytes, the ceiling"),
+            "{err}"
+        );
+        // Exactly the declared size reads fine.
+        let n = std::io::copy(&mut open_metadata(&p, Some(300 << 20)).unwrap(), &mut sink).unwrap();
+        assert_eq!(n, 300 << 20);
+    }
 
     const TEXT: &[u8] = b"<?xml version=\"1.0\"?><metadata packages=\"0\"></metadata>\n";
 

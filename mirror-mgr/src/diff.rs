@@ -4,7 +4,6 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::BufReader;
 use std::path::Path;
 
 use crate::primary::{self, Package};
@@ -149,9 +148,9 @@ pub fn read_index(dir: &Path) -> Result<Index, StoreError> {
         path: repomd_path.clone(),
         source,
     })?;
-    let primary = md.primary().expect("parse checks primary").href.under(dir);
-    let file = std::fs::File::open(&primary).at(&primary)?;
-    let reader = crate::decompress::open(BufReader::new(file)).at(&primary)?;
+    let rec = md.primary().expect("parse checks primary");
+    let primary = rec.href.under(dir);
+    let reader = rec.open_in(dir).at(&primary)?;
     let mut out: Index = BTreeMap::new();
     primary::for_each_package(reader, |p: Package| {
         out.entry((p.name, p.arch)).or_default().push(Evr {

@@ -73,6 +73,22 @@ pub enum FetchError {
     TooLarge { url: String, limit: u64 },
     #[error("{url}: unsupported URL scheme (use http, https or file)")]
     Scheme { url: String },
+    /// A redirect that was refused (to another scheme, a loop, too many).
+    #[error("{url}")]
+    Redirect {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A redirect that reqwest did not follow (to a non-http(s) URL).
+    #[error(
+        "{url}: HTTP {status} redirected to {location}: refused, only redirects to http and https are followed"
+    )]
+    RedirectTo {
+        url: String,
+        status: u16,
+        location: String,
+    },
     #[error("cannot write {}", path.display())]
     Write {
         path: PathBuf,
@@ -95,6 +111,8 @@ impl FetchError {
             Self::Network { .. } | Self::Corrupt { .. } | Self::TooLarge { .. } => true,
             Self::NotFound { .. }
             | Self::Scheme { .. }
+            | Self::Redirect { .. }
+            | Self::RedirectTo { .. }
             | Self::Write { .. }
             | Self::File { .. } => false,
         }
@@ -127,6 +145,7 @@ impl Fetcher {
             .read_timeout(opts.read_timeout)
             .pool_max_idle_per_host(opts.max_connections)
             .tcp_nodelay(true)
+            .redirect(redirect_policy())
             .build()?;
         Ok(Self {
             client,
@@ -140,7 +159,7 @@ impl Fetcher {
         &self.opts
     }
 
-    async fn retrying<T, F, Fut>(&self, mut attempt: F) -> Result<T, FetchError>
+    async fn retrying<T, F, Fut>(&self, retries: u32, mut attempt: F) -> Result<T, FetchError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, FetchError>>,
@@ -150,9 +169,9 @@ impl Fetcher {
         loop {
             match attempt().await {
                 Ok(v) => return Ok(v),
-                Err(e) if e.is_transient() && tries < self.opts.retries => {
+                Err(e) if e.is_transient() && tries < retries => {
                     tries += 1;
-                    tracing::warn!("{e}; retry {tries}/{} in {delay:?}", self.opts.retries);
+                    tracing::warn!("{e}; retry {tries}/{retries} in {delay:?}");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(30));
                 }
@@ -163,7 +182,18 @@ impl Fetcher {
 
     /// GET a small file whole (repomd.xml, mirrorlists), at most `limit` bytes.
     pub async fn get(&self, url: &Url, limit: u64) -> Result<Bytes, FetchError> {
-        self.retrying(|| self.get_once(url, limit)).await
+        self.get_retrying(url, limit, self.opts.retries).await
+    }
+
+    /// [`get`](Self::get) with its own retry count: 0 when another mirror
+    /// can be tried instead.
+    pub async fn get_retrying(
+        &self,
+        url: &Url,
+        limit: u64,
+        retries: u32,
+    ) -> Result<Bytes, FetchError> {
+        self.retrying(retries, || self.get_once(url, limit)).await
     }
 
     /// Like [`get`](Self::get) but a 404 is `Ok(None)` (optional files such as repomd.xml.asc).
@@ -218,13 +248,35 @@ impl Fetcher {
             .get(url.clone())
             .send()
             .await
-            .map_err(net(url, "request failed"))?;
+            .map_err(|source| {
+                if source.is_redirect() {
+                    FetchError::Redirect {
+                        url: url.to_string(),
+                        source,
+                    }
+                } else {
+                    net(url, "request failed")(source)
+                }
+            })?;
         let status = resp.status().as_u16();
         match status {
             200 => Ok(resp),
             404 | 410 => Err(FetchError::NotFound {
                 url: url.to_string(),
                 status: Some(status),
+            }),
+            300..=399 => Err(FetchError::RedirectTo {
+                url: url.to_string(),
+                status,
+                location: resp.headers().get(reqwest::header::LOCATION).map_or_else(
+                    || "nowhere (no Location header)".into(),
+                    |l| {
+                        String::from_utf8_lossy(l.as_bytes())
+                            .chars()
+                            .take(200)
+                            .collect()
+                    },
+                ),
             }),
             s => Err(FetchError::Status {
                 url: url.to_string(),
@@ -242,7 +294,20 @@ impl Fetcher {
         expect: &Expect,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<(), FetchError> {
-        self.retrying(|| async {
+        self.download_retrying(url, dest, expect, progress, self.opts.retries)
+            .await
+    }
+
+    /// [`download`](Self::download) with its own retry count.
+    pub async fn download_retrying(
+        &self,
+        url: &Url,
+        dest: &Path,
+        expect: &Expect,
+        progress: &(dyn Fn(u64) + Sync),
+        retries: u32,
+    ) -> Result<(), FetchError> {
+        self.retrying(retries, || async {
             let r = self.download_once(url, dest, expect, progress).await;
             if r.is_err() {
                 let _ = std::fs::remove_file(dest);
@@ -327,6 +392,30 @@ impl Fetcher {
         file.flush().map_err(werr)?;
         Ok(())
     }
+}
+
+/// Redirects are followed within http(s) only, at most 10, never in a
+/// loop; a refusal says where the redirect pointed and why, and is final
+/// (not retried).
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let to = attempt.url().clone();
+        if !matches!(to.scheme(), "http" | "https") {
+            let msg = format!(
+                "redirected to {to}: refused, only redirects to http and https are followed"
+            );
+            return attempt.error(msg);
+        }
+        if attempt.previous().contains(&to) {
+            let msg = format!("redirected to {to} again: a redirect loop");
+            return attempt.error(msg);
+        }
+        if attempt.previous().len() > 10 {
+            let msg = format!("redirected to {to}: more than 10 redirects");
+            return attempt.error(msg);
+        }
+        attempt.follow()
+    })
 }
 
 fn create_file(path: &Path) -> std::io::Result<std::fs::File> {

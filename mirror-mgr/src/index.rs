@@ -3,24 +3,51 @@
 //!
 //! Invariant: index files are replaced atomically, one writer at a time (a
 //! lock on `<root>/.index.lock`), and only name snapshots that exist. A file
-//! whose content would not change is not rewritten.
+//! whose content would not change is not rewritten. A mirror whose pointer
+//! is broken (see [`Store::latest_problem`]) keeps the entry the index had
+//! before and is reported as an error: dropping it would silently send
+//! every CI job back to the internet.
 
 use std::path::Path;
 
 use mirror_index::all_latest::{self, IndexEntry};
 use mirror_index::atomic::write_atomic;
-use mirror_index::layout::{self, INDEX_HTML, INDEX_JSON, INDEX_YAML};
-use mirror_index::{MirrorMap, MirrorName};
+use mirror_index::layout::{INDEX_HTML, INDEX_JSON, INDEX_YAML};
+use mirror_index::{MirrorMap, MirrorName, SnapshotName};
 
 use crate::crashpoint;
-use crate::store::{IoContext, StoreError};
+use crate::store::{IoContext, Store, StoreError};
 
 /// Problems found while indexing that did not stop it.
 #[derive(Debug, Default)]
 pub struct IndexOutcome {
     pub map: MirrorMap,
-    /// Mirrors left out, and why.
+    /// Mirrors with nothing to index yet, and why (warnings).
     pub skipped: Vec<String>,
+    /// Mirrors whose pointer is broken; their previous entry was kept (errors).
+    pub errors: Vec<String>,
+}
+
+/// The entries of the index as it is now (none when missing or unreadable).
+fn previous_entries(root: &Path) -> Vec<IndexEntry> {
+    let Ok(bytes) = std::fs::read(root.join(INDEX_JSON)) else {
+        return Vec::new();
+    };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Vec::new();
+    };
+    let Some(map) = v[all_latest::WRAPPER_KEY].as_object() else {
+        return Vec::new();
+    };
+    map.iter()
+        .filter_map(|(name, url)| {
+            let snapshot = url.as_str()?.rsplit('/').next()?;
+            Some(IndexEntry {
+                name: MirrorName::new(name).ok()?,
+                snapshot: SnapshotName::parse(snapshot).ok()?,
+            })
+        })
+        .collect()
 }
 
 /// Rebuild the index files under `root`.
@@ -34,8 +61,10 @@ pub fn write_index(root: &Path, base_url: &str) -> Result<IndexOutcome, StoreErr
         .at(&lock_path)?;
     lock.lock().at(&lock_path)?;
 
+    let previous = previous_entries(root);
     let mut entries = Vec::new();
     let mut skipped = Vec::new();
+    let mut errors = Vec::new();
     let mut dirs: Vec<_> = std::fs::read_dir(root)
         .at(root)?
         .filter_map(Result::ok)
@@ -47,18 +76,31 @@ pub fn write_index(root: &Path, base_url: &str) -> Result<IndexOutcome, StoreErr
         let Ok(name) = MirrorName::new(&fname) else {
             continue;
         };
-        match layout::read_latest(&d.path()) {
-            Ok(Some(snapshot)) => {
-                if d.path().join(snapshot.as_str()).is_dir() {
-                    entries.push(IndexEntry { name, snapshot });
-                } else {
-                    skipped.push(format!(
-                        "{name}: latest.txt names {snapshot}, which does not exist"
+        let store = Store::new(root, name.clone());
+        if let Some(problem) = store.latest_problem()? {
+            match previous.iter().find(|e| e.name == name) {
+                Some(old) => {
+                    errors.push(format!(
+                        "{name}: {problem}; keeping its previous entry {}",
+                        old.snapshot
                     ));
+                    entries.push(old.clone());
                 }
+                None => errors.push(format!("{name}: {problem}")),
             }
-            Ok(None) => {}
-            Err(e) => skipped.push(format!("{name}: {e}")),
+            continue;
+        }
+        match store.latest()? {
+            Some(snapshot) => entries.push(IndexEntry { name, snapshot }),
+            None => skipped.push(match store.last_error() {
+                Some(e) => format!("{name}: no snapshot yet; its last sync failed at {e}"),
+                None if store.snapshots()?.is_empty() => {
+                    format!("{name}: no snapshot yet (a first sync is running or was interrupted)")
+                }
+                None => {
+                    format!("{name}: its first snapshot awaits a commit the next sync finishes")
+                }
+            }),
         }
     }
     let map = all_latest::to_map(base_url, &entries);
@@ -67,7 +109,11 @@ pub fn write_index(root: &Path, base_url: &str) -> Result<IndexOutcome, StoreErr
     crashpoint::hit("index-json-written");
     write_if_changed(&root.join(INDEX_YAML), &all_latest::render_yaml(&map))?;
     write_if_changed(&root.join(INDEX_HTML), &html)?;
-    Ok(IndexOutcome { map, skipped })
+    Ok(IndexOutcome {
+        map,
+        skipped,
+        errors,
+    })
 }
 
 fn write_if_changed(path: &Path, content: &str) -> Result<(), StoreError> {
@@ -99,8 +145,10 @@ mod tests {
         std::fs::create_dir_all(root.join("no-snapshots-yet")).unwrap();
         let out = write_index(root, "http://m/yum/").unwrap();
         assert_eq!(out.map.len(), 2);
-        assert_eq!(out.skipped.len(), 1);
-        assert!(out.skipped[0].contains("gone"));
+        assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+        assert!(out.errors[0].contains("gone"));
+        assert_eq!(out.skipped.len(), 1, "{:?}", out.skipped);
+        assert!(out.skipped[0].contains("no-snapshots-yet: no snapshot yet"));
         let json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(root.join(INDEX_JSON)).unwrap()).unwrap();
         assert_eq!(
@@ -112,5 +160,44 @@ mod tests {
             "http://m/yum/b-el7/2026-11-21-09-30"
         );
         assert!(root.join(INDEX_YAML).exists() && root.join(INDEX_HTML).exists());
+    }
+
+    /// Issue 16.10: a broken latest.txt never drops a mirror from the index.
+    #[test]
+    fn broken_pointer_keeps_the_previous_entry() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        let m = root.join("a-el9");
+        std::fs::create_dir_all(m.join("2026-11-20-00-00")).unwrap();
+        std::fs::create_dir_all(m.join("2026-11-21-00-00")).unwrap();
+        std::fs::write(m.join("latest.txt"), "2026-11-21-00-00\n").unwrap();
+        let out = write_index(root, "http://m/yum").unwrap();
+        assert!(out.errors.is_empty());
+        let good = out.map.clone();
+        for (broken, needle) in [
+            (Some("garbage\n"), "does not name a snapshot"),
+            (Some("../..\n"), "does not name a snapshot"),
+            (Some("/etc\n"), "does not name a snapshot"),
+            (Some("base\n"), "does not name a snapshot"),
+            (Some(""), "does not name a snapshot"),
+            (Some("2026-11-22-00-00\n"), "which does not exist"),
+            (None, "latest.txt is missing"),
+        ] {
+            match broken {
+                Some(t) => std::fs::write(m.join("latest.txt"), t).unwrap(),
+                None => std::fs::remove_file(m.join("latest.txt")).unwrap(),
+            }
+            let out = write_index(root, "http://m/yum").unwrap();
+            assert_eq!(out.map, good, "{broken:?}");
+            assert_eq!(out.errors.len(), 1, "{broken:?}: {:?}", out.errors);
+            assert!(
+                out.errors[0].contains(needle)
+                    && out.errors[0].contains("keeping its previous entry"),
+                "{broken:?}: {}",
+                out.errors[0]
+            );
+            let json = std::fs::read_to_string(root.join(INDEX_JSON)).unwrap();
+            assert!(json.contains("a-el9/2026-11-21-00-00"), "{json}");
+        }
     }
 }

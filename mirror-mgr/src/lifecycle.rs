@@ -5,7 +5,6 @@
 //! exists and passes [`check_snapshot`]; on any refusal nothing changes.
 
 use std::collections::HashSet;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use mirror_index::{MirrorName, SnapshotName};
@@ -96,7 +95,13 @@ pub fn rollback(
 ) -> Result<(Option<SnapshotName>, SnapshotName), LifecycleError> {
     let store = open(root, name)?;
     let _lock = store.lock(wait)?;
-    let latest = store.latest()?;
+    // `--to` also repairs a broken latest.txt, so only the default (the
+    // snapshot before latest) needs a readable one.
+    let latest = match (store.latest(), to) {
+        (Ok(l), _) => l,
+        (Err(_), Some(_)) => None,
+        (Err(e), None) => return Err(e.into()),
+    };
     let all = store.snapshots()?;
     let target =
         if let Some(t) = to {
@@ -185,10 +190,10 @@ pub fn check_tree(dir: &Path, deep: bool, strict: bool) -> Result<Vec<String>, S
         listed.insert(r.href.as_str().to_owned());
         check(r.href.as_str(), r.size, &r.checksum, &mut problems);
     }
-    let primary = md.primary().expect("parse checks primary").href.under(dir);
+    let rec = md.primary().expect("parse checks primary");
+    let primary = rec.href.under(dir);
     if primary.exists() {
-        let file = std::fs::File::open(&primary).at(&primary)?;
-        let reader = crate::decompress::open(BufReader::new(file)).at(&primary)?;
+        let reader = rec.open_in(dir).at(&primary)?;
         let res = primary::for_each_package(reader, |p: Package| {
             check(p.href.as_str(), Some(p.size), &p.checksum, &mut problems);
             listed.insert(p.href.as_str().to_owned());
@@ -319,8 +324,8 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     Ok(total)
 }
 
-/// Remove snapshots outside `policy`, never the latest, a pinned one, or one
-/// whose commit is pending. Each is first renamed into `.staging/` (so it
+/// Remove snapshots outside `policy`, never the latest, one newer than it
+/// (held back by a rollback), a pinned one, or one whose commit is pending. Each is first renamed into `.staging/` (so it
 /// vanishes from view at once, never half-deleted under its name), then
 /// deleted. Holds the mirror's lock, so a concurrent sync waits or fails.
 pub fn gc(
@@ -345,7 +350,11 @@ pub fn gc(
             s.timestamp()
                 .is_none_or(|t| now.as_second() - t.as_second() <= secs)
         });
+        // A snapshot newer than latest is held back by a rollback: removing
+        // it would let the next sync publish the rejected content again.
+        let held_back = latest.as_ref().is_some_and(|l| s > l);
         let keep = latest.as_ref() == Some(s)
+            || held_back
             || pending.as_ref() == Some(s)
             || pinned.contains(s)
             || policy.keep_last.is_some_and(|n| newest_rank <= n)

@@ -69,6 +69,32 @@ struct Partial {
     size: Option<String>,
 }
 
+/// The package count a primary declares (`<metadata packages="N">`),
+/// read from its first element only.
+pub fn declared_packages<R: BufRead>(input: R) -> Result<Option<u64>, PrimaryError> {
+    let mut reader = Reader::from_reader(input);
+    let mut buf = Vec::new();
+    loop {
+        let pos = reader.buffer_position();
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(ref e) | Event::Empty(ref e)) => {
+                return Ok(xml::attr(e, "packages")
+                    .map_err(|msg| PrimaryError::Xml { pos, msg })?
+                    .and_then(|v| v.parse().ok()));
+            }
+            Ok(Event::Eof) => return Ok(None),
+            Ok(_) => {}
+            Err(e) => {
+                return Err(PrimaryError::Xml {
+                    pos,
+                    msg: e.to_string(),
+                });
+            }
+        }
+        buf.clear();
+    }
+}
+
 /// Read every package of a (decompressed) primary and hand it to `each`.
 /// Returns how many packages the file declared in `<metadata packages="N">`.
 pub fn for_each_package<R: BufRead, E>(

@@ -18,6 +18,19 @@ pub struct Record {
     pub href: RelPath,
     pub checksum: Checksum,
     pub size: Option<u64>,
+    /// `<open-size>`: the size once decompressed, enforced while reading.
+    pub open_size: Option<u64>,
+}
+
+impl Record {
+    /// Open this record's file under `dir` for reading, decompressed and
+    /// bounded by its declared open-size (see [`crate::decompress::open_metadata`]).
+    pub fn open_in(
+        &self,
+        dir: &std::path::Path,
+    ) -> std::io::Result<Box<dyn std::io::BufRead + Send>> {
+        crate::decompress::open_metadata(&self.href.under(dir), self.open_size)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -51,6 +64,7 @@ struct Partial {
     checksum_type: Option<String>,
     checksum: Option<String>,
     size: Option<String>,
+    open_size: Option<String>,
 }
 
 /// Parse repomd.xml. `allow_xml_base` says whether a `xml:base` on a location
@@ -110,6 +124,10 @@ pub fn parse(bytes: &[u8]) -> Result<Repomd, RepomdError> {
                         field = Some("size");
                         text.clear();
                     }
+                    ("open-size", Some(_)) if !empty => {
+                        field = Some("open-size");
+                        text.clear();
+                    }
                     ("revision", None) if !empty => {
                         field = Some("revision");
                         text.clear();
@@ -128,6 +146,7 @@ pub fn parse(bytes: &[u8]) -> Result<Repomd, RepomdError> {
                 match (field.take(), cur.as_mut()) {
                     (Some("checksum"), Some(p)) => p.checksum = Some(text.trim().to_owned()),
                     (Some("size"), Some(p)) => p.size = Some(text.trim().to_owned()),
+                    (Some("open-size"), Some(p)) => p.open_size = Some(text.trim().to_owned()),
                     (Some("revision"), None) => out.revision = Some(text.trim().to_owned()),
                     _ => {}
                 }
@@ -189,18 +208,19 @@ fn finish(p: Partial) -> Result<Record, RepomdError> {
             .ok_or_else(|| RepomdError::Invalid(format!("{what} has no checksum")))?,
     )
     .map_err(|e| RepomdError::Invalid(format!("{what}: {e}")))?;
-    let size = match p.size {
-        Some(s) => Some(
+    let number = |v: Option<String>, label: &str| -> Result<Option<u64>, RepomdError> {
+        v.map(|s| {
             s.parse()
-                .map_err(|_| RepomdError::Invalid(format!("{what}: bad size {s:?}")))?,
-        ),
-        None => None,
+                .map_err(|_| RepomdError::Invalid(format!("{what}: bad {label} {s:?}")))
+        })
+        .transpose()
     };
     Ok(Record {
         kind: p.kind,
         href,
         checksum,
-        size,
+        size: number(p.size, "size")?,
+        open_size: number(p.open_size, "open-size")?,
     })
 }
 
@@ -233,6 +253,7 @@ mod tests {
         let p = md.primary().unwrap();
         assert_eq!(p.href.as_str(), "repodata/2f8f-primary.xml.gz");
         assert_eq!(p.size, Some(1234));
+        assert_eq!(p.open_size, Some(5678));
         assert_eq!(p.checksum.kind, crate::checksum::Kind::Sha256);
         assert_eq!(md.records[1].checksum.kind, crate::checksum::Kind::Sha1);
         assert_eq!(md.records[1].size, None);
@@ -271,6 +292,10 @@ mod tests {
             (
                 GOOD.replace("<size>1234</size>", "<size>lots</size>"),
                 "bad size",
+            ),
+            (
+                GOOD.replace("<open-size>5678</open-size>", "<open-size>-1</open-size>"),
+                "bad open-size",
             ),
             (
                 GOOD.replace("type=\"sha\"", "type=\"md5\""),

@@ -54,6 +54,9 @@ pub struct SyncReport {
     pub seconds: f64,
     /// Seconds spent per phase (metadata, packages, snapshot, commit).
     pub phases: std::collections::BTreeMap<&'static str, f64>,
+    /// Upstream mirrors passed over (from a mirrorlist, metalink or several
+    /// baseurls) and why: "URL: reason".
+    pub skipped_mirrors: Vec<String>,
     /// Extra explanation (e.g. a recovered crash, a rollback hold).
     pub note: Option<String>,
     /// The whole error chain, when failed.
@@ -76,6 +79,7 @@ impl SyncReport {
             requests: 0,
             seconds: 0.0,
             phases: std::collections::BTreeMap::new(),
+            skipped_mirrors: Vec::new(),
             note: None,
             error: None,
         }
@@ -83,11 +87,17 @@ impl SyncReport {
 
     /// One line for humans.
     pub fn summary(&self) -> String {
-        let note = self
+        let mut note = self
             .note
             .as_ref()
             .map(|n| format!(" ({n})"))
             .unwrap_or_default();
+        if !self.skipped_mirrors.is_empty() {
+            note = format!(
+                "{note} (skipped upstream mirrors: {})",
+                self.skipped_mirrors.join("; ")
+            );
+        }
         match self.status {
             Status::Unchanged => format!(
                 "{}: unchanged, latest {}{note} [{:.1}s]",

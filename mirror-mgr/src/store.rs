@@ -15,7 +15,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use mirror_index::atomic::{sync_dir, write_atomic};
@@ -31,6 +30,12 @@ const LOCK_FILE: &str = ".lock";
 const STAGING_DIR: &str = ".staging";
 const OBJECTS_DIR: &str = "objects";
 const PENDING_FILE: &str = ".pending";
+/// The last snapshot name handed out, so that a name is never reused even
+/// when gc (or an operator) removed that snapshot.
+const ISSUED_FILE: &str = ".last-snapshot";
+/// Why the last sync failed (cleared by a successful one), for verify and
+/// the index step to show when a mirror has no snapshot to serve.
+const LAST_ERROR_FILE: &str = ".last-error";
 const REPOMD: &str = "repodata/repomd.xml";
 
 #[derive(Debug, thiserror::Error)]
@@ -229,9 +234,80 @@ impl Store {
         std::fs::read(self.snapshot_dir(s).join(REPOMD)).ok()
     }
 
+    /// What is wrong with this mirror's pointer, if anything: a `latest.txt`
+    /// that does not parse or names a missing snapshot, or none at all while
+    /// snapshots exist (unless the only one awaits the commit a crashed first
+    /// sync left pending, which the next sync finishes).
+    pub fn latest_problem(&self) -> Result<Option<String>, StoreError> {
+        match layout::read_latest(&self.dir) {
+            Ok(Some(s)) if self.snapshot_dir(&s).is_dir() => Ok(None),
+            Ok(Some(s)) => Ok(Some(format!(
+                "{LATEST_FILE} names {s}, which does not exist (repair it with `mirror-mgr rollback {} --to <snapshot>`)",
+                self.name
+            ))),
+            Ok(None) => {
+                let snaps = self.snapshots()?;
+                let pending_first = snaps.len() == 1 && self.pending()?.as_ref() == snaps.last();
+                if snaps.is_empty() || pending_first {
+                    Ok(None)
+                } else {
+                    Ok(Some(format!(
+                        "{LATEST_FILE} is missing although the mirror has {} snapshots (repair it with `mirror-mgr rollback {} --to <snapshot>`)",
+                        snaps.len(),
+                        self.name
+                    )))
+                }
+            }
+            Err(layout::LayoutError::Io { path, source }) => Err(StoreError::Io { path, source }),
+            Err(e) => Ok(Some(mirror_index::error_chain(&e))),
+        }
+    }
+
+    /// Record why a sync failed, or (`None`) that it succeeded.
+    pub fn record_outcome(&self, error: Option<&str>) -> Result<(), StoreError> {
+        let path = self.dir.join(LAST_ERROR_FILE);
+        match error {
+            Some(e) => {
+                let text = format!(
+                    "{} {e}\n",
+                    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ")
+                );
+                Ok(write_atomic(&path, text.as_bytes())?)
+            }
+            None => match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).at(&path),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// The last failure recorded by [`record_outcome`](Self::record_outcome).
+    pub fn last_error(&self) -> Option<String> {
+        std::fs::read_to_string(self.dir.join(LAST_ERROR_FILE))
+            .ok()
+            .map(|t| t.trim().to_owned())
+    }
+
+    /// The newest snapshot name ever handed out here: the newest snapshot
+    /// directory or the name recorded at the last publish, whichever is later.
+    pub fn newest_issued(&self) -> Result<Option<SnapshotName>, StoreError> {
+        let on_disk = self.snapshots()?.pop();
+        let path = self.dir.join(ISSUED_FILE);
+        let recorded = match std::fs::read_to_string(&path) {
+            Ok(t) => layout::parse_latest(&t).ok(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).at(&path),
+        };
+        Ok(on_disk.max(recorded))
+    }
+
     /// Make a finished build visible as `name` (invariant 1).
     pub fn publish(&self, build: &Path, name: &SnapshotName) -> Result<(), StoreError> {
         fsync_tree(build)?;
+        write_atomic(
+            &self.dir.join(ISSUED_FILE),
+            layout::format_latest(name).as_bytes(),
+        )?;
         write_atomic(
             &self.dir.join(PENDING_FILE),
             layout::format_latest(name).as_bytes(),
@@ -305,15 +381,10 @@ impl Store {
         let Ok(md) = repomd::parse(&bytes) else {
             return Ok(out);
         };
-        let primary = md
-            .primary()
-            .expect("parse checks primary")
-            .href
-            .under(&base);
-        let Ok(file) = File::open(&primary) else {
+        let primary = md.primary().expect("parse checks primary");
+        let Ok(reader) = primary.open_in(&base) else {
             return Ok(out);
         };
-        let reader = crate::decompress::open(BufReader::new(file)).at(&primary)?;
         let res = primary::for_each_package(reader, |p: Package| {
             out.insert(p.href.as_str().to_owned(), (p.checksum, p.size));
             Ok::<_, ()>(())

@@ -106,8 +106,29 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Sync one mirror. Failures come back as `Err`; the caller turns them into
-/// a failed report (see [`failed_report`]).
+/// a failed report (see [`failed_report`]). The outcome is recorded in the
+/// mirror's directory (see [`Store::record_outcome`]), except when another
+/// process held the lock.
 pub async fn sync_mirror(
+    ctx: &SyncContext,
+    spec: &MirrorSpec,
+    url_override: Option<&Url>,
+    reporter: &dyn Reporter,
+) -> Result<SyncReport, SyncError> {
+    let result = sync_locked(ctx, spec, url_override, reporter).await;
+    let store = Store::new(&ctx.root, spec.name.clone());
+    let recorded = match &result {
+        Ok(_) => store.record_outcome(None),
+        Err(e) if e.is_locked() => Ok(()),
+        Err(e) => store.record_outcome(Some(&error_chain(e))),
+    };
+    if let Err(e) = recorded {
+        tracing::warn!("{}", error_chain(&e));
+    }
+    result
+}
+
+async fn sync_locked(
     ctx: &SyncContext,
     spec: &MirrorSpec,
     url_override: Option<&Url>,
@@ -129,8 +150,10 @@ pub async fn sync_mirror(
 
     reporter.phase(&spec.name, "fetching repomd.xml");
     let resolved = resolve(&fetcher, spec, url_override).await?;
-    let (base_url, repomd_bytes) = fetch_repomd(&fetcher, spec, &resolved).await?;
+    let (ups, repomd_bytes) = fetch_repomd(&fetcher, spec, &resolved).await?;
+    let base_url = ups.primary().clone();
     report.upstream = Some(base_url.to_string());
+    report.skipped_mirrors = ups.skipped_report();
     let latest = store.latest()?;
     report.previous = latest.as_ref().map(ToString::to_string);
     let pending = store.pending()?;
@@ -152,6 +175,7 @@ pub async fn sync_mirror(
         }
         report.status = Status::Unchanged;
         report.snapshot = Some(l.to_string());
+        report.packages = snapshot_packages(&store.snapshot_dir(l), &repomd_bytes)?;
         finish_stats(&mut report, &fetcher);
         return Ok(report);
     }
@@ -200,7 +224,7 @@ pub async fn sync_mirror(
         &store,
         &fetcher,
         reporter,
-        &base_url,
+        &ups,
         &repomd_bytes,
         &md,
         &build,
@@ -208,6 +232,7 @@ pub async fn sync_mirror(
         &mut report,
     )
     .await;
+    report.skipped_mirrors = ups.skipped_report();
     let name = match result {
         Ok(name) => name,
         Err(e) => {
@@ -281,28 +306,133 @@ async fn resolve(
     }
 }
 
+/// The upstream mirrors a sync may take files from, best first, and the
+/// ones it passed over. A file that one mirror fails to serve (missing,
+/// corrupt, refused connection) is tried at the next: every file is checked
+/// against the metadata's checksum, so which mirror served it does not
+/// matter. Only the last candidate retries transient errors; for the others
+/// the next mirror is the retry.
+struct Upstreams {
+    candidates: Vec<Url>,
+    skipped: std::sync::Mutex<std::collections::BTreeMap<String, (String, u64)>>,
+}
+
+impl Upstreams {
+    fn skip(&self, base: &Url, why: &dyn std::fmt::Display) {
+        let mut s = self.skipped.lock().expect("not poisoned");
+        s.entry(base.to_string())
+            .or_insert_with(|| (why.to_string(), 0))
+            .1 += 1;
+    }
+
+    /// "URL: first reason (N files)" for the report.
+    fn skipped_report(&self) -> Vec<String> {
+        let s = self.skipped.lock().expect("not poisoned");
+        s.iter()
+            .map(|(url, (why, n))| {
+                if *n > 1 {
+                    format!("{url}: {why} ({n} times)")
+                } else {
+                    format!("{url}: {why}")
+                }
+            })
+            .collect()
+    }
+
+    fn primary(&self) -> &Url {
+        &self.candidates[0]
+    }
+
+    /// Download `rel` into `dest` from the first candidate that serves it.
+    async fn download(
+        &self,
+        fetcher: &Fetcher,
+        rel: &str,
+        dest: &Path,
+        expect: &Expect,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<(), SyncError> {
+        let mut first_err: Option<FetchError> = None;
+        for (i, base) in self.candidates.iter().enumerate() {
+            let last = i + 1 == self.candidates.len();
+            let url = fetch::join(base, rel).map_err(|e| SyncError::BadMetadata {
+                url: base.to_string(),
+                message: format!("{rel}: {e}"),
+            })?;
+            let retries = if last { fetcher.options().retries } else { 0 };
+            match fetcher
+                .download_retrying(&url, dest, expect, progress, retries)
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(e @ FetchError::Write { .. }) => return Err(e.into()),
+                Err(e) => {
+                    if !last {
+                        self.skip(base, &e);
+                    }
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_err.expect("at least one candidate").into())
+    }
+}
+
+/// Find the first base that serves a usable repomd.xml: reachable, matching
+/// the metalink's hashes, and parseable (a captive portal's HTML page is
+/// not). Returns the upstreams to download from (that base, then the ones
+/// after it), the bytes and the parsed repomd.
 async fn fetch_repomd(
     fetcher: &Fetcher,
     spec: &MirrorSpec,
     resolved: &Resolved,
-) -> Result<(Url, bytes::Bytes), SyncError> {
+) -> Result<(Upstreams, bytes::Bytes), SyncError> {
+    let ups = Upstreams {
+        candidates: Vec::new(),
+        skipped: std::sync::Mutex::default(),
+    };
     let mut errors = Vec::new();
-    for base in &resolved.bases {
+    let n = resolved.bases.len();
+    for (i, base) in resolved.bases.iter().enumerate() {
         if base.as_str().contains('$') {
-            errors.push(format!(
-                "{base}: has an unexpanded yum variable (set it in the mirror's config)"
-            ));
+            let why = "has an unexpanded yum variable (set it in the mirror's config)";
+            errors.push(format!("{base}: {why}"));
+            ups.skip(base, &why);
             continue;
         }
         let url = fetch::join(base, "repodata/repomd.xml").expect("constant path joins");
-        match fetcher.get(&url, SMALL_FILE_LIMIT).await {
-            Ok(bytes) if resolved.repomd_ok(&bytes) => return Ok((base.clone(), bytes)),
-            Ok(_) => errors.push(format!(
-                "{url}: does not match the metalink's checksums (stale mirror?)"
-            )),
-            Err(e) if resolved.bases.len() == 1 => return Err(e.into()),
-            Err(e) => errors.push(e.to_string()),
-        }
+        let retries = if i + 1 == n {
+            fetcher.options().retries
+        } else {
+            0
+        };
+        let why = match fetcher.get_retrying(&url, SMALL_FILE_LIMIT, retries).await {
+            Ok(bytes) if !resolved.repomd_ok(&bytes) => {
+                "repomd.xml does not match the metalink's checksums (stale mirror?)".to_owned()
+            }
+            Ok(bytes) => match repomd::parse(&bytes) {
+                Ok(_) => {
+                    return Ok((
+                        Upstreams {
+                            candidates: resolved.bases[i..].to_vec(),
+                            skipped: ups.skipped,
+                        },
+                        bytes,
+                    ));
+                }
+                Err(e) if n == 1 => {
+                    return Err(SyncError::Repomd {
+                        url: url.to_string(),
+                        source: e,
+                    });
+                }
+                Err(e) => format!("unusable repomd.xml: {}", error_chain(&e)),
+            },
+            Err(e) if n == 1 => return Err(e.into()),
+            Err(e) => error_chain(&e),
+        };
+        errors.push(format!("{url}: {why}"));
+        ups.skip(base, &why);
     }
     Err(SyncError::NoUpstream {
         mirror: spec.name.to_string(),
@@ -317,7 +447,7 @@ async fn build_and_publish(
     store: &Store,
     fetcher: &Arc<Fetcher>,
     reporter: &dyn Reporter,
-    base_url: &Url,
+    ups: &Upstreams,
     repomd_bytes: &[u8],
     md: &Repomd,
     build: &Path,
@@ -332,6 +462,7 @@ async fn build_and_publish(
         mark = Instant::now();
     };
     reporter.phase(&spec.name, "downloading metadata");
+    let base_url = ups.primary();
     let repomd_path = build.join("repodata/repomd.xml");
     std::fs::write(&repomd_path, repomd_bytes).at(&repomd_path)?;
     for extra in ["repodata/repomd.xml.asc", "repodata/repomd.xml.key"] {
@@ -350,7 +481,6 @@ async fn build_and_publish(
     reporter.download_start(&spec.name, md.records.len() as u64, meta_bytes);
     let meta_progress = |n: u64| reporter.download_progress(&spec.name, n);
     let result = futures_util::stream::iter(md.records.iter().map(|r| {
-        let url = fetch::join(base_url, r.href.as_str());
         let dest = r.href.under(build);
         let expect = Expect {
             size: r.size,
@@ -358,11 +488,8 @@ async fn build_and_publish(
         };
         let progress = &meta_progress;
         async move {
-            let url = url.map_err(|e| SyncError::BadMetadata {
-                url: base_url.to_string(),
-                message: e.to_string(),
-            })?;
-            fetcher.download(&url, &dest, &expect, progress).await?;
+            ups.download(fetcher, r.href.as_str(), &dest, &expect, progress)
+                .await?;
             reporter.file_done(&spec.name);
             Ok::<_, SyncError>(())
         }
@@ -378,12 +505,13 @@ async fn build_and_publish(
     lap(report, "metadata");
     // Package list from primary, and what base/ already has.
     reporter.phase(&spec.name, "reading primary");
-    let primary_rec = md.primary().expect("parse checks primary");
-    let primary_path = primary_rec.href.under(build);
+    let primary_rec = md.primary().expect("parse checks primary").clone();
     let primary_url = fetch::join(base_url, primary_rec.href.as_str()).expect("checked href joins");
     let (items, location_bases) = {
-        let (path, url, policy) = (primary_path.clone(), primary_url.clone(), spec.xml_base);
-        blocking(move || read_items(&path, &url, policy)).await?
+        let (dir, url, policy) = (build.to_path_buf(), primary_url.clone(), spec.xml_base);
+        let mut hosts = spec.xml_base_hosts.clone();
+        hosts.extend(base_url.host_str().map(str::to_owned));
+        blocking(move || read_items(&dir, &primary_rec, &url, policy, &hosts)).await?
     };
     let have = {
         let s = store.clone();
@@ -435,12 +563,9 @@ async fn build_and_publish(
     reporter.phase(&spec.name, "downloading packages");
     reporter.download_start(&spec.name, to_download.len() as u64, total_bytes);
     let progress = |n: u64| reporter.download_progress(&spec.name, n);
+    let location_bases = &location_bases;
     let result = futures_util::stream::iter(to_download.iter().map(|&i| {
         let item = &items[i];
-        let from = item
-            .location_base
-            .map_or(base_url, |b| &location_bases[b as usize]);
-        let url = fetch::join(from, &item.href);
         let dest = store.object_path(&item.checksum);
         let expect = Expect {
             size: Some(item.size),
@@ -448,11 +573,18 @@ async fn build_and_publish(
         };
         let progress = &progress;
         async move {
-            let url = url.map_err(|e| SyncError::BadMetadata {
-                url: from.to_string(),
-                message: format!("{}: {e}", item.href),
-            })?;
-            fetcher.download(&url, &dest, &expect, progress).await?;
+            if let Some(b) = item.location_base {
+                // An xml:base names one host: nothing to fail over to.
+                let from = &location_bases[b as usize];
+                let url = fetch::join(from, &item.href).map_err(|e| SyncError::BadMetadata {
+                    url: from.to_string(),
+                    message: format!("{}: {e}", item.href),
+                })?;
+                fetcher.download(&url, &dest, &expect, progress).await?;
+            } else {
+                ups.download(fetcher, &item.href, &dest, &expect, progress)
+                    .await?;
+            }
             reporter.file_done(&spec.name);
             crashpoint::hit("package-downloaded");
             Ok::<_, SyncError>(())
@@ -482,7 +614,8 @@ async fn build_and_publish(
         blocking(move || link_build(&store, &build, &items)).await?;
     }
     crashpoint::hit("snapshot-linked");
-    let name = SnapshotName::next(jiff::Timestamp::now(), snapshots.last()).map_err(|e| {
+    let newest = store.newest_issued()?.max(snapshots.last().cloned());
+    let name = SnapshotName::next(jiff::Timestamp::now(), newest.as_ref()).map_err(|e| {
         SyncError::Config {
             mirror: spec.name.to_string(),
             message: e.to_string(),
@@ -500,12 +633,13 @@ async fn build_and_publish(
 /// duplicates that disagree. Also returns the distinct `xml:base` URLs items
 /// refer to.
 fn read_items(
-    path: &Path,
+    dir: &Path,
+    primary: &repomd::Record,
     url: &Url,
     policy: XmlBasePolicy,
+    allowed_hosts: &[String],
 ) -> Result<(Vec<Item>, Vec<Url>), SyncError> {
-    let file = std::fs::File::open(path).at(path)?;
-    let reader = crate::decompress::open(file).at(path)?;
+    let reader = primary.open_in(dir).at(&primary.href.under(dir))?;
     let mut items: Vec<Item> = Vec::new();
     let mut bases: Vec<Url> = Vec::new();
     let bad = |message: String| SyncError::BadMetadata {
@@ -518,6 +652,19 @@ fn read_items(
             (None, _) => None,
             (Some(b), XmlBasePolicy::Follow) => {
                 let b = fetch::parse_base_url(b).map_err(|e| bad(format!("{href}: xml:base: {e}")))?;
+                // Only the network, and only hosts the operator allowed: a
+                // file:// base would publish the mirror host's own files.
+                if !matches!(b.scheme(), "http" | "https") {
+                    return Err(bad(format!(
+                        "{href}: xml:base {b} is not an http(s) URL; only http(s) bases are followed"
+                    )));
+                }
+                let host = b.host_str().unwrap_or("");
+                if !allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+                    return Err(bad(format!(
+                        "{href}: xml:base host {host:?} is not allowed (the upstream's own host is; add others with xml_base_hosts or --xml-base-host)"
+                    )));
+                }
                 let i = bases.iter().position(|x| *x == b).unwrap_or_else(|| {
                     bases.push(b);
                     bases.len() - 1
@@ -596,6 +743,19 @@ async fn commit(store: &Store, name: &SnapshotName) -> Result<(), SyncError> {
         Ok(())
     })
     .await
+}
+
+/// How many packages a published snapshot holds: what its primary declares
+/// (one element read), else a count of its package files.
+fn snapshot_packages(dir: &Path, repomd_bytes: &[u8]) -> Result<u64, SyncError> {
+    let declared = repomd::parse(repomd_bytes).ok().and_then(|md| {
+        let rec = md.primary()?;
+        primary::declared_packages(rec.open_in(dir).ok()?).ok()?
+    });
+    match declared {
+        Some(n) => Ok(n),
+        None => count_packages(dir),
+    }
 }
 
 fn count_packages(dir: &Path) -> Result<u64, SyncError> {

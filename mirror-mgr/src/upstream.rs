@@ -60,6 +60,11 @@ pub fn plan(
             url: parse_base_url(&expand(u))?,
             metalink: true,
         },
+        Upstream::Import => {
+            return Err(
+                "an import mirror has no upstream of its own: sync it with --url URL".into(),
+            );
+        }
     })
 }
 
@@ -103,6 +108,7 @@ fn parse_metalink(body: &[u8]) -> Result<Resolved, String> {
     let mut text = String::new();
     let mut hashes = Vec::new();
     let mut urls: Vec<(i64, Url)> = Vec::new();
+    let mut unsupported_hashes = 0usize;
     loop {
         match reader
             .read_event_into(&mut buf)
@@ -128,10 +134,21 @@ fn parse_metalink(body: &[u8]) -> Result<Resolved, String> {
             Event::End(e) => match e.local_name().as_ref() {
                 "file" => in_repomd = false,
                 "hash" => {
-                    if let Some(t) = hash_type.take()
-                        && let Ok(c) = Checksum::new(&t, &text)
-                    {
-                        hashes.push(c);
+                    // A hash that does not parse is an error, never skipped:
+                    // skipping it would accept repomd.xml unchecked.
+                    if let Some(t) = hash_type.take() {
+                        let hex = text.trim();
+                        if Kind::parse(&t).is_some() {
+                            hashes.push(Checksum::new(&t, hex).map_err(|e| {
+                                format!("metalink: the repomd.xml hash is unusable: {e}")
+                            })?);
+                        } else if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                            return Err(format!(
+                                "metalink: the repomd.xml {t} hash {hex:?} is not hexadecimal"
+                            ));
+                        } else {
+                            unsupported_hashes += 1;
+                        }
                     }
                 }
                 "url" => {
@@ -153,6 +170,12 @@ fn parse_metalink(body: &[u8]) -> Result<Resolved, String> {
             _ => {}
         }
         buf.clear();
+    }
+    if hashes.is_empty() && unsupported_hashes > 0 {
+        return Err(
+            "metalink: no repomd.xml hash of a supported type (sha1, sha224, sha256, sha384, sha512); refusing to accept repomd.xml unchecked"
+                .into(),
+        );
     }
     urls.sort_by_key(|(p, _)| std::cmp::Reverse(*p));
     Ok(Resolved {
@@ -222,5 +245,22 @@ mod tests {
         );
         assert!(r.repomd_ok(repomd));
         assert!(!r.repomd_ok(b"<repomd>tampered</repomd>"));
+
+        // Issue 16.8: unparseable hashes are errors, never skipped.
+        let bad = ml.replace(&good, &format!("xxxxxxxxxx{}", &good[10..]));
+        let err = parse_list(bad.as_bytes(), &src()).unwrap_err();
+        assert!(
+            err.contains("unusable") && err.contains("malformed"),
+            "{err}"
+        );
+        let bad = ml.replace("00000000000000000000000000000000", "zz");
+        let err = parse_list(bad.as_bytes(), &src()).unwrap_err();
+        assert!(err.contains("md5 hash \"zz\" is not hexadecimal"), "{err}");
+        let only_md5 = ml.replace(&format!("<hash type=\"sha256\">{good}</hash>"), "");
+        let err = parse_list(only_md5.as_bytes(), &src()).unwrap_err();
+        assert!(
+            err.contains("no repomd.xml hash of a supported type"),
+            "{err}"
+        );
     }
 }

@@ -33,6 +33,8 @@ pub enum Fault {
     LongContentLength,
     /// Serve the bytes of this file instead (e.g. a newer repomd.xml).
     Replace(PathBuf),
+    /// Answer `302 Found` with this `Location`.
+    Redirect(String),
 }
 
 #[derive(Debug, Clone)]
@@ -201,6 +203,11 @@ async fn handle(
             _ => std::fs::read(root.join(rel)),
         };
         let sock = reader.get_mut();
+        if let Some(Fault::Redirect(to)) = &fault {
+            let msg = format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n");
+            sock.write_all(msg.as_bytes()).await?;
+            continue;
+        }
         let Ok(body) = file else {
             sock.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found")
                 .await?;
@@ -212,7 +219,7 @@ async fn handle(
             )
         };
         match fault {
-            None | Some(Fault::Replace(_)) => {
+            None | Some(Fault::Replace(_) | Fault::Redirect(_)) => {
                 sock.write_all(head(body.len()).as_bytes()).await?;
                 sock.write_all(&body).await?;
             }

@@ -238,6 +238,33 @@ pub fn createrepo(repo: &Path, opts: &RepoOpts) {
     }
 }
 
+/// Replace the primary record of `repo`'s repomd.xml with `bytes` stored as
+/// `repodata/<file>`, with their real checksum and size and the given
+/// `open-size` (none when `None`): for hostile-metadata tests.
+pub fn replace_primary(repo: &Path, file: &str, bytes: &[u8], open_size: Option<u64>) {
+    use mirror_mgr::checksum::{Checksum, Kind};
+    std::fs::write(repo.join("repodata").join(file), bytes).expect("write primary");
+    let sum = Checksum::of(Kind::Sha256, bytes).hex;
+    let repomd_path = repo.join("repodata/repomd.xml");
+    let repomd = std::fs::read_to_string(&repomd_path).expect("read repomd");
+    let start = repomd
+        .find("<data type=\"primary\">")
+        .expect("primary record");
+    let end = start + repomd[start..].find("</data>").expect("end of record") + "</data>".len();
+    let open = open_size
+        .map(|n| format!("\n    <open-size>{n}</open-size>"))
+        .unwrap_or_default();
+    let record = format!(
+        "<data type=\"primary\">\n    <checksum type=\"sha256\">{sum}</checksum>\n    <location href=\"repodata/{file}\"/>\n    <size>{}</size>{open}\n  </data>",
+        bytes.len()
+    );
+    std::fs::write(
+        &repomd_path,
+        format!("{}{record}{}", &repomd[..start], &repomd[end..]),
+    )
+    .expect("write repomd");
+}
+
 // ------------------------------------------------------------------ nginx
 
 /// nginx serving `root` on 127.0.0.1 at a free port, stopped on drop.
@@ -318,10 +345,42 @@ impl Nginx {
 }
 
 impl Drop for Nginx {
+    /// SIGTERM is nginx's fast shutdown: the master stops its workers and
+    /// waits for them before it exits. (SIGKILL would orphan the workers.)
+    /// Should the master not be done within 10 s, the workers are found by
+    /// their parent and killed with it.
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop_gracefully(&mut self.child, rustix::process::Signal::TERM);
     }
+}
+
+/// Send `signal` to `child`, wait up to 10 s for it to exit, then SIGKILL
+/// it and its direct children.
+pub fn stop_gracefully(child: &mut Child, signal: rustix::process::Signal) {
+    let Some(pid) = rustix::process::Pid::from_raw(child.id().cast_signed()) else {
+        return;
+    };
+    let _ = rustix::process::kill_process(pid, signal);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if let Ok(out) = Command::new("pgrep")
+        .arg("-P")
+        .arg(child.id().to_string())
+        .output()
+    {
+        for p in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            if let Some(p) = p.parse().ok().and_then(rustix::process::Pid::from_raw) {
+                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 // ------------------------------------------------------------------ dnf
