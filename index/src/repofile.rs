@@ -279,6 +279,12 @@ impl<'a> RepoFile<'a> {
         &self.text[self.lines[i].start..self.lines[i].end]
     }
 
+    /// An option's key as written ([`Entry::key`] is lowercased, as dnf
+    /// reads keys; a `.treeinfo` key is a case-sensitive path).
+    pub fn key_as_written(&self, e: &Entry) -> &'a str {
+        split_option(self.line_text(e.first_line)).map_or("", |(k, _)| k)
+    }
+
     /// The line ending to use for new lines: the file's first one, else `\n`.
     pub fn newline(&self) -> &'static str {
         self.lines

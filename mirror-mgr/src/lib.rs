@@ -9,6 +9,7 @@ pub mod checksum;
 pub mod cli;
 mod cli_progress;
 pub mod config;
+pub mod content;
 pub mod crashpoint;
 pub mod decompress;
 pub mod diff;

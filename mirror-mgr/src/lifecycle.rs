@@ -70,7 +70,8 @@ pub fn snapshots(root: &Path, name: &MirrorName) -> Result<Vec<SnapshotInfo>, Li
             let Ok(entry) = entry else { continue };
             if entry.file_type().is_file() {
                 bytes += entry.metadata().map_or(0, |m| m.len());
-                if !entry.path().starts_with(dir.join("repodata")) {
+                let rpm = entry.path().extension().is_some_and(|e| e == "rpm");
+                if rpm && !entry.path().starts_with(dir.join("repodata")) {
                     packages += 1;
                 }
             }
@@ -167,6 +168,9 @@ pub fn check_tree(dir: &Path, deep: bool, strict: bool) -> Result<Vec<String>, S
     listed.insert("repodata/repomd.xml".into());
     listed.insert("repodata/repomd.xml.asc".into());
     listed.insert("repodata/repomd.xml.key".into());
+    for name in crate::content::TREEINFO_NAMES {
+        listed.insert(name.into());
+    }
     let check = |rel: &str, size: Option<u64>, sum: &Checksum, problems: &mut Vec<String>| {
         let p = dir.join(rel);
         match std::fs::metadata(&p) {
@@ -206,6 +210,15 @@ pub fn check_tree(dir: &Path, deep: bool, strict: bool) -> Result<Vec<String>, S
                 crate::sync::error_chain(&e)
             ));
         }
+    }
+    match crate::content::extra_files(dir, &md) {
+        Ok(extras) => {
+            for l in extras {
+                check(l.href.as_str(), l.size, &l.checksum, &mut problems);
+                listed.insert(l.href.as_str().to_owned());
+            }
+        }
+        Err(e) => problems.push(e),
     }
     for rel in crate::store::list_files(dir)? {
         if strict && !listed.contains(&rel) {

@@ -370,9 +370,10 @@ impl Store {
         Ok(())
     }
 
-    /// What `base/` holds according to its own metadata: href -> checksum.
-    /// Empty when base has no (readable) metadata yet.
-    pub fn base_index(&self) -> Result<HashMap<String, (Checksum, u64)>, StoreError> {
+    /// What `base/` holds according to its own metadata: href -> checksum
+    /// and size (packages, deltarpms, installer-tree files; sizes of the
+    /// last are unknown). Empty when base has no (readable) metadata yet.
+    pub fn base_index(&self) -> Result<HashMap<String, (Checksum, Option<u64>)>, StoreError> {
         let base = self.base();
         let mut out = HashMap::new();
         let Ok(bytes) = std::fs::read(base.join(REPOMD)) else {
@@ -386,12 +387,20 @@ impl Store {
             return Ok(out);
         };
         let res = primary::for_each_package(reader, |p: Package| {
-            out.insert(p.href.as_str().to_owned(), (p.checksum, p.size));
+            out.insert(p.href.as_str().to_owned(), (p.checksum, Some(p.size)));
             Ok::<_, ()>(())
         });
-        // A damaged base primary only means we re-download; never fail the sync on it.
+        // Damaged base metadata only means we re-download; never fail the sync on it.
+        let Ok(extras) = crate::content::extra_files(&base, &md) else {
+            out.clear();
+            return Ok(out);
+        };
         if !matches!(res, Ok(Ok(_))) {
             out.clear();
+            return Ok(out);
+        }
+        for l in extras {
+            out.insert(l.href.as_str().to_owned(), (l.checksum, l.size));
         }
         Ok(out)
     }

@@ -90,7 +90,8 @@ impl SyncError {
 struct Item {
     href: String,
     checksum: Checksum,
-    size: u64,
+    /// Unknown only for installer-tree files (`.treeinfo` gives no sizes).
+    size: Option<u64>,
     /// Index into the list of `xml:base` URLs when upstream gave one (and
     /// `xml_base: follow`); otherwise the package comes from the mirror's base URL.
     location_base: Option<u32>,
@@ -502,16 +503,47 @@ async fn build_and_publish(
     report.downloaded_files += md.records.len() as u64;
     crashpoint::hit("metadata-downloaded");
 
+    // An installer tree's description, when upstream is one (from the base
+    // that served repomd.xml; some servers refuse dot-files: that is "none").
+    for name in crate::content::TREEINFO_NAMES {
+        let url = fetch::join(base_url, name).expect("constant path joins");
+        match fetcher.get(&url, SMALL_FILE_LIMIT).await {
+            Ok(b) => {
+                let p = build.join(name);
+                std::fs::write(&p, &b).at(&p)?;
+                report.downloaded_files += 1;
+                break;
+            }
+            Err(
+                FetchError::NotFound { .. }
+                | FetchError::Status {
+                    status: 401 | 403, ..
+                },
+            ) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+
     lap(report, "metadata");
     // Package list from primary, and what base/ already has.
     reporter.phase(&spec.name, "reading primary");
     let primary_rec = md.primary().expect("parse checks primary").clone();
     let primary_url = fetch::join(base_url, primary_rec.href.as_str()).expect("checked href joins");
-    let (items, location_bases) = {
+    let (items, location_bases, packages) = {
         let (dir, url, policy) = (build.to_path_buf(), primary_url.clone(), spec.xml_base);
         let mut hosts = spec.xml_base_hosts.clone();
         hosts.extend(base_url.host_str().map(str::to_owned));
-        blocking(move || read_items(&dir, &primary_rec, &url, policy, &hosts)).await?
+        let md = md.clone();
+        blocking(move || {
+            let extras = crate::content::extra_files(&dir, &md).map_err(|message| {
+                SyncError::BadMetadata {
+                    url: url.to_string(),
+                    message,
+                }
+            })?;
+            read_items(&dir, &primary_rec, &url, policy, &hosts, extras)
+        })
+        .await?
     };
     let have = {
         let s = store.clone();
@@ -522,7 +554,7 @@ async fn build_and_publish(
         .iter()
         .map(|i| (i.href.as_str(), i.checksum.hex.as_str()))
         .collect();
-    report.packages = items.len() as u64;
+    report.packages = packages;
     report.removed = have
         .iter()
         .filter(|(h, (c, _))| !new_pairs.contains(&(h.as_str(), c.hex.as_str())))
@@ -536,7 +568,7 @@ async fn build_and_publish(
             .is_some_and(|(c, s)| *c == item.checksum && *s == item.size);
         if in_base {
             if crate::store::regular_file_under(&base, &item.href)
-                .is_some_and(|m| m.len() == item.size)
+                .is_some_and(|m| item.size.is_none_or(|s| m.len() == s))
             {
                 item.from_base = true;
                 continue;
@@ -548,7 +580,8 @@ async fn build_and_publish(
         // verified when downloaded, but a power loss before the syncfs could
         // have left it with the right size and the wrong bytes.
         let obj = store.object_path(&item.checksum);
-        let reusable = std::fs::metadata(&obj).is_ok_and(|m| m.len() == item.size)
+        let reusable = std::fs::metadata(&obj)
+            .is_ok_and(|m| item.size.is_none_or(|s| m.len() == s))
             && crate::checksum::hash_file(&obj, item.checksum.kind)
                 .is_ok_and(|c| c == item.checksum);
         if !reusable {
@@ -559,7 +592,7 @@ async fn build_and_publish(
     drop(have);
 
     // Downloads, in parallel over the shared keep-alive pool.
-    let total_bytes: u64 = to_download.iter().map(|&i| items[i].size).sum();
+    let total_bytes: u64 = to_download.iter().filter_map(|&i| items[i].size).sum();
     reporter.phase(&spec.name, "downloading packages");
     reporter.download_start(&spec.name, to_download.len() as u64, total_bytes);
     let progress = |n: u64| reporter.download_progress(&spec.name, n);
@@ -568,7 +601,7 @@ async fn build_and_publish(
         let item = &items[i];
         let dest = store.object_path(&item.checksum);
         let expect = Expect {
-            size: Some(item.size),
+            size: item.size,
             checksum: item.checksum.clone(),
         };
         let progress = &progress;
@@ -638,7 +671,8 @@ fn read_items(
     url: &Url,
     policy: XmlBasePolicy,
     allowed_hosts: &[String],
-) -> Result<(Vec<Item>, Vec<Url>), SyncError> {
+    extras: Vec<crate::content::Listed>,
+) -> Result<(Vec<Item>, Vec<Url>, u64), SyncError> {
     let reader = primary.open_in(dir).at(&primary.href.under(dir))?;
     let mut items: Vec<Item> = Vec::new();
     let mut bases: Vec<Url> = Vec::new();
@@ -681,7 +715,7 @@ fn read_items(
         items.push(Item {
             href,
             checksum: p.checksum,
-            size: p.size,
+            size: Some(p.size),
             location_base,
             from_base: false,
         });
@@ -692,9 +726,26 @@ fn read_items(
         source,
     })?;
     res?;
-    // Duplicates: the same file listed twice is harmless; two different files
-    // claiming one path are not. Sorting (rather than a map of hrefs) keeps
-    // memory at one copy of each href.
+    sort_dedup(&mut items).map_err(&bad)?;
+    let packages = items.len() as u64;
+    if !extras.is_empty() {
+        items.extend(extras.into_iter().map(|l| Item {
+            href: l.href.as_str().to_owned(),
+            checksum: l.checksum,
+            size: l.size,
+            location_base: None,
+            from_base: false,
+        }));
+        sort_dedup(&mut items).map_err(&bad)?;
+    }
+    items.shrink_to_fit();
+    Ok((items, bases, packages))
+}
+
+/// Sort by href and drop repeats. The same file listed twice is harmless;
+/// two different files claiming one path are not. Sorting (rather than a
+/// map of hrefs) keeps memory at one copy of each href.
+fn sort_dedup(items: &mut Vec<Item>) -> Result<(), String> {
     items.sort_unstable_by(|a, b| a.href.cmp(&b.href));
     let mut conflict = None;
     items.dedup_by(|later, first| {
@@ -709,11 +760,7 @@ fn read_items(
         }
         true
     });
-    if let Some(c) = conflict {
-        return Err(bad(c));
-    }
-    items.shrink_to_fit();
-    Ok((items, bases))
+    conflict.map_or(Ok(()), Err)
 }
 
 fn link_build(store: &Store, build: &Path, items: &[Item]) -> Result<(), SyncError> {
@@ -761,6 +808,11 @@ fn snapshot_packages(dir: &Path, repomd_bytes: &[u8]) -> Result<u64, SyncError> 
 fn count_packages(dir: &Path) -> Result<u64, SyncError> {
     Ok(crate::store::list_files(dir)?
         .iter()
-        .filter(|p| !p.starts_with("repodata/"))
+        .filter(|p| {
+            !p.starts_with("repodata/")
+                && Path::new(p)
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("rpm"))
+        })
         .count() as u64)
 }

@@ -284,6 +284,16 @@ pub fn free_port() -> u16 {
 
 impl Nginx {
     pub fn serve(root: &Path) -> Self {
+        Self::serve_server(&|port| {
+            format!(
+                "server {{\n    listen 127.0.0.1:{port};\n    root {root};\n    autoindex on;\n  }}\n",
+                root = root.display()
+            )
+        })
+    }
+
+    /// nginx with the `server { ... }` block that `server(port)` returns.
+    pub fn serve_server(server: &dyn Fn(u16) -> String) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
         let port = free_port();
@@ -291,9 +301,9 @@ impl Nginx {
             "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 256; }}\n\
              http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
              types {{ application/octet-stream rpm; text/xml xml; application/json json; text/plain txt; }}\n  keepalive_requests 10000;\n\
-             server {{\n    listen 127.0.0.1:{port};\n    root {root};\n    autoindex on;\n  }}\n}}\n",
+             {server}}}\n",
             d = d.display(),
-            root = root.display()
+            server = server(port)
         );
         std::fs::write(d.join("nginx.conf"), conf).expect("write nginx.conf");
         let child = Command::new(tool("nginx"))
