@@ -11,7 +11,7 @@ use std::process::Command;
 use mirror_e2e::*;
 
 fn sha256(bytes: &[u8]) -> String {
-    mirror_mgr::checksum::Checksum::of(mirror_mgr::checksum::Kind::Sha256, bytes).hex
+    mirror_repodata::checksum::Checksum::of(mirror_repodata::checksum::Kind::Sha256, bytes).hex
 }
 
 fn random(n: usize) -> Vec<u8> {

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use url::Url;
 
-use crate::checksum::{Checksum, Hasher};
+use mirror_repodata::checksum::{Checksum, Hasher};
 
 /// Knobs for network behaviour.
 #[derive(Debug, Clone)]
@@ -481,20 +481,7 @@ pub fn join(base: &Url, rel: &str) -> Result<Url, url::ParseError> {
     b.join(&escaped.join("/"))
 }
 
-/// Parse a base URL given by a user or a mirrorlist; a plain absolute path is a `file://` URL.
-pub fn parse_base_url(s: &str) -> Result<Url, String> {
-    let s = s.trim();
-    if s.starts_with('/') {
-        return Url::from_directory_path(s).map_err(|()| format!("not a usable path: {s:?}"));
-    }
-    let url = Url::parse(s).map_err(|e| format!("invalid URL {s:?}: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https" | "file") {
-        return Err(format!(
-            "unsupported URL scheme in {s:?} (use http, https or file)"
-        ));
-    }
-    Ok(url)
-}
+pub use mirror_repodata::mirrorlist::parse_base_url;
 
 #[cfg(test)]
 mod tests {
@@ -545,7 +532,7 @@ mod tests {
         let dest = d.path().join("dest.rpm");
         let good = Expect {
             size: Some(3),
-            checksum: Checksum::of(crate::checksum::Kind::Sha256, b"abc"),
+            checksum: Checksum::of(mirror_repodata::checksum::Kind::Sha256, b"abc"),
         };
         rt().block_on(f.download(&url, &dest, &good, &|_| {}))
             .unwrap();
@@ -554,7 +541,7 @@ mod tests {
         let dest2 = d.path().join("dest2.rpm");
         let bad = Expect {
             size: Some(3),
-            checksum: Checksum::of(crate::checksum::Kind::Sha256, b"xyz"),
+            checksum: Checksum::of(mirror_repodata::checksum::Kind::Sha256, b"xyz"),
         };
         let err = rt()
             .block_on(f.download(&url, &dest2, &bad, &|_| {}))

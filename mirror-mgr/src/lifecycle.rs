@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 
 use mirror_index::{MirrorName, SnapshotName};
 
-use crate::checksum::{self, Checksum};
-use crate::primary::{self, Package};
-use crate::repomd;
+use mirror_repodata::checksum::{self, Checksum};
+use mirror_repodata::primary::Package;
+use mirror_repodata::repo::RepoDir;
+
 use crate::store::{IoContext, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -149,26 +150,15 @@ pub fn check_snapshot(dir: &Path, deep: bool) -> Result<Vec<String>, StoreError>
 /// leaves new packages next to the old metadata; the next sync removes them).
 pub fn check_tree(dir: &Path, deep: bool, strict: bool) -> Result<Vec<String>, StoreError> {
     let mut problems = Vec::new();
-    let repomd_path = dir.join("repodata/repomd.xml");
-    let bytes = match std::fs::read(&repomd_path) {
-        Ok(b) => b,
-        Err(e) => return Ok(vec![format!("{}: {e}", repomd_path.display())]),
-    };
-    let md = match repomd::parse(&bytes) {
-        Ok(m) => m,
-        Err(e) => {
-            return Ok(vec![format!(
-                "{}: {}",
-                repomd_path.display(),
-                crate::sync::error_chain(&e)
-            )]);
-        }
+    let repo = match RepoDir::open(dir) {
+        Ok(r) => r,
+        Err(e) => return Ok(vec![mirror_index::error_chain(&e)]),
     };
     let mut listed: HashSet<String> = HashSet::new();
     listed.insert("repodata/repomd.xml".into());
     listed.insert("repodata/repomd.xml.asc".into());
     listed.insert("repodata/repomd.xml.key".into());
-    for name in crate::content::TREEINFO_NAMES {
+    for name in mirror_repodata::content::TREEINFO_NAMES {
         listed.insert(name.into());
     }
     let check = |rel: &str, size: Option<u64>, sum: &Checksum, problems: &mut Vec<String>| {
@@ -190,35 +180,28 @@ pub fn check_tree(dir: &Path, deep: bool, strict: bool) -> Result<Vec<String>, S
             Ok(_) => {}
         }
     };
-    for r in &md.records {
+    for r in &repo.repomd.records {
         listed.insert(r.href.as_str().to_owned());
         check(r.href.as_str(), r.size, &r.checksum, &mut problems);
     }
-    let rec = md.primary().expect("parse checks primary");
-    let primary = rec.href.under(dir);
-    if primary.exists() {
-        let reader = rec.open_in(dir).at(&primary)?;
-        let res = primary::for_each_package(reader, |p: Package| {
+    if repo.primary_path().exists() {
+        let res = repo.for_each_package(|p: Package| {
             check(p.href.as_str(), Some(p.size), &p.checksum, &mut problems);
             listed.insert(p.href.as_str().to_owned());
             Ok::<_, ()>(())
         });
         if let Err(e) = res {
-            problems.push(format!(
-                "{}: {}",
-                primary.display(),
-                crate::sync::error_chain(&e)
-            ));
+            problems.push(mirror_index::error_chain(&e));
         }
     }
-    match crate::content::extra_files(dir, &md) {
+    match repo.extra_files() {
         Ok(extras) => {
             for l in extras {
                 check(l.href.as_str(), l.size, &l.checksum, &mut problems);
                 listed.insert(l.href.as_str().to_owned());
             }
         }
-        Err(e) => problems.push(e),
+        Err(e) => problems.push(mirror_index::error_chain(&e)),
     }
     for rel in crate::store::list_files(dir)? {
         if strict && !listed.contains(&rel) {

@@ -21,10 +21,11 @@ use mirror_index::atomic::{sync_dir, write_atomic};
 use mirror_index::layout::{self, BASE_DIR, LATEST_FILE};
 use mirror_index::{MirrorName, SnapshotName};
 
-use crate::checksum::Checksum;
+use mirror_repodata::checksum::Checksum;
+use mirror_repodata::primary::Package;
+use mirror_repodata::repo::{RepoDir, RepoError};
+
 use crate::crashpoint;
-use crate::primary::{self, Package};
-use crate::repomd;
 
 const LOCK_FILE: &str = ".lock";
 const STAGING_DIR: &str = ".staging";
@@ -52,18 +53,8 @@ pub enum StoreError {
     Locked { mirror: MirrorName },
     #[error(transparent)]
     Layout(#[from] layout::LayoutError),
-    #[error("metadata of {}", path.display())]
-    Repomd {
-        path: PathBuf,
-        #[source]
-        source: repomd::RepomdError,
-    },
-    #[error("metadata of {}", path.display())]
-    Primary {
-        path: PathBuf,
-        #[source]
-        source: primary::PrimaryError,
-    },
+    #[error("metadata of a repository")]
+    Repo(#[from] RepoError),
     #[error("snapshot {name} of {mirror} does not exist")]
     NoSuchSnapshot { mirror: MirrorName, name: String },
 }
@@ -374,33 +365,22 @@ impl Store {
     /// and size (packages, deltarpms, installer-tree files; sizes of the
     /// last are unknown). Empty when base has no (readable) metadata yet.
     pub fn base_index(&self) -> Result<HashMap<String, (Checksum, Option<u64>)>, StoreError> {
-        let base = self.base();
+        // Damaged base metadata only means we re-download; never fail the sync on it.
         let mut out = HashMap::new();
-        let Ok(bytes) = std::fs::read(base.join(REPOMD)) else {
+        let Ok(repo) = RepoDir::open(&self.base()) else {
             return Ok(out);
         };
-        let Ok(md) = repomd::parse(&bytes) else {
-            return Ok(out);
-        };
-        let primary = md.primary().expect("parse checks primary");
-        let Ok(reader) = primary.open_in(&base) else {
-            return Ok(out);
-        };
-        let res = primary::for_each_package(reader, |p: Package| {
+        let listed = repo.for_each_package(|p: Package| {
             out.insert(p.href.as_str().to_owned(), (p.checksum, Some(p.size)));
             Ok::<_, ()>(())
         });
-        // Damaged base metadata only means we re-download; never fail the sync on it.
-        let Ok(extras) = crate::content::extra_files(&base, &md) else {
-            out.clear();
-            return Ok(out);
-        };
-        if !matches!(res, Ok(Ok(_))) {
-            out.clear();
-            return Ok(out);
-        }
-        for l in extras {
-            out.insert(l.href.as_str().to_owned(), (l.checksum, l.size));
+        match (listed, repo.extra_files()) {
+            (Ok(Ok(_)), Ok(extras)) => {
+                for l in extras {
+                    out.insert(l.href.as_str().to_owned(), (l.checksum, l.size));
+                }
+            }
+            _ => out.clear(),
         }
         Ok(out)
     }

@@ -20,15 +20,16 @@ use url::Url;
 
 use mirror_index::SnapshotName;
 
-use crate::checksum::Checksum;
 use crate::config::{MirrorSpec, XmlBasePolicy};
 use crate::crashpoint;
 use crate::fetch::{self, Expect, FetchError, FetchOptions, Fetcher};
-use crate::primary::{self, Package};
-use crate::repomd::{self, Repomd};
 use crate::report::{Reporter, Status, SyncReport};
 use crate::store::{IoContext, Store, StoreError};
-use crate::upstream::{self, Plan, Resolved};
+use crate::upstream::{self, Plan};
+use mirror_repodata::checksum::Checksum;
+use mirror_repodata::mirrorlist::{self, MirrorList};
+use mirror_repodata::primary::{self, Package};
+use mirror_repodata::repomd::{self, Repomd};
 
 /// Upper bound for repomd.xml, mirrorlists and metalinks held in memory.
 const SMALL_FILE_LIMIT: u64 = 16 * 1024 * 1024;
@@ -287,9 +288,9 @@ async fn resolve(
     fetcher: &Fetcher,
     spec: &MirrorSpec,
     url_override: Option<&Url>,
-) -> Result<Resolved, SyncError> {
+) -> Result<MirrorList, SyncError> {
     if let Some(u) = url_override {
-        return Ok(Resolved {
+        return Ok(MirrorList {
             bases: vec![u.clone()],
             repomd_hashes: Vec::new(),
         });
@@ -302,7 +303,7 @@ async fn resolve(
         Plan::Direct(r) => Ok(r),
         Plan::Fetch { url, .. } => {
             let body = fetcher.get(&url, SMALL_FILE_LIMIT).await?;
-            upstream::parse_list(&body, &url).map_err(cfg_err)
+            mirrorlist::parse_list(&body, &url).map_err(cfg_err)
         }
     }
 }
@@ -386,7 +387,7 @@ impl Upstreams {
 async fn fetch_repomd(
     fetcher: &Fetcher,
     spec: &MirrorSpec,
-    resolved: &Resolved,
+    resolved: &MirrorList,
 ) -> Result<(Upstreams, bytes::Bytes), SyncError> {
     let ups = Upstreams {
         candidates: Vec::new(),
@@ -505,7 +506,7 @@ async fn build_and_publish(
 
     // An installer tree's description, when upstream is one (from the base
     // that served repomd.xml; some servers refuse dot-files: that is "none").
-    for name in crate::content::TREEINFO_NAMES {
+    for name in mirror_repodata::content::TREEINFO_NAMES {
         let url = fetch::join(base_url, name).expect("constant path joins");
         match fetcher.get(&url, SMALL_FILE_LIMIT).await {
             Ok(b) => {
@@ -535,7 +536,7 @@ async fn build_and_publish(
         hosts.extend(base_url.host_str().map(str::to_owned));
         let md = md.clone();
         blocking(move || {
-            let extras = crate::content::extra_files(&dir, &md).map_err(|message| {
+            let extras = mirror_repodata::content::extra_files(&dir, &md).map_err(|message| {
                 SyncError::BadMetadata {
                     url: url.to_string(),
                     message,
@@ -582,7 +583,7 @@ async fn build_and_publish(
         let obj = store.object_path(&item.checksum);
         let reusable = std::fs::metadata(&obj)
             .is_ok_and(|m| item.size.is_none_or(|s| m.len() == s))
-            && crate::checksum::hash_file(&obj, item.checksum.kind)
+            && mirror_repodata::checksum::hash_file(&obj, item.checksum.kind)
                 .is_ok_and(|c| c == item.checksum);
         if !reusable {
             let _ = std::fs::remove_file(&obj);
@@ -671,7 +672,7 @@ fn read_items(
     url: &Url,
     policy: XmlBasePolicy,
     allowed_hosts: &[String],
-    extras: Vec<crate::content::Listed>,
+    extras: Vec<mirror_repodata::content::Listed>,
 ) -> Result<(Vec<Item>, Vec<Url>, u64), SyncError> {
     let reader = primary.open_in(dir).at(&primary.href.under(dir))?;
     let mut items: Vec<Item> = Vec::new();

@@ -242,7 +242,7 @@ pub fn createrepo(repo: &Path, opts: &RepoOpts) {
 /// `repodata/<file>`, with their real checksum and size and the given
 /// `open-size` (none when `None`): for hostile-metadata tests.
 pub fn replace_primary(repo: &Path, file: &str, bytes: &[u8], open_size: Option<u64>) {
-    use mirror_mgr::checksum::{Checksum, Kind};
+    use mirror_repodata::checksum::{Checksum, Kind};
     std::fs::write(repo.join("repodata").join(file), bytes).expect("write primary");
     let sum = Checksum::of(Kind::Sha256, bytes).hex;
     let repomd_path = repo.join("repodata/repomd.xml");

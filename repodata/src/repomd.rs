@@ -3,12 +3,9 @@
 //! is verified against what this file (or, for packages, the primary it
 //! lists) says.
 
-use quick_xml::Reader;
-use quick_xml::events::Event;
-
 use crate::checksum::Checksum;
 use crate::href::{self, RelPath};
-use crate::xml;
+use crate::xml::{self, Ev, XmlError, XmlReader};
 
 /// One `<data type="...">` record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,8 +46,8 @@ impl Repomd {
 /// Why a repomd.xml was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum RepomdError {
-    #[error("repomd.xml is not well-formed XML: {0}")]
-    Xml(String),
+    #[error("repomd.xml: {0}")]
+    Xml(#[from] XmlError),
     #[error("repomd.xml: {0}")]
     Invalid(String),
     #[error("repomd.xml")]
@@ -67,110 +64,66 @@ struct Partial {
     open_size: Option<String>,
 }
 
-/// Parse repomd.xml. `allow_xml_base` says whether a `xml:base` on a location
-/// is tolerated (it is meaningless for metadata we store under our own tree).
+/// Parse repomd.xml. A `<location xml:base>` on a metadata record is
+/// refused: metadata must live in the repository itself.
 pub fn parse(bytes: &[u8]) -> Result<Repomd, RepomdError> {
-    let mut reader = Reader::from_reader(bytes);
-    let mut buf = Vec::new();
+    let mut reader = XmlReader::new(bytes);
     let mut out = Repomd::default();
     let mut cur: Option<Partial> = None;
-    // Which element's text we are collecting: checksum / size / revision.
+    // Which element's text we are collecting.
     let mut field: Option<&'static str> = None;
     let mut text = String::new();
     let mut saw_root = false;
-    let mut open = 0usize;
-    let xerr = |e: &dyn std::fmt::Display| RepomdError::Xml(e.to_string());
+    let invalid = RepomdError::Invalid;
     loop {
-        let ev = reader.read_event_into(&mut buf).map_err(|e| xerr(&e))?;
-        match ev {
-            Event::Start(ref e) | Event::Empty(ref e) => {
-                let empty = matches!(ev, Event::Empty(_));
-                if !empty {
-                    open += 1;
-                }
+        match reader.event()? {
+            Ev::Start(ref e) => {
                 let name = xml::local(e);
                 match (name.as_str(), cur.as_mut()) {
                     ("repomd", _) => saw_root = true,
                     ("data", None) => {
-                        let kind = xml::attr(e, "type")
-                            .map_err(RepomdError::Invalid)?
-                            .unwrap_or_default();
+                        let kind = xml::attr(e, "type").map_err(invalid)?.unwrap_or_default();
                         cur = Some(Partial {
                             kind,
                             ..Partial::default()
                         });
-                        if empty {
-                            return Err(RepomdError::Invalid("empty <data> record".into()));
-                        }
                     }
-                    ("location", Some(p)) => {
-                        if xml::attr(e, "xml:base")
-                            .map_err(RepomdError::Invalid)?
-                            .is_some()
-                        {
-                            return Err(RepomdError::Invalid(format!(
-                                "<data type=\"{}\"> has an xml:base; metadata must live in the repository itself",
-                                p.kind
-                            )));
-                        }
-                        p.href = xml::attr(e, "href").map_err(RepomdError::Invalid)?;
-                    }
-                    ("checksum", Some(p)) if !empty => {
-                        p.checksum_type = xml::attr(e, "type").map_err(RepomdError::Invalid)?;
+                    ("location", Some(p)) => location(e, p)?,
+                    ("checksum", Some(p)) => {
+                        p.checksum_type = xml::attr(e, "type").map_err(invalid)?;
                         field = Some("checksum");
-                        text.clear();
                     }
-                    ("size", Some(_)) if !empty => {
-                        field = Some("size");
-                        text.clear();
-                    }
-                    ("open-size", Some(_)) if !empty => {
-                        field = Some("open-size");
-                        text.clear();
-                    }
-                    ("revision", None) if !empty => {
-                        field = Some("revision");
-                        text.clear();
-                    }
+                    ("size", Some(_)) => field = Some("size"),
+                    ("open-size", Some(_)) => field = Some("open-size"),
+                    ("revision", None) => field = Some("revision"),
                     _ => {}
                 }
+                text.clear();
             }
-            Event::Text(t) if field.is_some() => text.push_str(&t.xml10_content()),
-            Event::CData(t) if field.is_some() => text.push_str(&t.xml10_content()),
-            Event::GeneralRef(r) if field.is_some() => {
-                xml::push_ref(&mut text, &r).map_err(RepomdError::Invalid)?;
-            }
-            Event::End(ref e) => {
-                open = open.saturating_sub(1);
-                let name = e.local_name().as_ref().to_owned();
+            Ev::Empty(ref e) => match (xml::local(e).as_str(), cur.as_mut()) {
+                ("repomd", _) => saw_root = true,
+                ("data", None) => return Err(invalid("empty <data> record".into())),
+                ("location", Some(p)) => location(e, p)?,
+                _ => {}
+            },
+            Ev::Text(t) if field.is_some() => text.push_str(&t),
+            Ev::Text(_) | Ev::Skip => {}
+            Ev::End(name) => {
+                let v = || Some(text.trim().to_owned());
                 match (field.take(), cur.as_mut()) {
-                    (Some("checksum"), Some(p)) => p.checksum = Some(text.trim().to_owned()),
-                    (Some("size"), Some(p)) => p.size = Some(text.trim().to_owned()),
-                    (Some("open-size"), Some(p)) => p.open_size = Some(text.trim().to_owned()),
-                    (Some("revision"), None) => out.revision = Some(text.trim().to_owned()),
+                    (Some("checksum"), Some(p)) => p.checksum = v(),
+                    (Some("size"), Some(p)) => p.size = v(),
+                    (Some("open-size"), Some(p)) => p.open_size = v(),
+                    (Some("revision"), None) => out.revision = v(),
                     _ => {}
                 }
                 if name == "data" {
-                    let p = cur
-                        .take()
-                        .ok_or_else(|| RepomdError::Invalid("stray </data>".into()))?;
+                    let p = cur.take().ok_or_else(|| invalid("stray </data>".into()))?;
                     out.records.push(finish(p)?);
                 }
             }
-            Event::DocType(_) => {
-                return Err(RepomdError::Invalid(
-                    "DOCTYPE declarations are not accepted".into(),
-                ));
-            }
-            Event::Eof => break,
-            _ => {}
+            Ev::Eof => break,
         }
-        buf.clear();
-    }
-    if open != 0 {
-        return Err(RepomdError::Xml(
-            "file ends before its elements are closed (truncated?)".into(),
-        ));
     }
     if !saw_root {
         return Err(RepomdError::Invalid("no <repomd> element".into()));
@@ -188,6 +141,20 @@ pub fn parse(bytes: &[u8]) -> Result<Repomd, RepomdError> {
         }
     }
     Ok(out)
+}
+
+fn location(e: &quick_xml::events::BytesStart<'_>, p: &mut Partial) -> Result<(), RepomdError> {
+    if xml::attr(e, "xml:base")
+        .map_err(RepomdError::Invalid)?
+        .is_some()
+    {
+        return Err(RepomdError::Invalid(format!(
+            "<data type=\"{}\"> has an xml:base; metadata must live in the repository itself",
+            p.kind
+        )));
+    }
+    p.href = xml::attr(e, "href").map_err(RepomdError::Invalid)?;
+    Ok(())
 }
 
 fn finish(p: Partial) -> Result<Record, RepomdError> {
@@ -301,7 +268,7 @@ mod tests {
                 GOOD.replace("type=\"sha\"", "type=\"md5\""),
                 "unsupported checksum",
             ),
-            (GOOD.replace("</repomd>", ""), "well-formed"),
+            (GOOD.replace("</repomd>", ""), "truncated"),
             (
                 "<!DOCTYPE lolz [<!ENTITY lol \"lol\">]><repomd>&lol;</repomd>".to_owned(),
                 "DOCTYPE",

@@ -15,15 +15,12 @@
 use std::io::BufRead;
 use std::path::Path;
 
-use quick_xml::Reader;
-use quick_xml::events::Event;
-
 use mirror_index::repofile::{Dialect, RepoFile};
 
 use crate::checksum::Checksum;
 use crate::href::{self, RelPath};
 use crate::repomd::Repomd;
-use crate::xml;
+use crate::xml::{self, Ev, XmlReader};
 
 /// The names an installer tree's description goes by, newest first.
 pub const TREEINFO_NAMES: [&str; 2] = [".treeinfo", "treeinfo"];
@@ -47,23 +44,15 @@ fn safe(path: &str, what: &str) -> Result<RelPath, String> {
 
 /// The deltarpms a `prestodelta`/`deltainfo` document lists (decompressed).
 pub fn deltas<R: BufRead>(input: R) -> Result<Vec<Listed>, String> {
-    let mut reader = Reader::from_reader(input);
-    let mut buf = Vec::new();
+    let mut reader = XmlReader::new(input);
     let mut out = Vec::new();
     let (mut filename, mut size, mut sum_type, mut sum) = (None, None, None, None);
     let mut field: Option<&'static str> = None;
     let mut text = String::new();
-    let mut open = 0usize;
     loop {
-        let pos = reader.buffer_position();
-        let ev = reader
-            .read_event_into(&mut buf)
-            .map_err(|e| format!("not well-formed XML (at byte {pos}): {e}"))?;
-        match ev {
-            Event::Start(ref e) => {
-                open += 1;
-                let name = xml::local(e);
-                field = match name.as_str() {
+        match reader.event().map_err(|e| e.to_string())? {
+            Ev::Start(ref e) => {
+                field = match xml::local(e).as_str() {
                     "delta" => {
                         (filename, size, sum_type, sum) = (None, None, None, None);
                         None
@@ -78,10 +67,9 @@ pub fn deltas<R: BufRead>(input: R) -> Result<Vec<Listed>, String> {
                 };
                 text.clear();
             }
-            Event::Text(t) if field.is_some() => text.push_str(&t.xml10_content()),
-            Event::GeneralRef(r) if field.is_some() => xml::push_ref(&mut text, &r)?,
-            Event::End(ref e) => {
-                open = open.saturating_sub(1);
+            Ev::Text(t) if field.is_some() => text.push_str(&t),
+            Ev::Empty(_) | Ev::Text(_) | Ev::Skip => {}
+            Ev::End(name) => {
                 let v = text.trim().to_owned();
                 match field.take() {
                     Some("filename") => filename = Some(v),
@@ -89,35 +77,41 @@ pub fn deltas<R: BufRead>(input: R) -> Result<Vec<Listed>, String> {
                     Some("checksum") => sum = Some(v),
                     _ => {}
                 }
-                if e.local_name().as_ref() == "delta" {
-                    let f = filename.take().ok_or("a <delta> without a <filename>")?;
-                    let what = format!("delta {f:?}");
-                    let checksum = Checksum::new(
-                        sum_type.as_deref().unwrap_or(""),
-                        sum.as_deref().ok_or(format!("{what} has no checksum"))?,
-                    )
-                    .map_err(|e| format!("{what}: {e}"))?;
-                    let size = size
-                        .take()
-                        .map(|s| s.parse().map_err(|_| format!("{what}: bad size {s:?}")))
-                        .transpose()?;
-                    out.push(Listed {
-                        href: safe(&f, &what)?,
-                        checksum,
-                        size,
-                    });
+                if name == "delta" {
+                    out.push(delta(
+                        filename.take(),
+                        size.take(),
+                        sum_type.as_deref(),
+                        sum.as_deref(),
+                    )?);
                 }
             }
-            Event::DocType(_) => return Err("DOCTYPE declarations are not accepted".into()),
-            Event::Eof => break,
-            _ => {}
+            Ev::Eof => return Ok(out),
         }
-        buf.clear();
     }
-    if open != 0 {
-        return Err("file ends before its elements are closed (truncated?)".into());
-    }
-    Ok(out)
+}
+
+fn delta(
+    filename: Option<String>,
+    size: Option<String>,
+    sum_type: Option<&str>,
+    sum: Option<&str>,
+) -> Result<Listed, String> {
+    let f = filename.ok_or("a <delta> without a <filename>")?;
+    let what = format!("delta {f:?}");
+    let checksum = Checksum::new(
+        sum_type.unwrap_or(""),
+        sum.ok_or(format!("{what} has no checksum"))?,
+    )
+    .map_err(|e| format!("{what}: {e}"))?;
+    let size = size
+        .map(|s| s.parse().map_err(|_| format!("{what}: bad size {s:?}")))
+        .transpose()?;
+    Ok(Listed {
+        href: safe(&f, &what)?,
+        checksum,
+        size,
+    })
 }
 
 /// The files a `.treeinfo` lists: every `[checksums]` entry, and every

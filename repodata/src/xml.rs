@@ -1,0 +1,184 @@
+//! The one XML event loop every reader here uses (repomd, primary,
+//! filelists, other, prestodelta, metalink), with one set of guards:
+//!
+//! - no DTD is ever processed: a `DOCTYPE` is an error, and only the five
+//!   predefined entities and character references are resolved, so
+//!   entity-expansion attacks (billion laughs, external entities) are
+//!   errors, not memory blow-ups;
+//! - a document that ends before its elements are closed is an error
+//!   (truncated downloads are never taken for short documents);
+//! - text arrives as one kind of event whether it was text, CDATA or a
+//!   reference.
+
+use std::borrow::Cow;
+use std::io::BufRead;
+
+use quick_xml::XmlVersion;
+use quick_xml::events::{BytesRef, BytesStart, Event};
+
+/// Why a document was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum XmlError {
+    #[error("not well-formed XML (at byte {pos}): {msg}")]
+    Malformed { pos: u64, msg: String },
+    #[error("DOCTYPE declarations are not accepted")]
+    Doctype,
+    #[error("file ends before its elements are closed (truncated?)")]
+    Truncated,
+    #[error("undefined entity &{0}; (DTD entities are not supported)")]
+    Entity(String),
+}
+
+/// What the loop yields.
+pub enum Ev<'a> {
+    Start(BytesStart<'a>),
+    Empty(BytesStart<'a>),
+    /// The local name of the closed element.
+    End(String),
+    Text(Cow<'a, str>),
+    /// A declaration, comment or processing instruction: nothing to read.
+    Skip,
+    Eof,
+}
+
+/// A guarded pull reader over any `BufRead`.
+pub struct XmlReader<R> {
+    inner: quick_xml::Reader<R>,
+    buf: Vec<u8>,
+    depth: usize,
+}
+
+impl<R: BufRead> XmlReader<R> {
+    pub fn new(input: R) -> Self {
+        Self {
+            inner: quick_xml::Reader::from_reader(input),
+            buf: Vec::new(),
+            depth: 0,
+        }
+    }
+
+    /// Byte offset in the (decompressed) input.
+    pub fn position(&self) -> u64 {
+        self.inner.buffer_position()
+    }
+
+    /// Elements open right now (0 at the top level).
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// The next event.
+    pub fn event(&mut self) -> Result<Ev<'_>, XmlError> {
+        self.next_with_depth().map(|(ev, _)| ev)
+    }
+
+    /// [`event`](Self::event) and the depth after it: an element's children
+    /// are one deeper than its `Start` (an `Empty` one has none).
+    pub fn next_with_depth(&mut self) -> Result<(Ev<'_>, usize), XmlError> {
+        self.buf.clear();
+        let pos = self.inner.buffer_position();
+        let ev = self
+            .inner
+            .read_event_into(&mut self.buf)
+            .map_err(|e| XmlError::Malformed {
+                pos,
+                msg: e.to_string(),
+            })?;
+        let ev = match ev {
+            Event::Start(e) => {
+                self.depth += 1;
+                Ev::Start(e)
+            }
+            Event::Empty(e) => Ev::Empty(e),
+            Event::End(e) => {
+                self.depth = self.depth.saturating_sub(1);
+                Ev::End(e.local_name().as_ref().to_owned())
+            }
+            Event::Text(t) => Ev::Text(Cow::Owned(t.xml10_content().into_owned())),
+            Event::CData(t) => Ev::Text(Cow::Owned(t.xml10_content().into_owned())),
+            Event::GeneralRef(r) => Ev::Text(Cow::Owned(resolve_ref(&r)?)),
+            Event::DocType(_) => return Err(XmlError::Doctype),
+            Event::Eof if self.depth != 0 => return Err(XmlError::Truncated),
+            Event::Eof => Ev::Eof,
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => Ev::Skip,
+        };
+        Ok((ev, self.depth))
+    }
+}
+
+/// The text an entity or character reference stands for.
+fn resolve_ref(r: &BytesRef<'_>) -> Result<String, XmlError> {
+    if let Some(c) = r.resolve_char_ref().map_err(|e| XmlError::Malformed {
+        pos: 0,
+        msg: format!("bad character reference: {e}"),
+    })? {
+        return Ok(c.to_string());
+    }
+    let name = r.clone().into_inner();
+    Ok(match name.as_ref() {
+        "amp" => "&",
+        "lt" => "<",
+        "gt" => ">",
+        "quot" => "\"",
+        "apos" => "'",
+        other => return Err(XmlError::Entity(other.to_owned())),
+    }
+    .to_owned())
+}
+
+/// The value of attribute `name`, matched on its full (qualified) name:
+/// `xml:base` is asked for as `"xml:base"`.
+pub fn attr(e: &BytesStart<'_>, name: &str) -> Result<Option<String>, String> {
+    for a in e.attributes() {
+        let a = a.map_err(|e| format!("bad attribute: {e}"))?;
+        if a.key.as_ref() == name {
+            let v = a
+                .normalized_value(XmlVersion::default())
+                .map_err(|e| format!("bad value of attribute {name}: {e}"))?;
+            return Ok(Some(v.into_owned()));
+        }
+    }
+    Ok(None)
+}
+
+/// The local part of an element name (`rpm:entry` -> `entry`).
+pub fn local(e: &BytesStart<'_>) -> String {
+    e.local_name().as_ref().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(text: &str) -> Result<Vec<String>, XmlError> {
+        let mut r = XmlReader::new(text.as_bytes());
+        let mut out = Vec::new();
+        loop {
+            match r.event()? {
+                Ev::Start(e) | Ev::Empty(e) => out.push(format!("<{}", local(&e))),
+                Ev::End(n) => out.push(format!("/{n}")),
+                Ev::Text(t) => out.push(t.into_owned()),
+                Ev::Skip => {}
+                Ev::Eof => return Ok(out),
+            }
+        }
+    }
+
+    #[test]
+    fn guards() {
+        assert_eq!(
+            drain("<?xml version=\"1.0\"?><a x=\"1\">t&amp;<![CDATA[c]]>&#65;<b/></a>").unwrap(),
+            ["<a", "t", "&", "c", "A", "<b", "/a"]
+        );
+        assert_eq!(
+            drain("<!DOCTYPE x [<!ENTITY e \"boom\">]><a>&e;</a>").unwrap_err(),
+            XmlError::Doctype
+        );
+        assert_eq!(
+            drain("<a>&e;</a>").unwrap_err(),
+            XmlError::Entity("e".into())
+        );
+        assert_eq!(drain("<a><b>text").unwrap_err(), XmlError::Truncated);
+        assert!(matches!(drain("<a></b>"), Err(XmlError::Malformed { .. })));
+    }
+}
