@@ -92,15 +92,18 @@ pub enum MapError {
     RemoteIncludesLocal { parent: String, uri: String },
 }
 
-/// Where map bytes come from; implemented by the binary for http and files.
+/// A parsed map document (JSON is read as the YAML subset it is).
+pub type MapValue = serde_yaml::Value;
+
+/// Where maps come from; implemented by the binary for http and files.
 pub trait Loader {
-    /// Fetch `url` (http, https or file). `check` validates the body; a body
-    /// that fails it may be retried as truncated or corrupt.
+    /// Fetch `url` (http, https or file) and `parse` its body (once). A
+    /// body that does not parse may be retried as truncated or corrupt.
     fn load(
         &self,
         url: &Url,
-        check: &dyn Fn(&[u8]) -> Result<(), String>,
-    ) -> Result<Vec<u8>, String>;
+        parse: &dyn Fn(&[u8]) -> Result<MapValue, String>,
+    ) -> Result<MapValue, String>;
 }
 
 /// A source URI as given: http(s), file://, a path, or data:.
@@ -175,7 +178,7 @@ pub fn decode_data_url(uri: &str) -> Result<Option<Vec<u8>>, String> {
     }
 }
 
-fn parse_body(bytes: &[u8]) -> Result<serde_yaml::Value, String> {
+fn parse_body(bytes: &[u8]) -> Result<MapValue, String> {
     // JSON is (for these maps) a subset of YAML 1.2, and YAML keeps key order.
     let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8: {e}"))?;
     if text.trim().is_empty() {
@@ -191,7 +194,29 @@ fn parse_body(bytes: &[u8]) -> Result<serde_yaml::Value, String> {
 
 /// Load and resolve the map at `uri`.
 pub fn resolve(uri: &str, wrapper_key: &str, loader: &dyn Loader) -> Result<Resolved, MapError> {
-    resolve_at(uri, None, wrapper_key, loader, 0)
+    resolve_with(uri, wrapper_key, loader, &parse_body)
+}
+
+/// [`resolve`] with the body parser given (tests count its calls).
+fn resolve_with(
+    uri: &str,
+    wrapper_key: &str,
+    loader: &dyn Loader,
+    parse: &dyn Fn(&[u8]) -> Result<MapValue, String>,
+) -> Result<Resolved, MapError> {
+    let ctx = Ctx {
+        key: wrapper_key,
+        loader,
+        parse,
+    };
+    resolve_at(uri, None, &ctx, 0)
+}
+
+/// What stays the same through every level of includes.
+struct Ctx<'a> {
+    key: &'a str,
+    loader: &'a dyn Loader,
+    parse: &'a dyn Fn(&[u8]) -> Result<MapValue, String>,
 }
 
 /// A map value quoted for an error message: escaped, and cut when long.
@@ -206,10 +231,10 @@ fn quoted(v: &str) -> String {
 fn resolve_at(
     uri: &str,
     parent: Option<&Url>,
-    key: &str,
-    loader: &dyn Loader,
+    ctx: &Ctx<'_>,
     depth: usize,
 ) -> Result<Resolved, MapError> {
+    let key = ctx.key;
     if depth > MAX_DEPTH {
         return Err(MapError::TooDeep { uri: redact(uri) });
     }
@@ -227,27 +252,26 @@ fn resolve_at(
             });
         }
     }
-    let (bytes, own_base) = match &source {
-        Source::Data(d) => match decode_data_url(d).map_err(load_err)? {
-            Some(b) => (b, None),
-            None => return Ok(Resolved::default()),
-        },
-        Source::Url(u) => (
-            loader
-                .load(u, &|b| parse_body(b).map(|_| ()))
-                .map_err(load_err)?,
-            Some(u.clone()),
-        ),
-    };
     let shown = match &source {
         Source::Url(u) => redact(u.as_str()),
         Source::Data(_) => redact(uri),
     };
-    let value = parse_body(&bytes).map_err(|message| MapError::Parse {
-        uri: shown.clone(),
-        message,
-    })?;
-    drop(bytes);
+    let (value, own_base) = match &source {
+        Source::Data(d) => match decode_data_url(d).map_err(load_err)? {
+            Some(b) => (
+                (ctx.parse)(&b).map_err(|message| MapError::Parse {
+                    uri: shown.clone(),
+                    message,
+                })?,
+                None,
+            ),
+            None => return Ok(Resolved::default()),
+        },
+        Source::Url(u) => (
+            ctx.loader.load(u, ctx.parse).map_err(load_err)?,
+            Some(u.clone()),
+        ),
+    };
     let shape = |message: String| MapError::Shape {
         uri: shown.clone(),
         message,
@@ -287,17 +311,11 @@ fn resolve_at(
         let is_list = matches!(v, serde_yaml::Value::Sequence(_));
         if k == "include:" || (k == "include" && is_list) {
             for item in str_list(v).map_err(|m| shape(format!("include: {m}")))? {
-                includes.push(resolve_at(
-                    &item,
-                    own_base.as_ref(),
-                    key,
-                    loader,
-                    depth + 1,
-                )?);
+                includes.push(resolve_at(&item, own_base.as_ref(), ctx, depth + 1)?);
             }
         } else if k == "include:before:" || (k == "include:before" && is_list) {
             for pair in pair_list(v).map_err(|m| shape(format!("include:before: {m}")))? {
-                let inc = resolve_at(&pair.1, own_base.as_ref(), key, loader, depth + 1)?;
+                let inc = resolve_at(&pair.1, own_base.as_ref(), ctx, depth + 1)?;
                 include_before.push((pair.0, inc));
             }
         } else if let Some(target) = k.strip_prefix("before:") {
@@ -370,13 +388,7 @@ pub fn redact(uri: &str) -> String {
     if uri.starts_with("data:") {
         return quoted(uri).trim_matches('"').to_owned();
     }
-    match Url::parse(uri) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => uri.to_owned(),
-    }
+    mirror_http::redact(uri)
 }
 
 fn is_remote(u: &Url) -> bool {
@@ -450,14 +462,13 @@ mod tests {
         fn load(
             &self,
             url: &Url,
-            check: &dyn Fn(&[u8]) -> Result<(), String>,
-        ) -> Result<Vec<u8>, String> {
+            parse: &dyn Fn(&[u8]) -> Result<MapValue, String>,
+        ) -> Result<MapValue, String> {
             let b = self
                 .0
                 .get(url.as_str())
                 .ok_or_else(|| "HTTP 404".to_owned())?;
-            check(b.as_bytes())?;
-            Ok(b.clone().into_bytes())
+            parse(b.as_bytes())
         }
     }
 
@@ -574,9 +585,9 @@ mod tests {
         fn load(
             &self,
             url: &Url,
-            _: &dyn Fn(&[u8]) -> Result<(), String>,
-        ) -> Result<Vec<u8>, String> {
-            std::fs::read(url.to_file_path().unwrap()).map_err(|e| e.to_string())
+            parse: &dyn Fn(&[u8]) -> Result<MapValue, String>,
+        ) -> Result<MapValue, String> {
+            parse(&std::fs::read(url.to_file_path().unwrap()).map_err(|e| e.to_string())?)
         }
     }
 
@@ -755,6 +766,37 @@ mod tests {
         assert_eq!(r.repos["b"], "http://m/b");
     }
 
+    /// Issue 8: the body of each source is parsed once (it was parsed once
+    /// to validate it and again to read it).
+    #[test]
+    fn each_body_is_parsed_once() {
+        struct Counting(std::cell::Cell<u32>);
+        impl Loader for Counting {
+            fn load(
+                &self,
+                url: &Url,
+                parse: &dyn Fn(&[u8]) -> Result<MapValue, String>,
+            ) -> Result<MapValue, String> {
+                self.0.set(self.0.get() + 1);
+                let body = if url.path().ends_with("top.json") {
+                    r#"{"a": "http://m/a", "include:": ["inc.json"]}"#
+                } else {
+                    r#"{"b": "http://m/b"}"#
+                };
+                parse(body.as_bytes())
+            }
+        }
+        let parses = std::cell::Cell::new(0u32);
+        let counting = Counting(std::cell::Cell::new(0));
+        let r = resolve_with("http://i/top.json", "latest_ci_repos", &counting, &|b| {
+            parses.set(parses.get() + 1);
+            parse_body(b)
+        })
+        .unwrap();
+        assert_eq!(r.repos.len(), 2);
+        assert_eq!((counting.0.get(), parses.get()), (2, 2));
+    }
+
     #[test]
     fn errors_never_show_a_password() {
         let l = fake(&[]);
@@ -789,8 +831,8 @@ mod props {
         fn load(
             &self,
             url: &Url,
-            _: &dyn Fn(&[u8]) -> Result<(), String>,
-        ) -> Result<Vec<u8>, String> {
+            _: &dyn Fn(&[u8]) -> Result<MapValue, String>,
+        ) -> Result<MapValue, String> {
             Err(format!("no network in this test: {url}"))
         }
     }

@@ -1,7 +1,7 @@
-//! Loading map sources: `file://` from disk, http(s) with a timeout,
-//! bounded retries with backoff for connection errors, 5xx and bodies that
-//! fail validation (truncated or corrupt), and environment proxies ignored
-//! unless allowed. Only the binary's runtime drives it.
+//! Loading map sources: `file://` from disk, http(s) through the shared
+//! client of [`mirror_http`] (its retry rule for connection errors, 5xx and
+//! bodies that fail to parse, i.e. truncated or corrupt), with environment
+//! proxies ignored unless allowed. Only the binary's runtime drives it.
 //!
 //! Invariant: no source can hold the client longer than the timeout or make
 //! it read more than `max_bytes` (an endless body, `/dev/zero`, a FIFO with
@@ -11,15 +11,26 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::map::Loader;
+use crate::map::{Loader, MapValue, redact};
 
 pub struct NetLoader {
     client: reqwest::Client,
     runtime: tokio::runtime::Runtime,
     retries: u32,
-    backoff: Duration,
     timeout: Duration,
     max_bytes: u64,
+}
+
+/// One failed attempt: whether to try again, and why it failed.
+struct Attempt {
+    transient: bool,
+    message: String,
+}
+
+impl mirror_http::Transient for Attempt {
+    fn is_transient(&self) -> bool {
+        self.transient
+    }
 }
 
 impl NetLoader {
@@ -29,16 +40,13 @@ impl NetLoader {
         allow_proxy: bool,
         max_bytes: u64,
     ) -> Result<Self, String> {
-        let mut b = reqwest::Client::builder()
-            .user_agent(concat!("mirror-client/", env!("CARGO_PKG_VERSION")))
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)));
-        if !allow_proxy {
-            b = b.no_proxy();
-        }
-        let client = b
-            .build()
-            .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
+        let client = mirror_http::client(&mirror_http::ClientOptions {
+            connect_timeout: timeout.min(Duration::from_secs(10)),
+            total_timeout: Some(timeout),
+            env_proxy: allow_proxy,
+            ..mirror_http::ClientOptions::new(concat!("mirror-client/", env!("CARGO_PKG_VERSION")))
+        })
+        .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -47,7 +55,6 @@ impl NetLoader {
             client,
             runtime,
             retries,
-            backoff: Duration::from_millis(200),
             timeout,
             max_bytes,
         })
@@ -93,12 +100,13 @@ impl NetLoader {
         }
     }
 
-    async fn once(&self, url: &Url) -> Result<Vec<u8>, (bool, String)> {
-        // Errors are shown without their URL: the caller names the source,
-        // with any password masked.
+    /// One GET, its body capped. Errors are shown without their URL: the
+    /// caller names the source, with any password masked.
+    async fn once(&self, url: &Url) -> Result<Vec<u8>, Attempt> {
+        let fail = |transient, message| Attempt { transient, message };
         let resp = self.client.get(url.clone()).send().await.map_err(|e| {
-            (
-                true,
+            fail(
+                mirror_http::transient_error(&e),
                 format!(
                     "request failed: {}",
                     mirror_index::error_chain(&e.without_url())
@@ -106,36 +114,33 @@ impl NetLoader {
             )
         })?;
         let status = resp.status();
+        if status.is_redirection() {
+            return Err(fail(
+                false,
+                format!(
+                    "HTTP {status} redirected to {}: refused, only redirects to http and https are followed",
+                    mirror_http::location(&resp)
+                ),
+            ));
+        }
         if !status.is_success() {
-            let transient =
-                status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408;
-            return Err((transient, format!("HTTP {status}")));
+            return Err(fail(
+                mirror_http::transient_status(status.as_u16()),
+                format!("HTTP {status}"),
+            ));
         }
-        if resp.content_length().is_some_and(|n| n > self.max_bytes) {
-            return Err((false, self.too_large()));
-        }
-        let mut resp = resp;
-        let mut body = Vec::new();
-        loop {
-            match resp.chunk().await {
-                Ok(Some(chunk)) => {
-                    if (body.len() + chunk.len()) as u64 > self.max_bytes {
-                        return Err((false, self.too_large()));
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => return Ok(body),
-                Err(e) => {
-                    return Err((
-                        true,
-                        format!(
-                            "body cut short: {}",
-                            mirror_index::error_chain(&e.without_url())
-                        ),
-                    ));
-                }
-            }
-        }
+        mirror_http::read_capped(resp, self.max_bytes, |_| {})
+            .await
+            .map_err(|e| match e {
+                mirror_http::CapError::TooLarge { .. } => fail(false, self.too_large()),
+                mirror_http::CapError::Body(e) => fail(
+                    true,
+                    format!(
+                        "body cut short: {}",
+                        mirror_index::error_chain(&e.without_url())
+                    ),
+                ),
+            })
     }
 }
 
@@ -143,38 +148,44 @@ impl Loader for NetLoader {
     fn load(
         &self,
         url: &Url,
-        check: &dyn Fn(&[u8]) -> Result<(), String>,
-    ) -> Result<Vec<u8>, String> {
+        parse: &dyn Fn(&[u8]) -> Result<MapValue, String>,
+    ) -> Result<MapValue, String> {
         if url.scheme() == "file" {
-            return self.read_file(url);
+            return parse(&self.read_file(url)?);
         }
-        let mut delay = self.backoff;
-        let mut attempt = 0;
-        loop {
-            let result =
-                self.runtime
-                    .block_on(self.once(url))
-                    .and_then(|body| match check(&body) {
-                        Ok(()) => Ok(body),
-                        Err(e) => Err((true, format!("invalid or truncated body: {e}"))),
-                    });
-            match result {
-                Ok(body) => return Ok(body),
-                Err((true, msg)) if attempt < self.retries => {
-                    attempt += 1;
+        // A body that does not parse is retried as truncated or corrupt.
+        let attempt = || async {
+            let body = self.once(url).await?;
+            parse(&body).map_err(|e| Attempt {
+                transient: true,
+                message: format!("invalid or truncated body: {e}"),
+            })
+        };
+        let backoff = mirror_http::Backoff {
+            first: Duration::from_millis(200),
+        };
+        let mut tries = 0;
+        self.runtime
+            .block_on(mirror_http::retry(
+                self.retries,
+                backoff,
+                attempt,
+                |e, n, delay| {
+                    tries = n;
                     eprintln!(
-                        "warning: {}: {msg}; retry {attempt}/{} in {delay:?}",
-                        crate::map::redact(url.as_str()),
+                        "warning: {}: {}; retry {n}/{} in {delay:?}",
+                        redact(url.as_str()),
+                        e.message,
                         self.retries
                     );
-                    std::thread::sleep(delay);
-                    delay *= 2;
+                },
+            ))
+            .map_err(|e| {
+                if tries > 0 {
+                    format!("{} (after {} attempts)", e.message, tries + 1)
+                } else {
+                    e.message
                 }
-                Err((_, msg)) if attempt > 0 => {
-                    return Err(format!("{msg} (after {} attempts)", attempt + 1));
-                }
-                Err((_, msg)) => return Err(msg),
-            }
-        }
+            })
     }
 }

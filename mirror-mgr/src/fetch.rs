@@ -103,11 +103,10 @@ pub enum FetchError {
     },
 }
 
-impl FetchError {
-    /// Worth another attempt?
+impl mirror_http::Transient for FetchError {
     fn is_transient(&self) -> bool {
         match self {
-            Self::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+            Self::Status { status, .. } => mirror_http::transient_status(*status),
             Self::Network { .. } | Self::Corrupt { .. } | Self::TooLarge { .. } => true,
             Self::NotFound { .. }
             | Self::Scheme { .. }
@@ -139,14 +138,12 @@ fn net<'a>(url: &'a Url, what: &'static str) -> impl FnOnce(reqwest::Error) -> F
 
 impl Fetcher {
     pub fn new(opts: FetchOptions) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("mirror-mgr/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(opts.connect_timeout)
-            .read_timeout(opts.read_timeout)
-            .pool_max_idle_per_host(opts.max_connections)
-            .tcp_nodelay(true)
-            .redirect(redirect_policy())
-            .build()?;
+        let client = mirror_http::client(&mirror_http::ClientOptions {
+            connect_timeout: opts.connect_timeout,
+            read_timeout: Some(opts.read_timeout),
+            pool_per_host: opts.max_connections,
+            ..mirror_http::ClientOptions::new(concat!("mirror-mgr/", env!("CARGO_PKG_VERSION")))
+        })?;
         Ok(Self {
             client,
             opts,
@@ -159,25 +156,18 @@ impl Fetcher {
         &self.opts
     }
 
-    async fn retrying<T, F, Fut>(&self, retries: u32, mut attempt: F) -> Result<T, FetchError>
+    async fn retrying<T, F, Fut>(&self, retries: u32, attempt: F) -> Result<T, FetchError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, FetchError>>,
     {
-        let mut delay = self.opts.backoff;
-        let mut tries = 0;
-        loop {
-            match attempt().await {
-                Ok(v) => return Ok(v),
-                Err(e) if e.is_transient() && tries < retries => {
-                    tries += 1;
-                    tracing::warn!("{e}; retry {tries}/{retries} in {delay:?}");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(30));
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let backoff = mirror_http::Backoff {
+            first: self.opts.backoff,
+        };
+        mirror_http::retry(retries, backoff, attempt, |e, n, delay| {
+            tracing::warn!("{e}; retry {n}/{retries} in {delay:?}");
+        })
+        .await
     }
 
     /// GET a small file whole (repomd.xml, mirrorlists), at most `limit` bytes.
@@ -221,20 +211,20 @@ impl Fetcher {
             return Ok(Bytes::from(data));
         }
         let resp = self.send(url).await?;
-        let mut out = Vec::new();
-        let mut stream = resp.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(net(url, "connection failed while reading the body"))?;
-            self.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-            if (out.len() + chunk.len()) as u64 > limit {
-                return Err(FetchError::TooLarge {
-                    url: url.to_string(),
-                    limit,
-                });
+        let body = mirror_http::read_capped(resp, limit, |n| {
+            self.bytes.fetch_add(n, Ordering::Relaxed);
+        })
+        .await
+        .map_err(|e| match e {
+            mirror_http::CapError::TooLarge { limit } => FetchError::TooLarge {
+                url: url.to_string(),
+                limit,
+            },
+            mirror_http::CapError::Body(source) => {
+                net(url, "connection failed while reading the body")(source)
             }
-            out.extend_from_slice(&chunk);
-        }
-        Ok(Bytes::from(out))
+        })?;
+        Ok(Bytes::from(body))
     }
 
     async fn send(&self, url: &Url) -> Result<reqwest::Response, FetchError> {
@@ -268,15 +258,7 @@ impl Fetcher {
             300..=399 => Err(FetchError::RedirectTo {
                 url: url.to_string(),
                 status,
-                location: resp.headers().get(reqwest::header::LOCATION).map_or_else(
-                    || "nowhere (no Location header)".into(),
-                    |l| {
-                        String::from_utf8_lossy(l.as_bytes())
-                            .chars()
-                            .take(200)
-                            .collect()
-                    },
-                ),
+                location: mirror_http::location(&resp),
             }),
             s => Err(FetchError::Status {
                 url: url.to_string(),
@@ -392,30 +374,6 @@ impl Fetcher {
         file.flush().map_err(werr)?;
         Ok(())
     }
-}
-
-/// Redirects are followed within http(s) only, at most 10, never in a
-/// loop; a refusal says where the redirect pointed and why, and is final
-/// (not retried).
-fn redirect_policy() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let to = attempt.url().clone();
-        if !matches!(to.scheme(), "http" | "https") {
-            let msg = format!(
-                "redirected to {to}: refused, only redirects to http and https are followed"
-            );
-            return attempt.error(msg);
-        }
-        if attempt.previous().contains(&to) {
-            let msg = format!("redirected to {to} again: a redirect loop");
-            return attempt.error(msg);
-        }
-        if attempt.previous().len() > 10 {
-            let msg = format!("redirected to {to}: more than 10 redirects");
-            return attempt.error(msg);
-        }
-        attempt.follow()
-    })
 }
 
 fn create_file(path: &Path) -> std::io::Result<std::fs::File> {

@@ -1,0 +1,289 @@
+//! `mirror-http`: how both binaries talk HTTP, in one place.
+//!
+//! - [`client`]: the one `reqwest` set-up (user agent, timeouts, keep-alive
+//!   pool, proxies, and [`redirect_policy`]: within http(s) only, never in a
+//!   loop, at most 10);
+//! - [`Transient`] and [`retry`]: one rule for what deserves another
+//!   attempt (connection errors, timeouts, 5xx, 429, 408, bodies cut short
+//!   or corrupt) and one exponential backoff;
+//! - [`read_capped`]: a response body read whole, never past a limit;
+//! - [`redact`]: a URL as it may be shown (no password).
+//!
+//! Neither binary's domain logic lives here: the sync engine and the map
+//! loader each decide what to fetch; this decides how.
+
+use std::time::Duration;
+
+/// What a client is built with.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// `mirror-mgr`, `mirror-client`: sent as `<name>/<version>`.
+    pub user_agent: String,
+    pub connect_timeout: Duration,
+    /// Longest wait for the next bytes of a response.
+    pub read_timeout: Option<Duration>,
+    /// Longest a whole request may take, body included.
+    pub total_timeout: Option<Duration>,
+    /// Idle keep-alive connections kept per host.
+    pub pool_per_host: usize,
+    /// Use `http_proxy`/`https_proxy`/`no_proxy` from the environment.
+    pub env_proxy: bool,
+}
+
+impl ClientOptions {
+    pub fn new(user_agent: impl Into<String>) -> Self {
+        Self {
+            user_agent: user_agent.into(),
+            connect_timeout: Duration::from_secs(15),
+            read_timeout: None,
+            total_timeout: None,
+            pool_per_host: 16,
+            env_proxy: true,
+        }
+    }
+}
+
+/// Build the client both binaries use.
+pub fn client(opts: &ClientOptions) -> Result<reqwest::Client, reqwest::Error> {
+    let mut b = reqwest::Client::builder()
+        .user_agent(opts.user_agent.clone())
+        .connect_timeout(opts.connect_timeout)
+        .pool_max_idle_per_host(opts.pool_per_host)
+        .tcp_nodelay(true)
+        .redirect(redirect_policy());
+    if let Some(t) = opts.read_timeout {
+        b = b.read_timeout(t);
+    }
+    if let Some(t) = opts.total_timeout {
+        b = b.timeout(t);
+    }
+    if !opts.env_proxy {
+        b = b.no_proxy();
+    }
+    b.build()
+}
+
+/// Redirects are followed within http(s) only, at most 10, never in a
+/// loop; a refusal says where the redirect pointed and why. (A redirect to
+/// another scheme is not even offered to the policy by reqwest: it comes
+/// back as the 3xx response, which callers report with [`location`].)
+pub fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let to = attempt.url().clone();
+        if !matches!(to.scheme(), "http" | "https") {
+            let msg = format!(
+                "redirected to {}: refused, only redirects to http and https are followed",
+                redact(to.as_str())
+            );
+            return attempt.error(msg);
+        }
+        if attempt.previous().contains(&to) {
+            let msg = format!(
+                "redirected to {} again: a redirect loop",
+                redact(to.as_str())
+            );
+            return attempt.error(msg);
+        }
+        if attempt.previous().len() > 10 {
+            let msg = format!(
+                "redirected to {}: more than 10 redirects",
+                redact(to.as_str())
+            );
+            return attempt.error(msg);
+        }
+        attempt.follow()
+    })
+}
+
+/// Where a 3xx response pointed, for an error message.
+pub fn location(resp: &reqwest::Response) -> String {
+    resp.headers().get(reqwest::header::LOCATION).map_or_else(
+        || "nowhere (no Location header)".into(),
+        |l| {
+            redact(
+                &String::from_utf8_lossy(l.as_bytes())
+                    .chars()
+                    .take(200)
+                    .collect::<String>(),
+            )
+        },
+    )
+}
+
+/// Whether a failure deserves another attempt.
+pub trait Transient {
+    fn is_transient(&self) -> bool;
+}
+
+/// Is an HTTP status worth retrying (5xx, 429 Too Many Requests, 408)?
+pub fn transient_status(status: u16) -> bool {
+    status >= 500 || status == 429 || status == 408
+}
+
+/// Is a request error worth retrying? Connection errors, timeouts and
+/// bodies cut short are; a refused redirect or a bad URL is not.
+pub fn transient_error(e: &reqwest::Error) -> bool {
+    !e.is_redirect() && !e.is_builder()
+}
+
+/// Exponential backoff: the first delay, doubled each retry, capped at 30 s.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub first: Duration,
+}
+
+impl Backoff {
+    pub fn delay(self, retry: u32) -> Duration {
+        self.first
+            .saturating_mul(2u32.saturating_pow(retry.saturating_sub(1)))
+            .min(Duration::from_secs(30))
+    }
+}
+
+/// Run `attempt` until it succeeds, fails for good, or `retries` retries
+/// are spent; `on_retry(error, retry, delay)` is told before each wait.
+pub async fn retry<T, E, F, Fut>(
+    retries: u32,
+    backoff: Backoff,
+    mut attempt: F,
+    mut on_retry: impl FnMut(&E, u32, Duration),
+) -> Result<T, E>
+where
+    E: Transient,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_transient() && tries < retries => {
+                tries += 1;
+                let delay = backoff.delay(tries);
+                on_retry(&e, tries, delay);
+                tokio::time::sleep(delay).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Why a capped body could not be had.
+#[derive(Debug)]
+pub enum CapError {
+    /// More than the limit (declared or received).
+    TooLarge { limit: u64 },
+    /// The connection failed while reading.
+    Body(reqwest::Error),
+}
+
+/// Read a response body whole, failing as soon as it exceeds `limit`
+/// bytes; `on_chunk` sees each chunk's length (for counters and progress).
+pub async fn read_capped(
+    mut resp: reqwest::Response,
+    limit: u64,
+    mut on_chunk: impl FnMut(u64),
+) -> Result<Vec<u8>, CapError> {
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Err(CapError::TooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(CapError::Body)? {
+        on_chunk(chunk.len() as u64);
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(CapError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A URL as it may be shown: a password in it is masked; anything that is
+/// not a URL is returned as it is.
+pub fn redact(s: &str) -> String {
+    match url::Url::parse(s) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let b = Backoff {
+            first: Duration::from_millis(500),
+        };
+        assert_eq!(b.delay(1), Duration::from_millis(500));
+        assert_eq!(b.delay(2), Duration::from_secs(1));
+        assert_eq!(b.delay(3), Duration::from_secs(2));
+        assert_eq!(b.delay(10), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn statuses_and_redaction() {
+        for (s, t) in [
+            (500, true),
+            (503, true),
+            (429, true),
+            (408, true),
+            (404, false),
+            (403, false),
+            (302, false),
+        ] {
+            assert_eq!(transient_status(s), t, "{s}");
+        }
+        assert_eq!(redact("http://u:secret@h/x"), "http://u:***@h/x");
+        assert_eq!(redact("http://h/x"), "http://h/x");
+        assert_eq!(redact("not a url"), "not a url");
+    }
+
+    #[derive(Debug)]
+    struct E(bool);
+    impl Transient for E {
+        fn is_transient(&self) -> bool {
+            self.0
+        }
+    }
+
+    #[test]
+    fn retry_counts_and_stops_on_permanent_errors() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let b = Backoff {
+            first: Duration::from_millis(1),
+        };
+        let mut calls = 0;
+        let mut seen = Vec::new();
+        let r: Result<(), E> = rt.block_on(retry(
+            3,
+            b,
+            || {
+                calls += 1;
+                async { Err(E(true)) }
+            },
+            |_, n, _| seen.push(n),
+        ));
+        assert!(r.is_err());
+        assert_eq!((calls, seen), (4, vec![1, 2, 3]));
+        let mut calls = 0;
+        let r: Result<(), E> = rt.block_on(retry(
+            3,
+            b,
+            || {
+                calls += 1;
+                async { Err(E(false)) }
+            },
+            |_, _, _| {},
+        ));
+        assert!(r.is_err());
+        assert_eq!(calls, 1);
+    }
+}
