@@ -82,9 +82,10 @@ fn broken_latest_is_reported_kept_in_the_index_and_repairable() {
         run_ok(w.mgr().args(["rollback", "m-el9", "--to", &b]));
         run_ok(w.mgr().args(["verify", "m-el9"]));
     }
-    // An unknown mirror is an error, not silence.
+    // An unknown mirror is an error, not silence (exit 2, as for any
+    // unknown name: see the exit code table).
     let out = run(w.mgr().args(["verify", "no-such-el9"]));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("no-such-el9 does not exist"),
         "{}",

@@ -212,7 +212,18 @@ fn sync_snapshot_install_update_and_rollback() {
     let out = run(w
         .mgr()
         .args(["rollback", "demo-el9", "--to", "2001-01-01-00-00"]));
-    assert_eq!(out.status.code(), Some(1));
+    // An unknown snapshot exits 2 in every command (issue 8: rollback
+    // said 1 and diff 2).
+    assert_eq!(out.status.code(), Some(2));
+    let diff = run(w
+        .mgr()
+        .args(["diff", "demo-el9", "2001-01-01-00-00", "latest"]));
+    assert_eq!(diff.status.code(), Some(2), "{}", stderr(&diff));
+    assert!(
+        stderr(&diff).contains("no snapshot \"2001-01-01-00-00\""),
+        "{}",
+        stderr(&diff)
+    );
     let err = stderr(&out);
     assert!(
         err.contains("no snapshot \"2001-01-01-00-00\"") && err.contains(&s1),

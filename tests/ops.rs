@@ -41,7 +41,7 @@ fn gc_keeps_latest_pinned_and_recent_and_reports_freed_bytes() {
     let out = run(w.mgr().args(["pin", "m-el9", "2001-01-01-00-00"]));
     assert_eq!(
         out.status.code(),
-        Some(1),
+        Some(2),
         "pinning a missing snapshot fails"
     );
 

@@ -115,6 +115,56 @@ const CLIENT_SIDE_OPTIONS: &[&str] = &[
     "module_hotfixes",
 ];
 
+/// dnf repository options a YAML mirror entry may carry (copied from a
+/// .repo file): the client-side ones are passed over, the others are
+/// reported as not honoured. Any other key is a typo and an error.
+const DNF_REPO_OPTIONS: &[&str] = &[
+    "name",
+    "gpgcheck",
+    "gpgkey",
+    "repo_gpgcheck",
+    "failovermethod",
+    "skip_if_unavailable",
+    "metadata_expire",
+    "priority",
+    "cost",
+    "type",
+    "enabled_metadata",
+    "countme",
+    "module_hotfixes",
+    "exclude",
+    "excludepkgs",
+    "includepkgs",
+    "sslverify",
+    "sslcacert",
+    "sslclientcert",
+    "sslclientkey",
+    "proxy",
+    "proxy_username",
+    "proxy_password",
+    "username",
+    "password",
+    "timeout",
+    "retries",
+    "minrate",
+    "throttle",
+    "bandwidth",
+    "max_parallel_downloads",
+    "deltarpm",
+    "fastestmirror",
+];
+
+/// The 1-based line where `key:` is written as a mapping key, if found.
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start().trim_start_matches("- ").trim_start();
+            t.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .map(|i| i + 1)
+}
+
 /// yum's `$basearch` for an arch.
 pub fn basearch(arch: &str) -> &str {
     match arch {
@@ -124,17 +174,28 @@ pub fn basearch(arch: &str) -> &str {
     }
 }
 
-fn default_vars(arch: Option<&str>, releasever: Option<&str>) -> BTreeMap<String, String> {
-    let arch = arch.unwrap_or("x86_64");
+/// The built-in yum variables: `arch` and `basearch` (x86_64 unless
+/// given), and `releasever`/`releasever_major` when a release is given.
+pub fn default_vars(arch: Option<&str>, releasever: Option<&str>) -> BTreeMap<String, String> {
     let mut v = BTreeMap::new();
-    v.insert("arch".into(), arch.to_owned());
-    v.insert("basearch".into(), basearch(arch).to_owned());
-    if let Some(r) = releasever {
-        v.insert("releasever".into(), r.to_owned());
-        let major = r.split('.').next().unwrap_or(r);
-        v.insert("releasever_major".into(), major.to_owned());
-    }
+    set_vars(&mut v, Some(arch.unwrap_or("x86_64")), releasever);
     v
+}
+
+/// Set `arch`/`basearch` and `releasever`/`releasever_major` from what is
+/// given, keeping the rest. The command line applies its `--arch` and
+/// `--releasever` this way over every mirror, so the precedence is:
+/// command line > mirror entry > config defaults > built-in.
+pub fn set_vars(vars: &mut BTreeMap<String, String>, arch: Option<&str>, releasever: Option<&str>) {
+    if let Some(a) = arch {
+        vars.insert("arch".into(), a.to_owned());
+        vars.insert("basearch".into(), basearch(a).to_owned());
+    }
+    if let Some(r) = releasever {
+        vars.insert("releasever".into(), r.to_owned());
+        let major = r.split('.').next().unwrap_or(r);
+        vars.insert("releasever_major".into(), major.to_owned());
+    }
 }
 
 /// Expand `$name` and `${name}` from `vars`; unknown variables stay literal, as in yum.
@@ -249,14 +310,26 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             return Err(invalid(format!("mirror {name}: empty baseurl")));
         }
         let releasever = m.releasever.as_ref().and_then(scalar);
-        let mut vars = default_vars(m.arch.as_deref(), releasever.as_deref());
+        // built-in < the file's vars < the mirror entry (arch, releasever, vars)
+        let mut vars = default_vars(None, None);
         vars.extend(file.vars.clone());
+        set_vars(&mut vars, m.arch.as_deref(), releasever.as_deref());
         vars.extend(m.vars);
         for key in m.other.keys() {
-            ignored
-                .entry(key.clone())
-                .or_default()
-                .push(name.to_string());
+            if !DNF_REPO_OPTIONS.contains(&key.as_str()) {
+                return Err(invalid(format!(
+                    "{}mirror {name}: unknown key `{key}`",
+                    line_of_key(&text, key)
+                        .map(|l| format!("line {l}: "))
+                        .unwrap_or_default()
+                )));
+            }
+            if !CLIENT_SIDE_OPTIONS.contains(&key.as_str()) {
+                ignored
+                    .entry(key.clone())
+                    .or_default()
+                    .push(name.to_string());
+            }
         }
         cfg.mirrors.push(MirrorSpec {
             name,
@@ -401,6 +474,52 @@ mod tests {
                 &vars
             ),
             "http://m/8.4/i386/i686/8/$infra/$"
+        );
+    }
+
+    /// Issue 8: a typo in a YAML mirror entry is an error naming its line,
+    /// not a warning.
+    #[test]
+    fn unknown_yaml_keys_are_errors_with_their_line() {
+        let (_d, p) = write(
+            "mirrors:\n  - name: a-el9\n    baseurl: http://u/$basearch/\n    arhc: aarch64\n",
+            "c.yaml",
+        );
+        let err = load_yaml(&p).unwrap_err().to_string();
+        assert!(
+            err.contains("c.yaml") && err.contains("line 4") && err.contains("unknown key `arhc`"),
+            "{err}"
+        );
+    }
+
+    /// Issue 8: command line > mirror entry > config defaults > built-in.
+    #[test]
+    fn variable_precedence() {
+        let (_d, p) = write(
+            "vars: {releasever: '9', arch: ppc64le, basearch: ppc64le}\nmirrors:\n  - name: own\n    baseurl: http://u/$basearch/$releasever/$releasever_major/\n    arch: s390x\n  - name: plain\n    baseurl: http://u/$basearch/$releasever/\n",
+            "c.yaml",
+        );
+        let cfg = load_yaml(&p).unwrap();
+        let own = cfg.mirror("own").unwrap();
+        assert_eq!(
+            (
+                own.vars["basearch"].as_str(),
+                own.vars["releasever"].as_str()
+            ),
+            ("s390x", "9")
+        );
+        let plain = cfg.mirror("plain").unwrap();
+        assert_eq!(plain.vars["basearch"], "ppc64le");
+        let mut v = own.vars.clone();
+        set_vars(&mut v, Some("aarch64"), Some("10.1"));
+        assert_eq!(
+            expand_vars("http://u/$basearch/$releasever/$releasever_major/", &v),
+            "http://u/aarch64/10.1/10/"
+        );
+        let builtin = default_vars(None, None);
+        assert_eq!(
+            (builtin["basearch"].as_str(), builtin.get("releasever")),
+            ("x86_64", None)
         );
     }
 

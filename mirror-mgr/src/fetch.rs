@@ -197,6 +197,7 @@ impl Fetcher {
 
     async fn get_once(&self, url: &Url, limit: u64) -> Result<Bytes, FetchError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!("GET {url}");
         if url.scheme() == "file" {
             let path = file_path(url)?;
             let data = tokio::fs::read(&path)
@@ -308,6 +309,7 @@ impl Fetcher {
     ) -> Result<(), FetchError> {
         use std::io::{Read, Write};
         self.requests.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!("GET {url} -> {}", dest.display());
         let werr = |source| FetchError::Write {
             path: dest.to_path_buf(),
             source,

@@ -6,7 +6,7 @@
 //! command line and calls [`cli::run`].
 
 pub mod cli;
-mod cli_progress;
+
 pub mod config;
 pub mod crashpoint;
 pub mod diff;

@@ -43,7 +43,13 @@ pub enum LifecycleError {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SnapshotInfo {
     pub name: String,
+    /// The UTC minute it was made, from its name (`2026-11-21T09:30Z`).
+    pub created: Option<String>,
     pub latest: bool,
+    /// Listed in the mirror's pin file: gc never removes it.
+    pub pinned: bool,
+    /// Newer than latest: held back by a rollback (gc keeps it).
+    pub held_back: bool,
     pub packages: u64,
     pub bytes: u64,
 }
@@ -63,6 +69,7 @@ fn open(root: &Path, name: &MirrorName) -> Result<Store, LifecycleError> {
 pub fn snapshots(root: &Path, name: &MirrorName) -> Result<Vec<SnapshotInfo>, LifecycleError> {
     let store = open(root, name)?;
     let latest = store.latest()?;
+    let pinned = pins(&store)?;
     let mut out = Vec::new();
     for s in store.snapshots()? {
         let dir = store.snapshot_dir(&s);
@@ -78,7 +85,12 @@ pub fn snapshots(root: &Path, name: &MirrorName) -> Result<Vec<SnapshotInfo>, Li
             }
         }
         out.push(SnapshotInfo {
+            created: s
+                .timestamp()
+                .map(|t| t.strftime("%Y-%m-%dT%H:%MZ").to_string()),
             latest: latest.as_ref() == Some(&s),
+            pinned: pinned.contains(&s),
+            held_back: latest.as_ref().is_some_and(|l| s > *l),
             name: s.to_string(),
             packages,
             bytes,

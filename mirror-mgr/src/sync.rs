@@ -114,10 +114,9 @@ async fn blocking<T: Send + 'static>(
 pub async fn sync_mirror(
     ctx: &SyncContext,
     spec: &MirrorSpec,
-    url_override: Option<&Url>,
     reporter: &dyn Reporter,
 ) -> Result<SyncReport, SyncError> {
-    let result = sync_locked(ctx, spec, url_override, reporter).await;
+    let result = sync_locked(ctx, spec, reporter).await;
     let store = Store::new(&ctx.root, spec.name.clone());
     let recorded = match &result {
         Ok(_) => store.record_outcome(None),
@@ -133,7 +132,6 @@ pub async fn sync_mirror(
 async fn sync_locked(
     ctx: &SyncContext,
     spec: &MirrorSpec,
-    url_override: Option<&Url>,
     reporter: &dyn Reporter,
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
@@ -151,7 +149,7 @@ async fn sync_locked(
     }
 
     reporter.phase(&spec.name, "fetching repomd.xml");
-    let resolved = resolve(&fetcher, spec, url_override).await?;
+    let resolved = resolve(&fetcher, spec).await?;
     let (ups, repomd_bytes) = fetch_repomd(&fetcher, spec, &resolved).await?;
     let base_url = ups.primary().clone();
     report.upstream = Some(base_url.to_string());
@@ -175,6 +173,10 @@ async fn sync_locked(
             store.clear_pending()?;
             store.clear_objects()?;
         }
+        tracing::info!(
+            "{}: repomd.xml of {base_url} equals latest's ({l}): unchanged",
+            spec.name
+        );
         report.status = Status::Unchanged;
         report.snapshot = Some(l.to_string());
         report.packages = snapshot_packages(&store.snapshot_dir(l), &repomd_bytes)?;
@@ -185,6 +187,10 @@ async fn sync_locked(
     if let Some(p) = &pending
         && store.snapshot_repomd(p).as_deref() == Some(&repomd_bytes[..])
     {
+        tracing::info!(
+            "{}: upstream matches {p}, published but not committed: finishing its commit",
+            spec.name
+        );
         reporter.phase(&spec.name, "finishing an interrupted commit");
         commit(&store, p).await?;
         report.status = Status::NewSnapshot;
@@ -202,6 +208,10 @@ async fn sync_locked(
         .filter(|s| latest.as_ref().is_some_and(|l| *s > l))
     {
         if store.snapshot_repomd(s).as_deref() == Some(&repomd_bytes[..]) {
+            tracing::info!(
+                "{}: upstream still matches {s}, held back by a rollback: latest stays",
+                spec.name
+            );
             report.status = Status::Unchanged;
             report.snapshot = latest.as_ref().map(ToString::to_string);
             report.note = Some(format!(
@@ -214,6 +224,10 @@ async fn sync_locked(
     }
 
     // 4. A new snapshot.
+    tracing::info!(
+        "{}: upstream changed (from {base_url}): building a new snapshot",
+        spec.name
+    );
     let repomd_url = fetch::join(&base_url, "repodata/repomd.xml").expect("constant path joins");
     let md = repomd::parse(&repomd_bytes).map_err(|source| SyncError::Repomd {
         url: repomd_url.to_string(),
@@ -284,17 +298,7 @@ pub fn failed_report(spec: &MirrorSpec, err: &(dyn std::error::Error + 'static))
 
 pub use mirror_index::error_chain;
 
-async fn resolve(
-    fetcher: &Fetcher,
-    spec: &MirrorSpec,
-    url_override: Option<&Url>,
-) -> Result<MirrorList, SyncError> {
-    if let Some(u) = url_override {
-        return Ok(MirrorList {
-            bases: vec![u.clone()],
-            repomd_hashes: Vec::new(),
-        });
-    }
+async fn resolve(fetcher: &Fetcher, spec: &MirrorSpec) -> Result<MirrorList, SyncError> {
     let cfg_err = |message: String| SyncError::Config {
         mirror: spec.name.to_string(),
         message,

@@ -1,0 +1,364 @@
+//! The command line's grammar: clap types whose doc comments are the
+//! `--help` text. Nothing here decides anything; [`super::settings`]
+//! resolves what these say.
+//!
+//! `-v`, `-q` and `--json` are global. The tree options (`--root`,
+//! `--base-url`, `--config`, `--repo-config`, `--wait`) belong to the
+//! subcommands, each listing in its `--help` only those it uses; written
+//! before the subcommand (`mirror-mgr --root R sync ...`, as cron jobs and
+//! scripts do) they are moved after it by [`hoist_tree_options`].
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::env_vars;
+
+/// Transactional snapshot mirrors of yum/dnf repositories.
+///
+/// Syncs each upstream repo into ROOT/NAME/base, publishes an immutable
+/// snapshot ROOT/NAME/YYYY-MM-DD-HH-MM/ when upstream changed, points
+/// ROOT/NAME/latest.txt at it, and writes ROOT/all_latest.{json,yaml,html}.
+#[derive(Debug, Parser)]
+#[command(name = "mirror-mgr", version, about, long_about, after_help = super::exit::HELP)]
+pub struct Cli {
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// No progress bars and no summary lines (errors are still printed).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Log what is decided and fetched (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the tree is and where mirrors are defined; every subcommand takes
+/// these, and hides in its help those it does not use.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TreeOpts {
+    /// Root of the mirror tree.
+    #[arg(long, env = env_vars::ROOT, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// URL at which the root is served; used in the index.
+    #[arg(long, env = env_vars::BASE_URL, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// YAML config: root, base_url and the list of mirrors.
+    #[arg(long, env = env_vars::CONFIG, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Mirror definitions in yum .repo style (section id = mirror name).
+    #[arg(long, value_name = "FILE")]
+    pub repo_config: Option<PathBuf>,
+    /// Wait for another process's lock on a mirror instead of failing.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// Values of yum variables, over every mirror's own.
+#[derive(Debug, Clone, Default, Args)]
+pub struct VarOpts {
+    /// Value of $basearch/$arch in upstream URLs (over the config's).
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Value of $releasever (and $releasever_major) in upstream URLs (over the config's).
+    #[arg(long)]
+    pub releasever: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sync mirrors from upstream; publish a snapshot when upstream changed.
+    Sync(SyncArgs),
+    /// Rewrite all_latest.json / .yaml / .html from every mirror's latest.txt.
+    Index {
+        #[command(flatten)]
+        tree: TreeOpts,
+    },
+    /// Point a mirror's latest.txt at an older (or any existing) snapshot, then re-index.
+    Rollback {
+        #[command(flatten)]
+        tree: TreeOpts,
+        /// The mirror.
+        name: String,
+        /// Snapshot to point at (default: the one before the current latest).
+        #[arg(long, value_name = "SNAPSHOT")]
+        to: Option<String>,
+    },
+    /// List a mirror's snapshots: creation time, package count, size, and
+    /// which is latest, pinned or held back by a rollback.
+    #[command(alias = "list")]
+    Snapshots {
+        #[command(flatten)]
+        tree: TreeOpts,
+        /// The mirror.
+        name: String,
+    },
+    /// List the mirrors the configuration defines, with their expanded upstreams.
+    Mirrors {
+        #[command(flatten)]
+        tree: TreeOpts,
+        #[command(flatten)]
+        vars: VarOpts,
+    },
+    /// Load and check a configuration, print the mirrors it defines; touch nothing.
+    CheckConfig {
+        #[command(flatten)]
+        tree: TreeOpts,
+        #[command(flatten)]
+        vars: VarOpts,
+    },
+    /// Packages added, removed, upgraded and downgraded between two snapshots.
+    Diff {
+        #[command(flatten)]
+        tree: TreeOpts,
+        /// The mirror.
+        name: String,
+        /// The older side: a snapshot name, `latest` or `base`.
+        from: String,
+        /// The newer side: a snapshot name, `latest` or `base`.
+        to: String,
+    },
+    /// Delete snapshots outside a retention policy (never the latest, a
+    /// newer one held back by a rollback, or a pinned one).
+    Gc(GcArgs),
+    /// Protect a snapshot from gc (listed in <root>/<name>/pinned).
+    Pin {
+        #[command(flatten)]
+        tree: TreeOpts,
+        /// The mirror.
+        name: String,
+        /// The snapshot.
+        snapshot: String,
+    },
+    /// Remove a snapshot from the pin list.
+    Unpin {
+        #[command(flatten)]
+        tree: TreeOpts,
+        /// The mirror.
+        name: String,
+        /// The snapshot.
+        snapshot: String,
+    },
+    /// Re-check snapshots and base/ against their own metadata.
+    Verify {
+        #[command(flatten)]
+        tree: TreeOpts,
+        /// Mirrors to check (default: every mirror under the root).
+        names: Vec<String>,
+        /// Only check presence and sizes, not checksums.
+        #[arg(long)]
+        quick: bool,
+    },
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages (mirror-mgr.1 and one per subcommand) into a directory.
+    Man {
+        /// Where to write them.
+        #[arg(short, long, value_name = "DIR", default_value = ".")]
+        output: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub tree: TreeOpts,
+    #[command(flatten)]
+    pub vars: VarOpts,
+    /// Mirrors to sync (names from the config, or one name with --url).
+    pub names: Vec<String>,
+    /// Sync every enabled mirror of the config.
+    #[arg(long, conflicts_with = "names")]
+    pub all: bool,
+    /// Upstream base URL (http, https, file or a path) for a single mirror.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Upstream mirrorlist URL for a single mirror.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["url", "metalink"])]
+    pub mirrorlist: Option<String>,
+    /// Upstream metalink URL for a single mirror.
+    #[arg(long, value_name = "URL", conflicts_with = "url")]
+    pub metalink: Option<String>,
+    /// Do not rewrite the index after syncing.
+    #[arg(long)]
+    pub no_index: bool,
+    /// Parallel downloads per mirror.
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Mirrors synced at the same time.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub jobs: usize,
+    /// Retries for transient network errors.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub retries: u32,
+    /// Seconds to wait for data before retrying a request.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub timeout: u64,
+    /// What to do with packages whose location has an xml:base: refuse the
+    /// repo (default), or fetch them from that host and store them at their
+    /// href. Metadata stays byte-identical, so clients still see the xml:base.
+    #[arg(long, value_enum)]
+    pub xml_base: Option<XmlBaseArg>,
+    /// A host that an xml:base may point at with --xml-base follow, besides
+    /// the upstream's own host (repeatable).
+    #[arg(long, value_name = "HOST")]
+    pub xml_base_host: Vec<String>,
+    /// Exit with 10 when a new snapshot was made (0 when all were unchanged).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    #[command(flatten)]
+    pub tree: TreeOpts,
+    /// Mirrors to clean (default: every mirror under the root).
+    pub names: Vec<String>,
+    /// Keep the newest N snapshots.
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<usize>,
+    /// Keep snapshots younger than this (e.g. 30d, 12h, 2w).
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within: Option<String>,
+    /// Report what would be removed and the bytes it would free; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum XmlBaseArg {
+    Error,
+    Follow,
+}
+
+/// The tree options each subcommand uses; the others are hidden from its
+/// help (and still accepted, so `mirror-mgr --root R --base-url U <any>`
+/// keeps working).
+const USES: &[(&str, &[&str])] = &[
+    (
+        "sync",
+        &["root", "base_url", "config", "repo_config", "wait"],
+    ),
+    ("index", &["root", "base_url", "config"]),
+    ("rollback", &["root", "base_url", "config", "wait"]),
+    ("snapshots", &["root", "config"]),
+    ("mirrors", &["config", "repo_config"]),
+    ("check-config", &["config", "repo_config"]),
+    ("diff", &["root", "config"]),
+    ("gc", &["root", "config", "wait"]),
+    ("pin", &["root", "config", "wait"]),
+    ("unpin", &["root", "config", "wait"]),
+    ("verify", &["root", "config"]),
+];
+
+const TREE_ARGS: [&str; 5] = ["root", "base_url", "config", "repo_config", "wait"];
+
+/// The clap command with each subcommand's unused tree options hidden.
+pub fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    for (sub, uses) in USES {
+        cmd = cmd.mut_subcommand(*sub, |mut s| {
+            for arg in TREE_ARGS.iter().filter(|a| !uses.contains(a)) {
+                s = s.mut_arg(*arg, |a| a.hide(true));
+            }
+            s
+        });
+    }
+    cmd
+}
+
+/// Tree options written before the subcommand, moved after it: `mirror-mgr
+/// --root R sync x` reads as `mirror-mgr sync --root R x`.
+pub fn hoist_tree_options(args: Vec<OsString>) -> Vec<OsString> {
+    const WITH_VALUE: [&str; 4] = ["--root", "--base-url", "--config", "--repo-config"];
+    let mut head = Vec::new();
+    let mut hoisted = Vec::new();
+    let mut it = args.into_iter();
+    if let Some(bin) = it.next() {
+        head.push(bin);
+    }
+    while let Some(a) = it.next() {
+        let s = a.to_string_lossy().into_owned();
+        let name = s.split('=').next().unwrap_or("");
+        if WITH_VALUE.contains(&name) {
+            let has_value = s.contains('=');
+            hoisted.push(a);
+            if !has_value && let Some(v) = it.next() {
+                hoisted.push(v);
+            }
+        } else if s == "--wait" {
+            hoisted.push(a);
+        } else if s.starts_with('-') {
+            head.push(a);
+        } else {
+            // The subcommand: what was hoisted goes right after it.
+            head.push(a);
+            head.append(&mut hoisted);
+            head.extend(it);
+            return head;
+        }
+    }
+    head.extend(hoisted);
+    head
+}
+
+/// Parse `args` (hoisting first).
+pub fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
+    let matches = command().try_get_matches_from(hoist_tree_options(args))?;
+    Cli::from_arg_matches(&matches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<OsString> {
+        s.split_whitespace().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn tree_options_before_the_subcommand_are_hoisted() {
+        let got = hoist_tree_options(argv(
+            "mirror-mgr --root /r -v --base-url=http://b --wait sync a --url u",
+        ));
+        assert_eq!(
+            got,
+            argv("mirror-mgr -v sync --root /r --base-url=http://b --wait a --url u")
+        );
+        let cli = parse(argv("mirror-mgr --root /r --json snapshots m")).unwrap();
+        assert!(cli.json);
+        let Command::Snapshots { tree, name } = cli.command else {
+            panic!()
+        };
+        assert_eq!(
+            (tree.root.unwrap(), name.as_str()),
+            (PathBuf::from("/r"), "m")
+        );
+    }
+
+    #[test]
+    fn each_help_lists_only_what_the_subcommand_uses() {
+        let mut cmd = command();
+        for (sub, uses) in USES {
+            let help = cmd
+                .find_subcommand_mut(sub)
+                .unwrap()
+                .render_help()
+                .to_string();
+            for arg in TREE_ARGS {
+                let flag = format!("--{}", arg.replace('_', "-"));
+                assert_eq!(
+                    help.contains(&flag),
+                    uses.contains(&arg),
+                    "{sub} {flag}:\n{help}"
+                );
+            }
+        }
+    }
+}

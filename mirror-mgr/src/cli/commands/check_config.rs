@@ -1,0 +1,74 @@
+//! `mirror-mgr check-config` (and `mirrors`): load the configuration, say
+//! what is wrong with it, and list the mirrors it defines with their
+//! upstreams resolved (yum variables expanded). Touches nothing.
+
+use crate::cli::args::TreeOpts;
+use crate::cli::exit::{Failure, OK};
+use crate::cli::output::Output;
+use crate::cli::settings::Settings;
+use crate::config::{self, Upstream};
+
+/// `check-config`: like `mirrors`, and an error when there is nothing to check.
+pub fn run(tree: &TreeOpts, s: &Settings, out: Output) -> Result<u8, Failure> {
+    if tree.config.is_none() && tree.repo_config.is_none() {
+        return Err(Failure::usage(
+            "check-config: pass --config FILE and/or --repo-config FILE",
+        ));
+    }
+    list(s, out);
+    if !out.json {
+        eprintln!(
+            "configuration ok: {} mirrors{}",
+            s.config.mirrors.len(),
+            if s.warnings.is_empty() {
+                String::new()
+            } else {
+                format!(", {} warnings", s.warnings.len())
+            }
+        );
+    }
+    Ok(OK)
+}
+
+/// `mirrors`: the mirrors the configuration defines.
+pub fn list(s: &Settings, out: Output) -> u8 {
+    let rows: Vec<serde_json::Value> = s
+        .config
+        .mirrors
+        .iter()
+        .map(|m| {
+            let (kind, urls) = match &m.upstream {
+                Upstream::Baseurl(u) => ("baseurl", u.clone()),
+                Upstream::Mirrorlist(u) => ("mirrorlist", vec![u.clone()]),
+                Upstream::Metalink(u) => ("metalink", vec![u.clone()]),
+                Upstream::Import => ("import", Vec::new()),
+            };
+            let urls: Vec<String> = urls.iter().map(|u| config::expand_vars(u, &m.vars)).collect();
+            serde_json::json!({"name": m.name.as_str(), "enabled": m.enabled, "kind": kind, "upstream": urls})
+        })
+        .collect();
+    if out.json {
+        out.json(&rows);
+        return OK;
+    }
+    for r in &rows {
+        let urls: Vec<&str> = r["upstream"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .collect();
+        out.data(format!(
+            "{:<32} {:<10} {}{}",
+            r["name"].as_str().unwrap_or(""),
+            r["kind"].as_str().unwrap_or(""),
+            urls.join(" "),
+            if r["enabled"] == false {
+                "  (disabled)"
+            } else {
+                ""
+            }
+        ));
+    }
+    OK
+}

@@ -1,0 +1,64 @@
+//! `mirror-mgr gc`: delete snapshots outside a retention policy.
+
+use crate::cli::args::GcArgs;
+use crate::cli::exit::{Failure, OK};
+use crate::cli::output::Output;
+use crate::cli::settings::{self, Settings};
+use crate::lifecycle;
+use crate::report::human_bytes;
+
+pub fn run(s: &Settings, args: &GcArgs, out: Output) -> Result<u8, Failure> {
+    let root = s.root()?;
+    if args.keep_last.is_none() && args.keep_within.is_none() {
+        return Err(Failure::usage(
+            "gc needs a policy: --keep-last N and/or --keep-within DURATION",
+        ));
+    }
+    let policy = lifecycle::Retention {
+        keep_last: args.keep_last,
+        keep_within: args
+            .keep_within
+            .as_deref()
+            .map(lifecycle::parse_duration)
+            .transpose()
+            .map_err(Failure::usage)?,
+    };
+    let now = jiff::Timestamp::now();
+    let mut reports = Vec::new();
+    let mut code = OK;
+    for m in settings::mirrors_or_all(root, &args.names)? {
+        match lifecycle::gc(root, &m, &policy, args.dry_run, s.wait, now) {
+            Ok(r) => {
+                if !out.json {
+                    let verb = if args.dry_run {
+                        "would remove"
+                    } else {
+                        "removed"
+                    };
+                    out.line(format!(
+                        "{m}: {verb} {} snapshots ({}), {} freed; kept {}",
+                        r.removed.len(),
+                        if r.removed.is_empty() {
+                            "none".into()
+                        } else {
+                            r.removed.join(", ")
+                        },
+                        human_bytes(r.bytes_freed),
+                        r.kept.len()
+                    ));
+                }
+                reports.push(serde_json::to_value(&r).expect("serialisable"));
+            }
+            Err(e) => {
+                let f = Failure::from_error(&e);
+                out.error(&f.message);
+                code = code.max(f.code);
+                reports.push(serde_json::json!({"mirror": m.as_str(), "error": f.message}));
+            }
+        }
+    }
+    if out.json {
+        out.json(&reports);
+    }
+    Ok(code)
+}

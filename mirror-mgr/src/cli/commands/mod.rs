@@ -1,0 +1,67 @@
+//! One file per subcommand. Each takes its parsed arguments and the
+//! [`Output`], does its work through the library, prints, and returns the
+//! exit code (or a [`Failure`] that carries one).
+
+mod check_config;
+mod diff;
+mod gc;
+mod index;
+mod man;
+mod pin;
+mod rollback;
+mod snapshots;
+mod sync;
+mod verify;
+
+use super::args::{Cli, Command};
+use super::exit::Failure;
+use super::output::Output;
+use super::settings::Settings;
+
+pub fn run(cli: &Cli, out: Output) -> Result<u8, Failure> {
+    // Settings for the commands that read a tree or a config.
+    let resolve = |tree, vars| -> Result<Settings, Failure> {
+        let s = Settings::resolve(tree, vars)?;
+        for w in &s.warnings {
+            out.warn(w);
+        }
+        Ok(s)
+    };
+    let no_vars = super::args::VarOpts::default();
+    match &cli.command {
+        Command::Sync(args) => sync::run(&resolve(&args.tree, &args.vars)?, args, out),
+        Command::Index { tree } => index::run(&resolve(tree, &no_vars)?, out),
+        Command::Rollback { tree, name, to } => {
+            rollback::run(&resolve(tree, &no_vars)?, name, to.as_deref(), out)
+        }
+        Command::Snapshots { tree, name } => snapshots::run(&resolve(tree, &no_vars)?, name, out),
+        Command::Mirrors { tree, vars } => Ok(check_config::list(&resolve(tree, vars)?, out)),
+        Command::CheckConfig { tree, vars } => check_config::run(tree, &resolve(tree, vars)?, out),
+        Command::Diff {
+            tree,
+            name,
+            from,
+            to,
+        } => diff::run(&resolve(tree, &no_vars)?, name, from, to, out),
+        Command::Gc(args) => gc::run(&resolve(&args.tree, &no_vars)?, args, out),
+        Command::Pin {
+            tree,
+            name,
+            snapshot,
+        } => pin::run(&resolve(tree, &no_vars)?, name, snapshot, true, out),
+        Command::Unpin {
+            tree,
+            name,
+            snapshot,
+        } => pin::run(&resolve(tree, &no_vars)?, name, snapshot, false, out),
+        Command::Verify { tree, names, quick } => {
+            verify::run(&resolve(tree, &no_vars)?, names, *quick, out)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = super::args::command();
+            clap_complete::generate(*shell, &mut cmd, "mirror-mgr", &mut std::io::stdout());
+            Ok(super::exit::OK)
+        }
+        Command::Man { output } => man::run(output, out),
+    }
+}

@@ -1,0 +1,76 @@
+//! `mirror-mgr verify [NAME...] [--quick]`: every snapshot, base/ and the
+//! pointer of each mirror, checked against their own metadata.
+
+use std::path::PathBuf;
+
+use crate::cli::exit::{FAILED, Failure, OK};
+use crate::cli::output::Output;
+use crate::cli::settings::{self, Settings};
+use crate::lifecycle::{self, LifecycleError};
+use crate::store::Store;
+
+pub fn run(s: &Settings, names: &[String], quick: bool, out: Output) -> Result<u8, Failure> {
+    let root = s.root()?;
+    let mut all = Vec::new();
+    for m in settings::mirrors_or_all(root, names)? {
+        let store = Store::new(root, m.clone());
+        if !store.dir.is_dir() {
+            return Err(Failure::from_error(&LifecycleError::NoMirror {
+                mirror: m,
+                root: root.to_path_buf(),
+            }));
+        }
+        let mut targets: Vec<(String, PathBuf)> = store
+            .snapshots()
+            .map_err(|e| Failure::from_error(&e))?
+            .into_iter()
+            .map(|sn| (sn.to_string(), store.snapshot_dir(&sn)))
+            .collect();
+        if store.base().join("repodata/repomd.xml").exists() {
+            targets.push(("base".into(), store.base()));
+        }
+        let pointer = store
+            .latest_problem()
+            .map_err(|e| Failure::from_error(&e))?;
+        if let Some(p) = pointer {
+            all.push(
+                serde_json::json!({"mirror": m.as_str(), "target": "latest.txt", "problems": [p]}),
+            );
+        } else if targets.is_empty() {
+            let why = store.last_error().map_or_else(
+                || "no snapshot yet: no sync of this mirror has succeeded".to_owned(),
+                |e| format!("no snapshot yet: its last sync failed at {e}"),
+            );
+            all.push(serde_json::json!({"mirror": m.as_str(), "target": "latest.txt", "problems": [why]}));
+        }
+        for (label, dir) in targets {
+            let problems =
+                lifecycle::check_snapshot(&dir, !quick).map_err(|e| Failure::from_error(&e))?;
+            all.push(
+                serde_json::json!({"mirror": m.as_str(), "target": label, "problems": problems}),
+            );
+        }
+    }
+    let bad = all
+        .iter()
+        .filter(|v| v["problems"].as_array().is_some_and(|a| !a.is_empty()))
+        .count();
+    if out.json {
+        out.json(&all);
+    } else {
+        for v in &all {
+            let (mirror, target) = (
+                v["mirror"].as_str().unwrap_or(""),
+                v["target"].as_str().unwrap_or(""),
+            );
+            let problems = v["problems"].as_array().cloned().unwrap_or_default();
+            if problems.is_empty() {
+                out.line(format!("{mirror} {target}: ok"));
+            }
+            for p in problems {
+                out.data(format!("{mirror} {target}: {}", p.as_str().unwrap_or("")));
+            }
+        }
+    }
+    Ok(if bad > 0 { FAILED } else { OK })
+}
