@@ -13,19 +13,20 @@
 //!   possibly `.pending` naming a published snapshot whose commit the next
 //!   run finishes.
 
-use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use mirror_index::atomic::{sync_dir, write_atomic};
+use mirror_index::atomic::write_atomic;
 use mirror_index::layout::{self, BASE_DIR, LATEST_FILE};
 use mirror_index::{MirrorName, SnapshotName};
-
 use mirror_repodata::checksum::Checksum;
-use mirror_repodata::primary::Package;
-use mirror_repodata::repo::{RepoDir, RepoError};
+use mirror_repodata::repo::RepoError;
 
-use crate::crashpoint;
+mod fs;
+mod transaction;
+
+pub(crate) use fs::ensure_parent;
+pub use fs::{list_files, regular_file_under, temp_name};
 
 const LOCK_FILE: &str = ".lock";
 const STAGING_DIR: &str = ".staging";
@@ -149,51 +150,6 @@ impl Store {
         Ok(LockGuard { _file: file })
     }
 
-    /// Remove half-built snapshots left by a crashed run; keep verified objects.
-    pub fn clean_staging(&self) -> Result<(), StoreError> {
-        let staging = self.staging();
-        std::fs::create_dir_all(self.objects()).at(&staging)?;
-        for entry in std::fs::read_dir(&staging).at(&staging)? {
-            let entry = entry.at(&staging)?;
-            if entry.file_name() != OBJECTS_DIR {
-                remove_any(&entry.path())?;
-            }
-        }
-        // Partial downloads (dot-files) never count as objects.
-        let objects = self.objects();
-        for entry in std::fs::read_dir(&objects).at(&objects)? {
-            let entry = entry.at(&objects)?;
-            if entry.file_name().to_string_lossy().starts_with('.') {
-                remove_any(&entry.path())?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Drop every staged object (after they were committed to base).
-    pub fn clear_objects(&self) -> Result<(), StoreError> {
-        let objects = self.objects();
-        if objects.exists() {
-            std::fs::remove_dir_all(&objects).at(&objects)?;
-        }
-        Ok(())
-    }
-
-    /// A fresh, empty directory to build a snapshot in.
-    pub fn new_build(&self) -> Result<PathBuf, StoreError> {
-        let staging = self.staging();
-        std::fs::create_dir_all(&staging).at(&staging)?;
-        let dir = tempfile::Builder::new()
-            .prefix("build-")
-            .tempdir_in(&staging)
-            .at(&staging)?
-            .keep();
-        // tempfile makes 0700 directories; a snapshot must be readable by the web server.
-        set_dir_mode(&dir)?;
-        std::fs::create_dir_all(dir.join("repodata")).at(&dir)?;
-        Ok(dir)
-    }
-
     pub fn latest(&self) -> Result<Option<SnapshotName>, StoreError> {
         Ok(layout::read_latest(&self.dir)?)
     }
@@ -291,288 +247,11 @@ impl Store {
         };
         Ok(on_disk.max(recorded))
     }
-
-    /// Make a finished build visible as `name` (invariant 1).
-    pub fn publish(&self, build: &Path, name: &SnapshotName) -> Result<(), StoreError> {
-        fsync_tree(build)?;
-        write_atomic(
-            &self.dir.join(ISSUED_FILE),
-            layout::format_latest(name).as_bytes(),
-        )?;
-        write_atomic(
-            &self.dir.join(PENDING_FILE),
-            layout::format_latest(name).as_bytes(),
-        )?;
-        crashpoint::hit("before-publish");
-        let dest = self.snapshot_dir(name);
-        std::fs::rename(build, &dest).at(&dest)?;
-        sync_dir(&self.dir).at(&self.dir)?;
-        crashpoint::hit("after-publish");
-        Ok(())
-    }
-
-    /// Point `latest.txt` at `name` (invariant 3).
-    pub fn set_latest(&self, name: &SnapshotName) -> Result<(), StoreError> {
-        write_atomic(
-            &self.dir.join(LATEST_FILE),
-            layout::format_latest(name).as_bytes(),
-        )?;
-        crashpoint::hit("latest-written");
-        Ok(())
-    }
-
-    /// Make `base/` an exact mirror of snapshot `name`, in the order of
-    /// invariant 4. Files are hard links to the snapshot's inodes.
-    pub fn update_base(&self, name: &SnapshotName) -> Result<(), StoreError> {
-        let snap = self.snapshot_dir(name);
-        let base = self.base();
-        std::fs::create_dir_all(&base).at(&base)?;
-        let files = list_files(&snap)?;
-        let (meta, pkgs): (Vec<&String>, Vec<&String>) =
-            files.iter().partition(|p| p.starts_with("repodata/"));
-        let mut made = HashSet::new();
-        for rel in &pkgs {
-            link_into(&snap, &base, rel, &mut made)?;
-            crashpoint::hit("base-package-linked");
-        }
-        crashpoint::hit("base-packages-done");
-        // Metadata files have unique (checksummed) names in most repos; repomd.xml
-        // is the switch that makes base/ describe the new set, so it goes last,
-        // with its signature right after it.
-        let is_root = |p: &&&String| p.as_str() == REPOMD || p.starts_with("repodata/repomd.xml.");
-        for rel in meta.iter().filter(|p| !is_root(p)) {
-            link_into(&snap, &base, rel, &mut made)?;
-        }
-        for rel in meta.iter().filter(is_root) {
-            link_into(&snap, &base, rel, &mut made)?;
-        }
-        crashpoint::hit("base-repomd-swapped");
-        // Drop what upstream no longer lists (snapshots keep their own links).
-        let keep: HashSet<&str> = files.iter().map(String::as_str).collect();
-        for rel in list_files(&base)? {
-            if !keep.contains(rel.as_str()) {
-                let p = base.join(&rel);
-                std::fs::remove_file(&p).at(&p)?;
-            }
-        }
-        remove_empty_dirs(&base);
-        fsync_dirs(&base)?;
-        crashpoint::hit("base-cleaned");
-        Ok(())
-    }
-
-    /// What `base/` holds according to its own metadata: href -> checksum
-    /// and size (packages, deltarpms, installer-tree files; sizes of the
-    /// last are unknown). Empty when base has no (readable) metadata yet.
-    pub fn base_index(&self) -> Result<HashMap<String, (Checksum, Option<u64>)>, StoreError> {
-        // Damaged base metadata only means we re-download; never fail the sync on it.
-        let mut out = HashMap::new();
-        let Ok(repo) = RepoDir::open(&self.base()) else {
-            return Ok(out);
-        };
-        let listed = repo.for_each_package(|p: Package| {
-            out.insert(p.href.as_str().to_owned(), (p.checksum, Some(p.size)));
-            Ok::<_, ()>(())
-        });
-        match (listed, repo.extra_files()) {
-            (Ok(Ok(_)), Ok(extras)) => {
-                for l in extras {
-                    out.insert(l.href.as_str().to_owned(), (l.checksum, l.size));
-                }
-            }
-            _ => out.clear(),
-        }
-        Ok(out)
-    }
-}
-
-/// Every regular file under `dir`, as `/`-separated relative paths, sorted.
-pub fn list_files(dir: &Path) -> Result<Vec<String>, StoreError> {
-    let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(dir).min_depth(1) {
-        let entry = entry.map_err(|e| StoreError::Io {
-            path: e.path().unwrap_or(dir).to_path_buf(),
-            source: e.into(),
-        })?;
-        if entry.file_type().is_file() {
-            let rel = entry
-                .path()
-                .strip_prefix(dir)
-                .expect("walkdir yields children");
-            out.push(rel.to_string_lossy().replace('\\', "/"));
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// Hard-link `from/rel` to `to/rel`, replacing what is there atomically,
-/// unless it already is the same inode.
-fn link_into(
-    from: &Path,
-    to: &Path,
-    rel: &str,
-    made: &mut HashSet<PathBuf>,
-) -> Result<(), StoreError> {
-    let src = from.join(rel);
-    let dst = to.join(rel);
-    if same_file(&src, &dst) {
-        return Ok(());
-    }
-    if let Some(parent) = Path::new(rel).parent()
-        && !made.contains(&to.join(parent))
-    {
-        refuse_symlinks(to, parent)?;
-    }
-    ensure_parent(&dst, made)?;
-    // A new path is linked directly; an existing one is replaced atomically.
-    match std::fs::hard_link(&src, &dst) {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        other => return other.at(&dst),
-    }
-    let tmp = temp_name(&dst);
-    match std::fs::hard_link(&src, &tmp) {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            std::fs::remove_file(&tmp).at(&tmp)?;
-            std::fs::hard_link(&src, &tmp).at(&tmp)?;
-        }
-        other => other.at(&tmp)?,
-    }
-    std::fs::rename(&tmp, &dst).at(&dst)
-}
-
-/// Where a replacement link is staged before its rename: a dot-file beside `dest`.
-pub fn temp_name(dest: &Path) -> PathBuf {
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    dest.with_file_name(format!(".{name}.part"))
-}
-
-/// Fail if any existing directory of `root/rel` is a symlink: writing through
-/// it could land outside the mirror.
-fn refuse_symlinks(root: &Path, rel: &Path) -> Result<(), StoreError> {
-    let mut cur = root.to_path_buf();
-    for part in rel.components() {
-        cur.push(part);
-        match std::fs::symlink_metadata(&cur) {
-            Ok(m) if m.file_type().is_symlink() => {
-                return Err(StoreError::Io {
-                    path: cur,
-                    source: std::io::Error::other(
-                        "is a symlink; refusing to write through it (remove it; base/ is managed by mirror-mgr)",
-                    ),
-                });
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e).at(&cur),
-        }
-    }
-    Ok(())
-}
-
-/// Metadata of `root/rel` if it is a regular file reached without any
-/// symlink on the way (so it really is inside the mirror).
-pub fn regular_file_under(root: &Path, rel: &str) -> Option<std::fs::Metadata> {
-    let mut cur = root.to_path_buf();
-    let parts: Vec<&str> = rel.split('/').collect();
-    for (i, part) in parts.iter().enumerate() {
-        cur.push(part);
-        let m = std::fs::symlink_metadata(&cur).ok()?;
-        let last = i + 1 == parts.len();
-        if (last && !m.file_type().is_file()) || (!last && !m.file_type().is_dir()) {
-            return None;
-        }
-        if last {
-            return Some(m);
-        }
-    }
-    None
-}
-
-pub(crate) fn ensure_parent(path: &Path, made: &mut HashSet<PathBuf>) -> Result<(), StoreError> {
-    if let Some(parent) = path.parent()
-        && !made.contains(parent)
-    {
-        std::fs::create_dir_all(parent).at(parent)?;
-        made.insert(parent.to_path_buf());
-    }
-    Ok(())
-}
-
-#[cfg(unix)]
-pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-        _ => false,
-    }
-}
-
-#[cfg(not(unix))]
-pub(crate) fn same_file(_a: &Path, _b: &Path) -> bool {
-    false
-}
-
-#[cfg(unix)]
-fn set_dir_mode(dir: &Path) -> Result<(), StoreError> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).at(dir)
-}
-
-#[cfg(not(unix))]
-fn set_dir_mode(_dir: &Path) -> Result<(), StoreError> {
-    Ok(())
-}
-
-fn remove_any(path: &Path) -> Result<(), StoreError> {
-    let meta = std::fs::symlink_metadata(path).at(path)?;
-    if meta.is_dir() {
-        std::fs::remove_dir_all(path).at(path)
-    } else {
-        std::fs::remove_file(path).at(path)
-    }
-}
-
-fn remove_empty_dirs(root: &Path) {
-    for entry in walkdir::WalkDir::new(root)
-        .min_depth(1)
-        .contents_first(true)
-    {
-        let Ok(entry) = entry else { continue };
-        if entry.file_type().is_dir() {
-            // Fails (and is ignored) when the directory is not empty.
-            let _ = std::fs::remove_dir(entry.path());
-        }
-    }
-}
-
-/// fsync every directory under (and including) `root`.
-fn fsync_dirs(root: &Path) -> Result<(), StoreError> {
-    for entry in walkdir::WalkDir::new(root) {
-        let Ok(entry) = entry else { continue };
-        if entry.file_type().is_dir() {
-            sync_dir(entry.path()).at(entry.path())?;
-        }
-    }
-    Ok(())
-}
-
-/// Make everything written under `root` durable: one `syncfs` of its
-/// filesystem (downloads, build files, directory entries) instead of an
-/// fsync per file, which costs a millisecond each and dominated syncs of
-/// many small packages.
-fn fsync_tree(root: &Path) -> Result<(), StoreError> {
-    let dir = File::open(root).at(root)?;
-    rustix::fs::syncfs(&dir)
-        .map_err(std::io::Error::from)
-        .at(root)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::fs::same_file;
     use super::*;
 
     fn snap(s: &str) -> SnapshotName {

@@ -1,0 +1,173 @@
+//! `gc`: remove snapshots outside a retention policy, reporting the bytes
+//! really freed (counting hard links).
+
+use std::path::Path;
+
+use mirror_index::{MirrorName, SnapshotName};
+
+use super::{LifecycleError, open, pins};
+use crate::store::{IoContext, Store, StoreError};
+
+/// Retention policy for `gc`. A snapshot is kept when any rule keeps it.
+#[derive(Debug, Clone, Default)]
+pub struct Retention {
+    /// Keep the newest N snapshots.
+    pub keep_last: Option<usize>,
+    /// Keep snapshots named after a time within this many seconds of now.
+    pub keep_within: Option<i64>,
+}
+
+/// What `gc` did (or would do) to one mirror.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GcReport {
+    pub mirror: String,
+    pub removed: Vec<String>,
+    pub kept: Vec<String>,
+    /// Bytes whose last link was in a removed snapshot: really freed.
+    pub bytes_freed: u64,
+    pub dry_run: bool,
+}
+
+/// Parse `30d`, `12h`, `2w`, `90m`, `3600s` (or combinations: `1d12h`) into seconds.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let mut total: i64 = 0;
+    let mut num = String::new();
+    let mut any = false;
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            _ => {
+                return Err(format!(
+                    "bad duration {s:?}: unknown unit {c:?} (use s, m, h, d, w)"
+                ));
+            }
+        };
+        let n: i64 = num
+            .parse()
+            .map_err(|_| format!("bad duration {s:?}: a number must precede {c:?}"))?;
+        total = total.saturating_add(n.saturating_mul(unit));
+        num.clear();
+        any = true;
+    }
+    if !num.is_empty() || !any {
+        return Err(format!(
+            "bad duration {s:?}: expected e.g. 30d, 12h, 2w, 1d12h"
+        ));
+    }
+    Ok(total)
+}
+
+/// Remove snapshots outside `policy`, never the latest, one newer than it
+/// (held back by a rollback), a pinned one, or one whose commit is pending. Each is first renamed into `.staging/` (so it
+/// vanishes from view at once, never half-deleted under its name), then
+/// deleted. Holds the mirror's lock, so a concurrent sync waits or fails.
+pub fn gc(
+    root: &Path,
+    name: &MirrorName,
+    policy: &Retention,
+    dry_run: bool,
+    wait: bool,
+    now: jiff::Timestamp,
+) -> Result<GcReport, LifecycleError> {
+    let store = open(root, name)?;
+    let _lock = store.lock(wait)?;
+    let all = store.snapshots()?;
+    let latest = store.latest()?;
+    let pinned = pins(&store)?;
+    let pending = store.pending()?;
+    let mut removed = Vec::new();
+    let mut kept = Vec::new();
+    for (i, s) in all.iter().enumerate() {
+        let newest_rank = all.len() - i; // 1 = newest
+        let recent = policy.keep_within.is_some_and(|secs| {
+            s.timestamp()
+                .is_none_or(|t| now.as_second() - t.as_second() <= secs)
+        });
+        // A snapshot newer than latest is held back by a rollback: removing
+        // it would let the next sync publish the rejected content again.
+        let held_back = latest.as_ref().is_some_and(|l| s > l);
+        let keep = latest.as_ref() == Some(s)
+            || held_back
+            || pending.as_ref() == Some(s)
+            || pinned.contains(s)
+            || policy.keep_last.is_some_and(|n| newest_rank <= n)
+            || recent;
+        if keep {
+            kept.push(s.clone());
+        } else {
+            removed.push(s.clone());
+        }
+    }
+    let bytes_freed = freed_bytes(&store, &removed)?;
+    if !dry_run {
+        store.clean_staging()?;
+        for s in &removed {
+            let from = store.snapshot_dir(s);
+            let to = store.staging().join(format!("gc-{s}"));
+            std::fs::rename(&from, &to).at(&from)?;
+            mirror_index::atomic::sync_dir(&store.dir).at(&store.dir)?;
+            std::fs::remove_dir_all(&to).at(&to)?;
+        }
+    }
+    Ok(GcReport {
+        mirror: name.to_string(),
+        removed: removed.iter().map(ToString::to_string).collect(),
+        kept: kept.iter().map(ToString::to_string).collect(),
+        bytes_freed,
+        dry_run,
+    })
+}
+
+/// Bytes of the files whose every link lies in `snaps`: what deleting them frees.
+fn freed_bytes(store: &Store, snaps: &[SnapshotName]) -> Result<u64, StoreError> {
+    use std::os::unix::fs::MetadataExt;
+    let mut seen: std::collections::HashMap<(u64, u64), (u64, u64, u64)> =
+        std::collections::HashMap::new();
+    for s in snaps {
+        for entry in walkdir::WalkDir::new(store.snapshot_dir(s)).min_depth(1) {
+            let entry = entry.map_err(|e| StoreError::Io {
+                path: e.path().unwrap_or(Path::new("?")).to_path_buf(),
+                source: e.into(),
+            })?;
+            if entry.file_type().is_file() {
+                let m = entry.metadata().map_err(|e| StoreError::Io {
+                    path: entry.path().to_path_buf(),
+                    source: e.into(),
+                })?;
+                let e = seen
+                    .entry((m.dev(), m.ino()))
+                    .or_insert((0, m.nlink(), m.len()));
+                e.0 += 1;
+            }
+        }
+    }
+    Ok(seen
+        .values()
+        .filter(|(links, nlink, _)| links >= nlink)
+        .map(|(_, _, len)| len)
+        .sum())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30d").unwrap(), 30 * 86_400);
+        assert_eq!(parse_duration("1d12h").unwrap(), 36 * 3600);
+        assert_eq!(parse_duration("2w").unwrap(), 14 * 86_400);
+        assert_eq!(parse_duration("90m").unwrap(), 5400);
+        for bad in ["", "30", "d", "3x", "-1d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! File-system helpers of the store: listing, hard-linking without ever
+//! writing through a symlink, fsync of trees and directories.
+
+use std::collections::HashSet;
+use std::fs::File;
+
+use mirror_index::atomic::sync_dir;
+use std::path::{Path, PathBuf};
+
+use super::{IoContext, StoreError};
+
+/// Every regular file under `dir`, as `/`-separated relative paths, sorted.
+pub fn list_files(dir: &Path) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).min_depth(1) {
+        let entry = entry.map_err(|e| StoreError::Io {
+            path: e.path().unwrap_or(dir).to_path_buf(),
+            source: e.into(),
+        })?;
+        if entry.file_type().is_file() {
+            let rel = entry
+                .path()
+                .strip_prefix(dir)
+                .expect("walkdir yields children");
+            out.push(rel.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Hard-link `from/rel` to `to/rel`, replacing what is there atomically,
+/// unless it already is the same inode.
+pub(super) fn link_into(
+    from: &Path,
+    to: &Path,
+    rel: &str,
+    made: &mut HashSet<PathBuf>,
+) -> Result<(), StoreError> {
+    let src = from.join(rel);
+    let dst = to.join(rel);
+    if same_file(&src, &dst) {
+        return Ok(());
+    }
+    if let Some(parent) = Path::new(rel).parent()
+        && !made.contains(&to.join(parent))
+    {
+        refuse_symlinks(to, parent)?;
+    }
+    ensure_parent(&dst, made)?;
+    // A new path is linked directly; an existing one is replaced atomically.
+    match std::fs::hard_link(&src, &dst) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        other => return other.at(&dst),
+    }
+    let tmp = temp_name(&dst);
+    match std::fs::hard_link(&src, &tmp) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(&tmp).at(&tmp)?;
+            std::fs::hard_link(&src, &tmp).at(&tmp)?;
+        }
+        other => other.at(&tmp)?,
+    }
+    std::fs::rename(&tmp, &dst).at(&dst)
+}
+
+/// Where a replacement link is staged before its rename: a dot-file beside `dest`.
+pub fn temp_name(dest: &Path) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dest.with_file_name(format!(".{name}.part"))
+}
+
+/// Fail if any existing directory of `root/rel` is a symlink: writing through
+/// it could land outside the mirror.
+pub(super) fn refuse_symlinks(root: &Path, rel: &Path) -> Result<(), StoreError> {
+    let mut cur = root.to_path_buf();
+    for part in rel.components() {
+        cur.push(part);
+        match std::fs::symlink_metadata(&cur) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(StoreError::Io {
+                    path: cur,
+                    source: std::io::Error::other(
+                        "is a symlink; refusing to write through it (remove it; base/ is managed by mirror-mgr)",
+                    ),
+                });
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).at(&cur),
+        }
+    }
+    Ok(())
+}
+
+/// Metadata of `root/rel` if it is a regular file reached without any
+/// symlink on the way (so it really is inside the mirror).
+pub fn regular_file_under(root: &Path, rel: &str) -> Option<std::fs::Metadata> {
+    let mut cur = root.to_path_buf();
+    let parts: Vec<&str> = rel.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        cur.push(part);
+        let m = std::fs::symlink_metadata(&cur).ok()?;
+        let last = i + 1 == parts.len();
+        if (last && !m.file_type().is_file()) || (!last && !m.file_type().is_dir()) {
+            return None;
+        }
+        if last {
+            return Some(m);
+        }
+    }
+    None
+}
+
+pub(crate) fn ensure_parent(path: &Path, made: &mut HashSet<PathBuf>) -> Result<(), StoreError> {
+    if let Some(parent) = path.parent()
+        && !made.contains(parent)
+    {
+        std::fs::create_dir_all(parent).at(parent)?;
+        made.insert(parent.to_path_buf());
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+pub(crate) fn same_file(_a: &Path, _b: &Path) -> bool {
+    false
+}
+
+#[cfg(unix)]
+pub(super) fn set_dir_mode(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).at(dir)
+}
+
+#[cfg(not(unix))]
+pub(super) fn set_dir_mode(_dir: &Path) -> Result<(), StoreError> {
+    Ok(())
+}
+
+pub(super) fn remove_any(path: &Path) -> Result<(), StoreError> {
+    let meta = std::fs::symlink_metadata(path).at(path)?;
+    if meta.is_dir() {
+        std::fs::remove_dir_all(path).at(path)
+    } else {
+        std::fs::remove_file(path).at(path)
+    }
+}
+
+pub(super) fn remove_empty_dirs(root: &Path) {
+    for entry in walkdir::WalkDir::new(root)
+        .min_depth(1)
+        .contents_first(true)
+    {
+        let Ok(entry) = entry else { continue };
+        if entry.file_type().is_dir() {
+            // Fails (and is ignored) when the directory is not empty.
+            let _ = std::fs::remove_dir(entry.path());
+        }
+    }
+}
+
+/// fsync every directory under (and including) `root`.
+pub(super) fn fsync_dirs(root: &Path) -> Result<(), StoreError> {
+    for entry in walkdir::WalkDir::new(root) {
+        let Ok(entry) = entry else { continue };
+        if entry.file_type().is_dir() {
+            sync_dir(entry.path()).at(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Make everything written under `root` durable: one `syncfs` of its
+/// filesystem (downloads, build files, directory entries) instead of an
+/// fsync per file, which costs a millisecond each and dominated syncs of
+/// many small packages.
+pub(super) fn fsync_tree(root: &Path) -> Result<(), StoreError> {
+    let dir = File::open(root).at(root)?;
+    rustix::fs::syncfs(&dir)
+        .map_err(std::io::Error::from)
+        .at(root)
+}

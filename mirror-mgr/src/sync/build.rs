@@ -1,0 +1,429 @@
+//! Building a new snapshot: metadata downloaded and verified, packages
+//! (and deltarpms, installer-tree files) planned against what base/ and
+//! staged objects already hold, downloaded, upstream checked unchanged, the
+//! build linked and handed to the store to publish. One struct holds what
+//! every phase needs.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::{StreamExt, TryStreamExt};
+use url::Url;
+
+use mirror_index::SnapshotName;
+use mirror_repodata::checksum::Checksum;
+use mirror_repodata::primary::Package;
+use mirror_repodata::repo::RepoDir;
+use mirror_repodata::repomd::Repomd;
+
+use super::upstreams::Upstreams;
+use super::{SMALL_FILE_LIMIT, SyncContext, SyncError, blocking};
+use crate::config::{MirrorSpec, XmlBasePolicy};
+use crate::crashpoint;
+use crate::fetch::{self, Expect, FetchError, Fetcher};
+use crate::report::{Reporter, SyncReport};
+use crate::store::{IoContext, Store};
+
+/// The part of a package a sync keeps in memory (about 150 bytes each).
+#[derive(Debug, Clone)]
+struct Item {
+    href: String,
+    checksum: Checksum,
+    /// Unknown only for installer-tree files (`.treeinfo` gives no sizes).
+    size: Option<u64>,
+    /// Index into the list of `xml:base` URLs when upstream gave one (and
+    /// `xml_base: follow`); otherwise the package comes from the mirror's base URL.
+    location_base: Option<u32>,
+    from_base: bool,
+}
+
+/// Everything the phases of one build share.
+pub(super) struct Build<'a> {
+    pub ctx: &'a SyncContext,
+    pub spec: &'a MirrorSpec,
+    pub store: &'a Store,
+    pub fetcher: &'a Arc<Fetcher>,
+    pub reporter: &'a dyn Reporter,
+    pub ups: &'a Upstreams,
+    pub repomd_bytes: &'a [u8],
+    pub md: &'a Repomd,
+    /// The staging directory the snapshot is built in.
+    pub dir: PathBuf,
+}
+
+/// What the planning phase found.
+struct Plan {
+    items: Vec<Item>,
+    /// Distinct `xml:base` URLs items refer to.
+    location_bases: Vec<Url>,
+    /// Indexes into `items` to download.
+    to_download: Vec<usize>,
+}
+
+impl Build<'_> {
+    /// All phases, in order; returns the published snapshot's name.
+    pub async fn run(
+        &self,
+        snapshots: &[SnapshotName],
+        report: &mut SyncReport,
+    ) -> Result<SnapshotName, SyncError> {
+        let mut mark = Instant::now();
+        let mut lap = |report: &mut SyncReport, phase: &'static str| {
+            report.phases.insert(phase, mark.elapsed().as_secs_f64());
+            mark = Instant::now();
+        };
+        self.fetch_metadata(report).await?;
+        lap(report, "metadata");
+        let plan = self.plan(report).await?;
+        self.fetch_files(&plan, report).await?;
+        self.confirm_upstream_unchanged().await?;
+        lap(report, "packages");
+        let name = self.publish(plan.items, snapshots).await?;
+        lap(report, "snapshot");
+        Ok(name)
+    }
+
+    /// repomd.xml as fetched, its signature and key when upstream has them,
+    /// every file it lists (verified), and `.treeinfo` when upstream is an
+    /// installer tree.
+    async fn fetch_metadata(&self, report: &mut SyncReport) -> Result<(), SyncError> {
+        let (name, build, md) = (&self.spec.name, self.dir.as_path(), self.md);
+        self.reporter.phase(name, "downloading metadata");
+        let base_url = self.ups.primary();
+        let repomd_path = build.join("repodata/repomd.xml");
+        std::fs::write(&repomd_path, self.repomd_bytes).at(&repomd_path)?;
+        for extra in ["repodata/repomd.xml.asc", "repodata/repomd.xml.key"] {
+            let url = fetch::join(base_url, extra).expect("constant path joins");
+            if let Some(b) = self.fetcher.get_optional(&url, SMALL_FILE_LIMIT).await? {
+                let p = build.join(extra);
+                std::fs::write(&p, &b).at(&p)?;
+            }
+        }
+        let mut made = HashSet::new();
+        for r in &md.records {
+            crate::store::ensure_parent(&r.href.under(build), &mut made)?;
+        }
+        // Large repos carry filelists of 100+ MB: show them as a download too.
+        let meta_bytes: u64 = md.records.iter().filter_map(|r| r.size).sum();
+        self.reporter
+            .download_start(name, md.records.len() as u64, meta_bytes);
+        let progress = |n: u64| self.reporter.download_progress(name, n);
+        let result = futures_util::stream::iter(md.records.iter().map(|r| {
+            let dest = r.href.under(build);
+            let expect = Expect {
+                size: r.size,
+                checksum: r.checksum.clone(),
+            };
+            let progress = &progress;
+            async move {
+                self.ups
+                    .download(self.fetcher, r.href.as_str(), &dest, &expect, progress)
+                    .await?;
+                self.reporter.file_done(name);
+                Ok::<_, SyncError>(())
+            }
+        }))
+        .buffer_unordered(self.ctx.concurrency.clamp(1, 8))
+        .try_collect::<()>()
+        .await;
+        self.reporter.download_done(name);
+        result?;
+        report.downloaded_files += md.records.len() as u64;
+        crashpoint::hit("metadata-downloaded");
+
+        // An installer tree's description (some servers refuse dot-files: that is "none").
+        for tree in mirror_repodata::content::TREEINFO_NAMES {
+            let url = fetch::join(base_url, tree).expect("constant path joins");
+            match self.fetcher.get(&url, SMALL_FILE_LIMIT).await {
+                Ok(b) => {
+                    let p = build.join(tree);
+                    std::fs::write(&p, &b).at(&p)?;
+                    report.downloaded_files += 1;
+                    break;
+                }
+                Err(
+                    FetchError::NotFound { .. }
+                    | FetchError::Status {
+                        status: 401 | 403, ..
+                    },
+                ) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Every file the snapshot must hold, and which of them to download:
+    /// not those base/ holds with the same checksum, nor verified objects a
+    /// crashed run staged.
+    async fn plan(&self, report: &mut SyncReport) -> Result<Plan, SyncError> {
+        self.reporter.phase(&self.spec.name, "reading primary");
+        let base_url = self.ups.primary().clone();
+        let repo = RepoDir::with_repomd(&self.dir, self.md.clone());
+        let primary_url =
+            fetch::join(&base_url, repo.primary().href.as_str()).expect("checked href joins");
+        let policy = self.spec.xml_base;
+        let mut hosts = self.spec.xml_base_hosts.clone();
+        hosts.extend(base_url.host_str().map(str::to_owned));
+        let (mut items, location_bases, packages) = blocking(move || {
+            let extras = repo.extra_files().map_err(|source| SyncError::Repo {
+                url: primary_url.to_string(),
+                source,
+            })?;
+            read_items(&repo, &primary_url, policy, &hosts, extras)
+        })
+        .await?;
+        let have = {
+            let s = self.store.clone();
+            blocking(move || Ok(s.base_index()?)).await?
+        };
+        let new_pairs: HashSet<(&str, &str)> = items
+            .iter()
+            .map(|i| (i.href.as_str(), i.checksum.hex.as_str()))
+            .collect();
+        report.packages = packages;
+        report.removed = have
+            .iter()
+            .filter(|(h, (c, _))| !new_pairs.contains(&(h.as_str(), c.hex.as_str())))
+            .count() as u64;
+        drop(new_pairs);
+        let base = self.store.base();
+        let mut to_download = Vec::new();
+        for (i, item) in items.iter_mut().enumerate() {
+            let in_base = have
+                .get(&item.href)
+                .is_some_and(|(c, s)| *c == item.checksum && *s == item.size);
+            if in_base {
+                if crate::store::regular_file_under(&base, &item.href)
+                    .is_some_and(|m| item.size.is_none_or(|s| m.len() == s))
+                {
+                    item.from_base = true;
+                    continue;
+                }
+            } else {
+                report.added += 1;
+            }
+            // An object left by an interrupted run is re-hashed before reuse: it was
+            // verified when downloaded, but a power loss before the syncfs could
+            // have left it with the right size and the wrong bytes.
+            let obj = self.store.object_path(&item.checksum);
+            let reusable = std::fs::metadata(&obj)
+                .is_ok_and(|m| item.size.is_none_or(|s| m.len() == s))
+                && mirror_repodata::checksum::hash_file(&obj, item.checksum.kind)
+                    .is_ok_and(|c| c == item.checksum);
+            if !reusable {
+                let _ = std::fs::remove_file(&obj);
+                to_download.push(i);
+            }
+        }
+        Ok(Plan {
+            items,
+            location_bases,
+            to_download,
+        })
+    }
+
+    /// Download what the plan says, in parallel over the shared pool.
+    async fn fetch_files(&self, plan: &Plan, report: &mut SyncReport) -> Result<(), SyncError> {
+        let name = &self.spec.name;
+        let items = &plan.items;
+        let total_bytes: u64 = plan.to_download.iter().filter_map(|&i| items[i].size).sum();
+        self.reporter.phase(name, "downloading packages");
+        self.reporter
+            .download_start(name, plan.to_download.len() as u64, total_bytes);
+        let progress = |n: u64| self.reporter.download_progress(name, n);
+        let location_bases = &plan.location_bases;
+        let result = futures_util::stream::iter(plan.to_download.iter().map(|&i| {
+            let item = &items[i];
+            let dest = self.store.object_path(&item.checksum);
+            let expect = Expect {
+                size: item.size,
+                checksum: item.checksum.clone(),
+            };
+            let progress = &progress;
+            async move {
+                if let Some(b) = item.location_base {
+                    // An xml:base names one host: nothing to fail over to.
+                    let from = &location_bases[b as usize];
+                    let url =
+                        fetch::join(from, &item.href).map_err(|e| SyncError::BadMetadata {
+                            url: from.to_string(),
+                            message: format!("{}: {e}", item.href),
+                        })?;
+                    self.fetcher
+                        .download(&url, &dest, &expect, progress)
+                        .await?;
+                } else {
+                    self.ups
+                        .download(self.fetcher, &item.href, &dest, &expect, progress)
+                        .await?;
+                }
+                self.reporter.file_done(name);
+                crashpoint::hit("package-downloaded");
+                Ok::<_, SyncError>(())
+            }
+        }))
+        .buffer_unordered(self.ctx.concurrency.max(1))
+        .try_collect::<()>()
+        .await;
+        self.reporter.download_done(name);
+        result?;
+        report.downloaded_files += plan.to_download.len() as u64;
+        Ok(())
+    }
+
+    /// Upstream must not have moved while we downloaded.
+    async fn confirm_upstream_unchanged(&self) -> Result<(), SyncError> {
+        let url =
+            fetch::join(self.ups.primary(), "repodata/repomd.xml").expect("constant path joins");
+        let again = self.fetcher.get(&url, SMALL_FILE_LIMIT).await?;
+        if again != self.repomd_bytes {
+            return Err(SyncError::UpstreamChanged {
+                url: url.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Link every file into the build and have the store publish it under
+    /// a name never used before.
+    async fn publish(
+        &self,
+        items: Vec<Item>,
+        snapshots: &[SnapshotName],
+    ) -> Result<SnapshotName, SyncError> {
+        self.reporter.phase(&self.spec.name, "building snapshot");
+        {
+            let (store, build) = (self.store.clone(), self.dir.clone());
+            blocking(move || link_build(&store, &build, &items)).await?;
+        }
+        crashpoint::hit("snapshot-linked");
+        let newest = self.store.newest_issued()?.max(snapshots.last().cloned());
+        let name = SnapshotName::next(jiff::Timestamp::now(), newest.as_ref()).map_err(|e| {
+            SyncError::Config {
+                mirror: self.spec.name.to_string(),
+                message: e.to_string(),
+            }
+        })?;
+        let (store, build, n) = (self.store.clone(), self.dir.clone(), name.clone());
+        blocking(move || Ok(store.publish(&build, &n)?)).await?;
+        Ok(name)
+    }
+}
+
+/// Stream the primary into the compact item list (sorted by href), refusing
+/// duplicates that disagree. Also returns the distinct `xml:base` URLs items
+/// refer to.
+fn read_items(
+    repo: &RepoDir,
+    url: &Url,
+    policy: XmlBasePolicy,
+    allowed_hosts: &[String],
+    extras: Vec<mirror_repodata::content::Listed>,
+) -> Result<(Vec<Item>, Vec<Url>, u64), SyncError> {
+    let mut items: Vec<Item> = Vec::new();
+    let mut bases: Vec<Url> = Vec::new();
+    let bad = |message: String| SyncError::BadMetadata {
+        url: url.to_string(),
+        message,
+    };
+    let res = repo.for_each_package(|p: Package| -> Result<(), SyncError> {
+        let href = p.href.as_str().to_owned();
+        let location_base = match (&p.location_base, policy) {
+            (None, _) => None,
+            (Some(b), XmlBasePolicy::Follow) => {
+                let b = fetch::parse_base_url(b).map_err(|e| bad(format!("{href}: xml:base: {e}")))?;
+                // Only the network, and only hosts the operator allowed: a
+                // file:// base would publish the mirror host's own files.
+                if !matches!(b.scheme(), "http" | "https") {
+                    return Err(bad(format!(
+                        "{href}: xml:base {b} is not an http(s) URL; only http(s) bases are followed"
+                    )));
+                }
+                let host = b.host_str().unwrap_or("");
+                if !allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+                    return Err(bad(format!(
+                        "{href}: xml:base host {host:?} is not allowed (the upstream's own host is; add others with xml_base_hosts or --xml-base-host)"
+                    )));
+                }
+                let i = bases.iter().position(|x| *x == b).unwrap_or_else(|| {
+                    bases.push(b);
+                    bases.len() - 1
+                });
+                Some(u32::try_from(i).map_err(|_| bad("too many distinct xml:base URLs".into()))?)
+            }
+            (Some(b), XmlBasePolicy::Error) => {
+                return Err(bad(format!(
+                    "{} ({href}) has xml:base={b:?}: the snapshot would depend on another host; set `xml_base: follow` for this mirror to download from there",
+                    p.nevra()
+                )));
+            }
+        };
+        items.push(Item {
+            href,
+            checksum: p.checksum,
+            size: Some(p.size),
+            location_base,
+            from_base: false,
+        });
+        Ok(())
+    })
+    .map_err(|source| SyncError::Repo {
+        url: url.to_string(),
+        source,
+    })?;
+    res?;
+    sort_dedup(&mut items).map_err(&bad)?;
+    let packages = items.len() as u64;
+    if !extras.is_empty() {
+        items.extend(extras.into_iter().map(|l| Item {
+            href: l.href.as_str().to_owned(),
+            checksum: l.checksum,
+            size: l.size,
+            location_base: None,
+            from_base: false,
+        }));
+        sort_dedup(&mut items).map_err(&bad)?;
+    }
+    items.shrink_to_fit();
+    Ok((items, bases, packages))
+}
+
+/// Sort by href and drop repeats. The same file listed twice is harmless;
+/// two different files claiming one path are not. Sorting (rather than a
+/// map of hrefs) keeps memory at one copy of each href.
+fn sort_dedup(items: &mut Vec<Item>) -> Result<(), String> {
+    items.sort_unstable_by(|a, b| a.href.cmp(&b.href));
+    let mut conflict = None;
+    items.dedup_by(|later, first| {
+        if later.href != first.href {
+            return false;
+        }
+        if (later.checksum != first.checksum || later.size != first.size) && conflict.is_none() {
+            conflict = Some(format!(
+                "{} is listed twice with different checksums or sizes ({} and {})",
+                first.href, first.checksum, later.checksum
+            ));
+        }
+        true
+    });
+    conflict.map_or(Ok(()), Err)
+}
+
+fn link_build(store: &Store, build: &Path, items: &[Item]) -> Result<(), SyncError> {
+    let base = store.base();
+    let mut made = HashSet::new();
+    for item in items {
+        let dst = build.join(&item.href);
+        let src = if item.from_base {
+            base.join(&item.href)
+        } else {
+            store.object_path(&item.checksum)
+        };
+        crate::store::ensure_parent(&dst, &mut made)?;
+        std::fs::hard_link(&src, &dst).at(&dst)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,289 @@
+//! The sync driver: upstream -> verified downloads -> snapshot -> base ->
+//! latest.txt, in the commit order of the spec. Async only where it talks
+//! to the network; file work runs on the blocking pool.
+//!
+//! - [`decide`]: what to do, given upstream's repomd.xml (pure);
+//! - `upstreams.rs`: which upstream serves, with failover;
+//! - `build.rs`: building and publishing a new snapshot;
+//! - the store ([`crate::store`]) owns the transaction: this module hands it
+//!   a finished build and asks it to commit.
+
+pub mod decide;
+
+mod build;
+mod upstreams;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use mirror_repodata::repo::RepoDir;
+
+use self::decide::{Decision, State};
+use crate::config::MirrorSpec;
+use crate::fetch::{self, FetchError, FetchOptions, Fetcher};
+use crate::report::{Reporter, Status, SyncReport};
+use crate::store::{Store, StoreError};
+
+/// Upper bound for repomd.xml, mirrorlists and metalinks held in memory.
+const SMALL_FILE_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// Settings shared by every mirror of one run.
+#[derive(Debug, Clone)]
+pub struct SyncContext {
+    pub root: PathBuf,
+    pub fetch: FetchOptions,
+    /// Parallel package downloads per mirror.
+    pub concurrency: usize,
+    /// Wait for another process's lock instead of failing fast.
+    pub wait_for_lock: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("mirror {mirror}: {message}")]
+    Config { mirror: String, message: String },
+    #[error("{url}")]
+    Repomd {
+        url: String,
+        #[source]
+        source: mirror_repodata::repomd::RepomdError,
+    },
+    #[error("{url}")]
+    Repo {
+        url: String,
+        #[source]
+        source: mirror_repodata::repo::RepoError,
+    },
+    #[error("{url}: {message}")]
+    BadMetadata { url: String, message: String },
+    #[error("no upstream of mirror {mirror} served a usable repomd.xml: {}", errors.join("; "))]
+    NoUpstream { mirror: String, errors: Vec<String> },
+    #[error(
+        "{url} changed during the sync (repomd.xml differs at the end from the start); nothing was published, the next sync will retry"
+    )]
+    UpstreamChanged { url: String },
+    #[error("cannot start the HTTP client")]
+    Client(#[source] reqwest::Error),
+    #[error("internal task failed: {0}")]
+    Join(String),
+}
+
+impl SyncError {
+    /// Another process holds this mirror's lock.
+    pub fn is_locked(&self) -> bool {
+        matches!(self, Self::Store(StoreError::Locked { .. }))
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SyncError> + Send + 'static,
+) -> Result<T, SyncError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| SyncError::Join(e.to_string()))?
+}
+
+/// Sync one mirror. Failures come back as `Err`; the caller turns them into
+/// a failed report (see [`failed_report`]). The outcome is recorded in the
+/// mirror's directory (see [`Store::record_outcome`]), except when another
+/// process held the lock.
+pub async fn sync_mirror(
+    ctx: &SyncContext,
+    spec: &MirrorSpec,
+    reporter: &dyn Reporter,
+) -> Result<SyncReport, SyncError> {
+    let result = sync_locked(ctx, spec, reporter).await;
+    let store = Store::new(&ctx.root, spec.name.clone());
+    let recorded = match &result {
+        Ok(_) => store.record_outcome(None),
+        Err(e) if e.is_locked() => Ok(()),
+        Err(e) => store.record_outcome(Some(&error_chain(e))),
+    };
+    if let Err(e) = recorded {
+        tracing::warn!("{}", error_chain(&e));
+    }
+    result
+}
+
+async fn sync_locked(
+    ctx: &SyncContext,
+    spec: &MirrorSpec,
+    reporter: &dyn Reporter,
+) -> Result<SyncReport, SyncError> {
+    let started = Instant::now();
+    let fetcher = Arc::new(Fetcher::new(ctx.fetch.clone()).map_err(SyncError::Client)?);
+    let mut report = SyncReport::new(&spec.name);
+    let store = Store::new(&ctx.root, spec.name.clone());
+    let _lock = {
+        let s = store.clone();
+        let wait = ctx.wait_for_lock;
+        blocking(move || Ok(s.lock(wait)?)).await?
+    };
+    {
+        let s = store.clone();
+        blocking(move || Ok(s.clean_staging()?)).await?;
+    }
+
+    reporter.phase(&spec.name, "fetching repomd.xml");
+    let resolved = upstreams::resolve(&fetcher, spec).await?;
+    let (ups, repomd_bytes) = upstreams::fetch_repomd(&fetcher, spec, &resolved).await?;
+    let base_url = ups.primary().clone();
+    report.upstream = Some(base_url.to_string());
+    report.skipped_mirrors = ups.skipped_report();
+    let latest = store.latest()?;
+    report.previous = latest.as_ref().map(ToString::to_string);
+    let pending = store.pending()?;
+    let snapshots = store.snapshots()?;
+    let decision = decide::decide(
+        &repomd_bytes,
+        &State {
+            latest: latest.as_ref(),
+            pending: pending.as_ref(),
+            snapshots: &snapshots,
+        },
+        |s| store.snapshot_repomd(s),
+    );
+    let name = &spec.name;
+    match decision {
+        Decision::Unchanged {
+            latest,
+            stale_pending,
+        } => {
+            tracing::info!(
+                "{name}: repomd.xml of {base_url} equals latest's ({latest}): unchanged"
+            );
+            if stale_pending {
+                // Killed after latest.txt moved but before cleaning up.
+                store.commit(&latest)?;
+            }
+            report.status = Status::Unchanged;
+            report.packages = snapshot_packages(&store.snapshot_dir(&latest))?;
+            report.snapshot = Some(latest.to_string());
+        }
+        Decision::FinishPending(p) => {
+            tracing::info!(
+                "{name}: upstream matches {p}, published but not committed: finishing its commit"
+            );
+            reporter.phase(name, "finishing an interrupted commit");
+            commit(&store, &p).await?;
+            report.status = Status::NewSnapshot;
+            report.packages = snapshot_packages(&store.snapshot_dir(&p))?;
+            report.note = Some(format!("finished the commit of {p}, interrupted earlier"));
+            report.snapshot = Some(p.to_string());
+        }
+        Decision::HeldBack { latest, matches } => {
+            tracing::info!(
+                "{name}: upstream still matches {matches}, held back by a rollback: latest stays"
+            );
+            report.status = Status::Unchanged;
+            report.snapshot = Some(latest.to_string());
+            report.note = Some(format!(
+                "latest is held at {latest} by a rollback; upstream still matches {matches}"
+            ));
+        }
+        Decision::New => {
+            tracing::info!("{name}: upstream changed (from {base_url}): building a new snapshot");
+            let repomd_url =
+                fetch::join(&base_url, "repodata/repomd.xml").expect("constant path joins");
+            let md = mirror_repodata::repomd::parse(&repomd_bytes).map_err(|source| {
+                SyncError::Repomd {
+                    url: repomd_url.to_string(),
+                    source,
+                }
+            })?;
+            let build = build::Build {
+                ctx,
+                spec,
+                store: &store,
+                fetcher: &fetcher,
+                reporter,
+                ups: &ups,
+                repomd_bytes: &repomd_bytes,
+                md: &md,
+                dir: store.new_build()?,
+            };
+            let result = build.run(&snapshots, &mut report).await;
+            report.skipped_mirrors = ups.skipped_report();
+            let snap = match result {
+                Ok(n) => n,
+                Err(e) => {
+                    // Publish nothing; keep verified objects for the next run,
+                    // unless the disk is full: then give the space back.
+                    let _ = std::fs::remove_dir_all(&build.dir);
+                    if is_disk_full(&e) {
+                        let _ = store.clear_objects();
+                    }
+                    return Err(e);
+                }
+            };
+            reporter.phase(name, "committing");
+            let commit_start = Instant::now();
+            commit(&store, &snap).await?;
+            report
+                .phases
+                .insert("commit", commit_start.elapsed().as_secs_f64());
+            report.status = Status::NewSnapshot;
+            report.snapshot = Some(snap.to_string());
+        }
+    }
+    report.requests = fetcher.requests.load(std::sync::atomic::Ordering::Relaxed);
+    report.downloaded_bytes = fetcher.bytes.load(std::sync::atomic::Ordering::Relaxed);
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The store's commit, on the blocking pool.
+async fn commit(store: &Store, name: &mirror_index::SnapshotName) -> Result<(), SyncError> {
+    let (store, name) = (store.clone(), name.clone());
+    blocking(move || Ok(store.commit(&name)?)).await
+}
+
+/// Did `err` come from a full disk (or quota)?
+fn is_disk_full(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && (io.kind() == std::io::ErrorKind::StorageFull
+                || io.kind() == std::io::ErrorKind::QuotaExceeded)
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
+/// A failed report for `err`, with its whole cause chain.
+pub fn failed_report(spec: &MirrorSpec, err: &(dyn std::error::Error + 'static)) -> SyncReport {
+    let mut r = SyncReport::new(&spec.name);
+    r.status = Status::Failed;
+    r.error = Some(error_chain(err));
+    r
+}
+
+pub use mirror_index::error_chain;
+
+/// How many packages a published snapshot holds: what its primary declares
+/// (one element read), else a count of its .rpm files.
+fn snapshot_packages(dir: &Path) -> Result<u64, SyncError> {
+    let declared = RepoDir::open(dir)
+        .ok()
+        .and_then(|r| r.declared_packages().ok().flatten());
+    match declared {
+        Some(n) => Ok(n),
+        None => Ok(crate::store::list_files(dir)?
+            .iter()
+            .filter(|p| {
+                !p.starts_with("repodata/")
+                    && Path::new(p)
+                        .extension()
+                        .is_some_and(|e| e.eq_ignore_ascii_case("rpm"))
+            })
+            .count() as u64),
+    }
+}
