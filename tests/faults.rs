@@ -246,88 +246,111 @@ fn upstream_fault_matrix() {
         },
     ];
     let mut table = Vec::new();
+    let mut failures = Vec::new();
     for (i, c) in cases.iter().enumerate() {
-        let path = match c.target {
-            "pkg" => "/repo/Packages/alpha-2.0-1.noarch.rpm".to_owned(),
-            "primary" => format!("/repo/{primary_href}"),
-            _ => "/repo/repodata/repomd.xml".to_owned(),
-        };
-        let root = top.path().join(format!("case-{i}"));
-        run_ok(Command::new("cp").arg("-a").arg(&pristine).arg(&root));
-        server.heal();
-        match (c.times, c.after) {
-            (Some(n), _) => server.first(&path, c.fault.clone(), n),
-            (None, 0) => server.always(&path, c.fault.clone()),
-            (None, a) => server.after(&path, a, c.fault.clone()),
-        }
-        let out = run(mgr_at(&root)
-            .args(["sync", "f-el9", "--url", &url])
-            .args(c.extra));
-        let hits = server.hits(&path);
-        if let Some(h) = c.hits {
-            assert_eq!(hits, h, "{}: requests for {path}", c.name);
-        }
-        let mdir = root.join("f-el9");
-        let err = stderr(&out);
-        match c.fails_with {
-            None => {
-                assert!(
-                    out.status.success(),
-                    "{}: expected success after retries: {err}",
-                    c.name
-                );
-                assert_ne!(latest(&mdir).as_deref(), Some(s1.as_str()), "{}", c.name);
+        // Every case runs; a failing one is named at the end with the others.
+        let run_case = || -> String {
+            let path = match c.target {
+                "pkg" => "/repo/Packages/alpha-2.0-1.noarch.rpm".to_owned(),
+                "primary" => format!("/repo/{primary_href}"),
+                _ => "/repo/repodata/repomd.xml".to_owned(),
+            };
+            let root = top.path().join(format!("case-{i}"));
+            run_ok(Command::new("cp").arg("-a").arg(&pristine).arg(&root));
+            server.heal();
+            match (c.times, c.after) {
+                (Some(n), _) => server.first(&path, c.fault.clone(), n),
+                (None, 0) => server.always(&path, c.fault.clone()),
+                (None, a) => server.after(&path, a, c.fault.clone()),
             }
-            Some(needle) => {
-                assert_eq!(out.status.code(), Some(1), "{}: {err}", c.name);
-                assert!(
-                    err.contains(needle),
-                    "{}: expected {needle:?} in {err}",
-                    c.name
-                );
-                assert!(
-                    err.contains(&path),
-                    "{}: the error names the URL {path}: {err}",
-                    c.name
-                );
-                assert_eq!(
-                    snapshots(&mdir),
-                    vec![s1.clone()],
-                    "{}: published something",
-                    c.name
-                );
-                assert_eq!(latest(&mdir).as_deref(), Some(s1.as_str()), "{}", c.name);
-                run_ok(mgr_at(&root).args(["verify", "f-el9"]));
-                // Healthy again: the next sync completes.
-                server.heal();
-                let again = run(mgr_at(&root).args(["sync", "f-el9", "--url", &url]));
-                assert!(
-                    again.status.success(),
-                    "{}: recovery sync: {}",
-                    c.name,
-                    stderr(&again)
-                );
-                assert_ne!(latest(&mdir).as_deref(), Some(s1.as_str()), "{}", c.name);
+            let out = run(mgr_at(&root)
+                .args(["sync", "f-el9", "--url", &url])
+                .args(c.extra));
+            let hits = server.hits(&path);
+            if let Some(h) = c.hits {
+                assert_eq!(hits, h, "{}: requests for {path}", c.name);
+            }
+            let mdir = root.join("f-el9");
+            let err = stderr(&out);
+            match c.fails_with {
+                None => {
+                    assert!(
+                        out.status.success(),
+                        "{}: expected success after retries: {err}",
+                        c.name
+                    );
+                    assert_ne!(latest(&mdir).as_deref(), Some(s1.as_str()), "{}", c.name);
+                }
+                Some(needle) => {
+                    assert_eq!(out.status.code(), Some(1), "{}: {err}", c.name);
+                    assert!(
+                        err.contains(needle),
+                        "{}: expected {needle:?} in {err}",
+                        c.name
+                    );
+                    assert!(
+                        err.contains(&path),
+                        "{}: the error names the URL {path}: {err}",
+                        c.name
+                    );
+                    assert_eq!(
+                        snapshots(&mdir),
+                        vec![s1.clone()],
+                        "{}: published something",
+                        c.name
+                    );
+                    assert_eq!(latest(&mdir).as_deref(), Some(s1.as_str()), "{}", c.name);
+                    run_ok(mgr_at(&root).args(["verify", "f-el9"]));
+                    // Healthy again: the next sync completes.
+                    server.heal();
+                    let again = run(mgr_at(&root).args(["sync", "f-el9", "--url", &url]));
+                    assert!(
+                        again.status.success(),
+                        "{}: recovery sync: {}",
+                        c.name,
+                        stderr(&again)
+                    );
+                    assert_ne!(latest(&mdir).as_deref(), Some(s1.as_str()), "{}", c.name);
+                }
+            }
+            run_ok(mgr_at(&root).args(["verify", "f-el9"]));
+            let outcome = if c.fails_with.is_some() {
+                format!(
+                    "failed cleanly after {hits} requests: {}",
+                    err.trim()
+                        .rsplit(": ")
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect::<Vec<_>>()
+                        .join(": ")
+                )
+            } else {
+                format!("retried, synced ({hits} requests)")
+            };
+            let _ = std::fs::remove_dir_all(&root);
+            outcome
+        };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run_case)) {
+            Ok(outcome) => table.push(format!("{:<38} {outcome}", c.name)),
+            Err(panic) => {
+                let msg = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_default();
+                table.push(format!("{:<38} FAILED", c.name));
+                failures.push(format!("{}: {msg}", c.name));
             }
         }
-        run_ok(mgr_at(&root).args(["verify", "f-el9"]));
-        let outcome = if c.fails_with.is_some() {
-            format!(
-                "failed cleanly after {hits} requests: {}",
-                err.trim()
-                    .rsplit(": ")
-                    .take(2)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect::<Vec<_>>()
-                    .join(": ")
-            )
-        } else {
-            format!("retried, synced ({hits} requests)")
-        };
-        table.push(format!("{:<38} {outcome}", c.name));
-        let _ = std::fs::remove_dir_all(&root);
     }
     eprintln!("fault matrix:\n  {}", table.join("\n  "));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

@@ -1,4 +1,4 @@
-//! The mirror tree on disk (see `spec/mirror-tree.md`):
+//! The mirror tree on disk (the tree contract; README, "Guarantees"):
 //!
 //! ```text
 //! <root>/all_latest.{json,yaml,html}

@@ -1,6 +1,7 @@
 //! Minimal, lossless rewriting of repo configuration text.
 //!
-//! Rules for a section whose id has a mirror (spec: mirror-client.md):
+//! Rules for a section whose id has a mirror (the client contract; README,
+//! "mirror-client"):
 //! `baseurl` becomes the mirror URL (a multi-line value replaced whole, added
 //! when missing); `mirrorlist` and `metalink` are removed; `proxy` is set to
 //! the no-proxy value unless proxies are allowed; `before:` sections are
@@ -565,7 +566,9 @@ mod props {
     use super::*;
     use proptest::prelude::*;
 
-    fn section() -> impl Strategy<Value = String> {
+    /// One section with unique keys (a file with duplicates does not
+    /// parse, and is refused untouched: tested in files.rs).
+    fn section() -> impl Strategy<Value = (String, Vec<String>)> {
         (
             "[a-z]{1,6}(-el[0-9]|-fc[0-9]{2})?",
             prop::collection::vec(
@@ -582,24 +585,53 @@ mod props {
                 0..6,
             ),
         )
-            .prop_map(|(id, body)| format!("[{id}]\n{}", body.join("\n")))
+            .prop_map(|(id, body)| {
+                let mut keys = HashSet::new();
+                let body = body
+                    .into_iter()
+                    .filter(|l| {
+                        let key = l
+                            .split(['=', ':'])
+                            .next()
+                            .unwrap_or("")
+                            .trim()
+                            .to_ascii_lowercase();
+                        l.is_empty() || l.starts_with('#') || keys.insert(key)
+                    })
+                    .collect();
+                (id, body)
+            })
+    }
+
+    /// A valid file: sections with unique ids (the index goes first, so an
+    /// id keeps its -elN / -fcN suffix).
+    fn file() -> impl Strategy<Value = String> {
+        prop::collection::vec(section(), 1..6).prop_map(|sections| {
+            sections
+                .into_iter()
+                .enumerate()
+                .map(|(i, (id, body))| {
+                    let mut lines = vec![format!("[s{i}{id}]")];
+                    lines.extend(body);
+                    lines.join("\n")
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
     }
 
     proptest! {
         #[test]
-        fn no_match_means_byte_identical(sections in prop::collection::vec(section(), 0..6), crlf in any::<bool>()) {
-            let mut text = sections.join("\n");
-            if crlf { text = text.replace('\n', "\r\n"); }
+        fn no_match_means_byte_identical(text in file(), crlf in any::<bool>()) {
+            let text = if crlf { text.replace('\n', "\r\n") } else { text };
             let map = Resolved { repos: [("zz-never".to_owned(), "http://m/".to_owned())].into(), ..Resolved::default() };
-            if let Ok((out, _)) = rewrite_ini(&text, Dialect::Ini, &map, &ProxyPolicy::default()) {
-                prop_assert_eq!(out, text);
-            }
+            let (out, _) = rewrite_ini(&text, Dialect::Ini, &map, &ProxyPolicy::default()).unwrap();
+            prop_assert_eq!(out, text);
         }
 
         #[test]
-        fn rewriting_is_idempotent_and_follows_the_rules(sections in prop::collection::vec(section(), 1..6), pick in any::<u64>()) {
-            let text = sections.join("\n");
-            let Ok(parsed) = RepoFile::parse(&text, Dialect::Ini) else { return Ok(()) };
+        fn rewriting_is_idempotent_and_follows_the_rules(text in file(), pick in any::<u64>()) {
+            let parsed = RepoFile::parse(&text, Dialect::Ini).unwrap();
             let ids: Vec<String> = parsed.sections.iter().map(|s| s.id.clone()).collect();
             let mut map = Resolved::default();
             for (i, id) in ids.iter().enumerate() {

@@ -104,10 +104,19 @@ fn corpus_files_are_rewritten_minimally_and_idempotently() {
             let map = map_for(&ids);
             let (out, summary) = files::rewrite(format, &text, &map, &proxy).unwrap();
             assert!(!summary.mirrored.is_empty(), "{name}");
-            for (orig, new) in text
-                .lines()
-                .zip(out.lines().filter(|l| !l.contains("-gated,")))
-            {
+            // Every line is accounted for: zip alone would hide dropped lines.
+            let kept: Vec<&str> = out.lines().filter(|l| !l.contains("-gated,")).collect();
+            assert_eq!(
+                text.lines().count(),
+                kept.len(),
+                "{name}: line count changed"
+            );
+            assert_eq!(
+                out.lines().count() - kept.len(),
+                summary.inserted.len(),
+                "{name}: inserted lines"
+            );
+            for (orig, new) in text.lines().zip(kept) {
                 let id = orig.split_once(',').map(|(a, _)| a);
                 match id.and_then(|id| map.repos.get(id)) {
                     Some(url) => assert_eq!(new, format!("{},{url}", id.unwrap()), "{name}"),
