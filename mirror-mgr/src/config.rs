@@ -115,23 +115,11 @@ const CLIENT_SIDE_OPTIONS: &[&str] = &[
     "module_hotfixes",
 ];
 
-/// dnf repository options a YAML mirror entry may carry (copied from a
-/// .repo file): the client-side ones are passed over, the others are
-/// reported as not honoured. Any other key is a typo and an error.
-const DNF_REPO_OPTIONS: &[&str] = &[
-    "name",
-    "gpgcheck",
-    "gpgkey",
-    "repo_gpgcheck",
-    "failovermethod",
-    "skip_if_unavailable",
-    "metadata_expire",
-    "priority",
-    "cost",
-    "type",
-    "enabled_metadata",
-    "countme",
-    "module_hotfixes",
+/// dnf repository options that concern syncing but that this version does
+/// not act on: a YAML mirror entry (copied from a .repo file) may carry
+/// them, and is warned. Any key neither here nor in
+/// [`CLIENT_SIDE_OPTIONS`] is a typo and an error.
+const NOT_HONOURED_OPTIONS: &[&str] = &[
     "exclude",
     "excludepkgs",
     "includepkgs",
@@ -316,7 +304,8 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
         set_vars(&mut vars, m.arch.as_deref(), releasever.as_deref());
         vars.extend(m.vars);
         for key in m.other.keys() {
-            if !DNF_REPO_OPTIONS.contains(&key.as_str()) {
+            let client_side = CLIENT_SIDE_OPTIONS.contains(&key.as_str());
+            if !client_side && !NOT_HONOURED_OPTIONS.contains(&key.as_str()) {
                 return Err(invalid(format!(
                     "{}mirror {name}: unknown key `{key}`",
                     line_of_key(&text, key)
@@ -324,7 +313,7 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
                         .unwrap_or_default()
                 )));
             }
-            if !CLIENT_SIDE_OPTIONS.contains(&key.as_str()) {
+            if !client_side {
                 ignored
                     .entry(key.clone())
                     .or_default()
