@@ -26,8 +26,53 @@ pub struct ClientOptions {
     pub total_timeout: Option<Duration>,
     /// Idle keep-alive connections kept per host.
     pub pool_per_host: usize,
-    /// Use `http_proxy`/`https_proxy`/`no_proxy` from the environment.
+    /// Use `http_proxy`/`https_proxy`/`no_proxy` from the environment
+    /// (when `proxy` is `None`).
     pub env_proxy: bool,
+    /// A proxy of its own for every request, instead of the environment's.
+    pub proxy: Option<ProxyVia>,
+    pub tls: Tls,
+}
+
+/// An outbound proxy with optional credentials, sent on every request.
+#[derive(Clone)]
+pub struct ProxyVia {
+    /// `http://`, `https://` or `socks5://` URL.
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for ProxyVia {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyVia")
+            .field("url", &redact(&self.url))
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// TLS settings beyond the defaults (system roots, verification on).
+#[derive(Clone, Default)]
+pub struct Tls {
+    /// PEM bundle: the only CAs trusted (dnf's `sslcacert`).
+    pub ca_pem: Option<Vec<u8>>,
+    /// PEM certificate chain followed by its private key (dnf's
+    /// `sslclientcert` + `sslclientkey`).
+    pub identity_pem: Option<Vec<u8>>,
+    /// `false`: accept any server certificate (dnf's `sslverify=0`).
+    pub skip_verify: bool,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tls")
+            .field("ca_pem", &self.ca_pem.as_ref().map(Vec::len))
+            .field("identity_pem", &self.identity_pem.as_ref().map(|_| "***"))
+            .field("skip_verify", &self.skip_verify)
+            .finish()
+    }
 }
 
 impl ClientOptions {
@@ -39,6 +84,8 @@ impl ClientOptions {
             total_timeout: None,
             pool_per_host: 16,
             env_proxy: true,
+            proxy: None,
+            tls: Tls::default(),
         }
     }
 }
@@ -57,8 +104,25 @@ pub fn client(opts: &ClientOptions) -> Result<reqwest::Client, reqwest::Error> {
     if let Some(t) = opts.total_timeout {
         b = b.timeout(t);
     }
-    if !opts.env_proxy {
-        b = b.no_proxy();
+    match &opts.proxy {
+        Some(p) => {
+            let mut proxy = reqwest::Proxy::all(&p.url)?;
+            if let Some(u) = &p.username {
+                proxy = proxy.basic_auth(u, p.password.as_deref().unwrap_or(""));
+            }
+            b = b.proxy(proxy);
+        }
+        None if !opts.env_proxy => b = b.no_proxy(),
+        None => {}
+    }
+    if let Some(ca) = &opts.tls.ca_pem {
+        b = b.tls_certs_only(reqwest::Certificate::from_pem_bundle(ca)?);
+    }
+    if let Some(id) = &opts.tls.identity_pem {
+        b = b.identity(reqwest::Identity::from_pem(id)?);
+    }
+    if opts.tls.skip_verify {
+        b = b.tls_danger_accept_invalid_certs(true);
     }
     b.build()
 }

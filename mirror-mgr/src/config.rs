@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use mirror_index::MirrorName;
 use mirror_index::repofile::{Dialect, RepoFile};
 
+use crate::access::{AccessSpec, ProxySpec, Secret, SecretSource};
+
 /// Where a mirror's packages come from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -50,6 +52,8 @@ pub struct MirrorSpec {
     pub xml_base_hosts: Vec<String>,
     /// `enabled=0` in a repo-config: skipped by `sync --all`.
     pub enabled: bool,
+    /// TLS client certificate and CAs, basic auth, proxy.
+    pub access: AccessSpec,
     /// `import: true`: `sync NAME --url URL` may sync it from any URL (a
     /// repo someone built elsewhere). Without it `--url` is refused for a
     /// mirror the config defines, so its upstream cannot be swapped by accident.
@@ -123,15 +127,6 @@ const NOT_HONOURED_OPTIONS: &[&str] = &[
     "exclude",
     "excludepkgs",
     "includepkgs",
-    "sslverify",
-    "sslcacert",
-    "sslclientcert",
-    "sslclientkey",
-    "proxy",
-    "proxy_username",
-    "proxy_password",
-    "username",
-    "password",
     "timeout",
     "retries",
     "minrate",
@@ -140,6 +135,27 @@ const NOT_HONOURED_OPTIONS: &[&str] = &[
     "max_parallel_downloads",
     "deltarpm",
     "fastestmirror",
+];
+
+/// Options of a `.repo`-style mirror section that mirror-mgr acts on.
+const HONOURED_REPO_OPTIONS: &[&str] = &[
+    "baseurl",
+    "mirrorlist",
+    "metalink",
+    "enabled",
+    "sslcacert",
+    "sslclientcert",
+    "sslclientkey",
+    "sslverify",
+    "username",
+    "password",
+    "password_file",
+    "password_env",
+    "proxy",
+    "proxy_username",
+    "proxy_password",
+    "proxy_password_file",
+    "proxy_password_env",
 ];
 
 /// The 1-based line where `key:` is written as a mapping key, if found.
@@ -251,8 +267,67 @@ struct YamlMirror {
     enabled: Option<bool>,
     #[serde(default)]
     import: bool,
+    sslcacert: Option<PathBuf>,
+    sslclientcert: Option<PathBuf>,
+    sslclientkey: Option<PathBuf>,
+    sslverify: Option<serde_yaml::Value>,
+    username: Option<String>,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    password_env: Option<String>,
+    proxy: Option<String>,
+    proxy_username: Option<String>,
+    proxy_password: Option<String>,
+    proxy_password_file: Option<PathBuf>,
+    proxy_password_env: Option<String>,
     #[serde(flatten)]
     other: BTreeMap<String, serde_yaml::Value>,
+}
+
+/// dnf's boolean spellings.
+fn yes_no(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "yes" | "true" | "on" => Some(true),
+        "0" | "no" | "false" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// dnf's `proxy`: unset means the environment's; `_none_`, `none` or empty, none.
+fn proxy_spec(v: Option<&str>) -> ProxySpec {
+    match v.map(str::trim) {
+        None => ProxySpec::Environment,
+        Some("" | "_none_") => ProxySpec::Direct,
+        Some(v) if v.eq_ignore_ascii_case("none") => ProxySpec::Direct,
+        Some(v) => ProxySpec::Url(v.to_owned()),
+    }
+}
+
+/// At most one of an inline value, a file and an environment variable.
+fn secret_source(
+    option: &str,
+    inline: Option<String>,
+    file: Option<PathBuf>,
+    env: Option<String>,
+) -> Result<Option<SecretSource>, String> {
+    match (inline, file, env) {
+        (None, None, None) => Ok(None),
+        (Some(v), None, None) => Ok(Some(SecretSource::Value(Secret::new(v)))),
+        (None, Some(f), None) => Ok(Some(SecretSource::File(f))),
+        (None, None, Some(e)) => Ok(Some(SecretSource::Env(e))),
+        _ => Err(format!(
+            "give at most one of {option}, {option}_file, {option}_env"
+        )),
+    }
+}
+
+/// A path from a config file, relative to the file's directory.
+fn config_path(config: &Path, p: PathBuf) -> PathBuf {
+    if p.is_absolute() {
+        p
+    } else {
+        config.parent().unwrap_or(Path::new(".")).join(p)
+    }
 }
 
 fn scalar(v: &serde_yaml::Value) -> Option<String> {
@@ -320,6 +395,36 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
                     .push(name.to_string());
             }
         }
+        let sslverify = match &m.sslverify {
+            None => true,
+            Some(serde_yaml::Value::Bool(b)) => *b,
+            Some(v) => scalar(v).as_deref().and_then(yes_no).ok_or_else(|| {
+                invalid(format!("mirror {name}: sslverify must be true or false"))
+            })?,
+        };
+        let access = AccessSpec {
+            sslcacert: m.sslcacert.map(|p| config_path(path, p)),
+            sslclientcert: m.sslclientcert.map(|p| config_path(path, p)),
+            sslclientkey: m.sslclientkey.map(|p| config_path(path, p)),
+            sslverify,
+            username: m.username,
+            password: secret_source(
+                "password",
+                m.password,
+                m.password_file.map(|p| config_path(path, p)),
+                m.password_env,
+            )
+            .map_err(|e| invalid(format!("mirror {name}: {e}")))?,
+            proxy: proxy_spec(m.proxy.as_deref()),
+            proxy_username: m.proxy_username,
+            proxy_password: secret_source(
+                "proxy_password",
+                m.proxy_password,
+                m.proxy_password_file.map(|p| config_path(path, p)),
+                m.proxy_password_env,
+            )
+            .map_err(|e| invalid(format!("mirror {name}: {e}")))?,
+        };
         cfg.mirrors.push(MirrorSpec {
             name,
             upstream,
@@ -328,6 +433,7 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             xml_base_hosts: m.xml_base_hosts,
             enabled: m.enabled.unwrap_or(true),
             import: m.import,
+            access,
         });
     }
     push_ignored(&mut cfg.warnings, path, ignored);
@@ -388,8 +494,7 @@ pub fn load_repo_file(
             Some("0" | "no" | "false" | "False")
         );
         for e in &section.entries {
-            let honoured =
-                ["baseurl", "mirrorlist", "metalink", "enabled"].contains(&e.key.as_str());
+            let honoured = HONOURED_REPO_OPTIONS.contains(&e.key.as_str());
             if !honoured && !CLIENT_SIDE_OPTIONS.contains(&e.key.as_str()) {
                 ignored
                     .entry(e.key.clone())
@@ -397,6 +502,40 @@ pub fn load_repo_file(
                     .push(name.to_string());
             }
         }
+        let sslverify = match section.value("sslverify") {
+            None => true,
+            Some(v) => {
+                yes_no(v).ok_or_else(|| invalid(format!("sslverify={v}: expected 0 or 1")))?
+            }
+        };
+        let file_opt = |k: &str| {
+            section
+                .value(k)
+                .map(|v| config_path(path, PathBuf::from(v)))
+        };
+        let access = AccessSpec {
+            sslcacert: file_opt("sslcacert"),
+            sslclientcert: file_opt("sslclientcert"),
+            sslclientkey: file_opt("sslclientkey"),
+            sslverify,
+            username: section.value("username").map(str::to_owned),
+            password: secret_source(
+                "password",
+                section.value("password").map(str::to_owned),
+                file_opt("password_file"),
+                section.value("password_env").map(str::to_owned),
+            )
+            .map_err(invalid)?,
+            proxy: proxy_spec(section.value("proxy")),
+            proxy_username: section.value("proxy_username").map(str::to_owned),
+            proxy_password: secret_source(
+                "proxy_password",
+                section.value("proxy_password").map(str::to_owned),
+                file_opt("proxy_password_file"),
+                section.value("proxy_password_env").map(str::to_owned),
+            )
+            .map_err(invalid)?,
+        };
         cfg.mirrors.push(MirrorSpec {
             name,
             upstream,
@@ -405,6 +544,7 @@ pub fn load_repo_file(
             xml_base_hosts: Vec::new(),
             enabled,
             import: false,
+            access,
         });
     }
     push_ignored(&mut cfg.warnings, path, ignored);
@@ -576,8 +716,55 @@ mod tests {
         );
         assert!(!cfg.mirrors[1].enabled);
         let msgs: Vec<_> = cfg.warnings.iter().map(|w| w.message.as_str()).collect();
-        assert_eq!(msgs.len(), 2, "{msgs:?}");
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
         assert!(msgs[0].contains("`exclude`") && msgs[0].contains("base-el8"));
-        assert!(msgs[1].contains("`sslverify`") && msgs[1].contains("epel-el8"));
+        // Access options are honoured now (issue 9), with dnf's spellings.
+        assert!(!cfg.mirrors[1].access.sslverify);
+        assert!(cfg.mirrors[0].access.sslverify);
+    }
+
+    /// Issue 9: access options in both config formats, with paths relative
+    /// to the config file and passwords from a file or the environment.
+    #[test]
+    fn access_options_load() {
+        let (d, p) = write(
+            "mirrors:\n  - name: cdn\n    baseurl: https://cdn.example/content/\n    sslcacert: ca/redhat-uep.pem\n    sslclientcert: /etc/pki/entitlement/1.pem\n    sslclientkey: /etc/pki/entitlement/1-key.pem\n    sslverify: true\n  - name: auth\n    baseurl: https://auth.example/\n    username: ci\n    password_env: MIRROR_PW\n    proxy: http://proxy.example:3128\n    proxy_username: p\n    proxy_password_file: pw.txt\n  - name: direct\n    baseurl: http://x/\n    proxy: _none_\n",
+            "m.yaml",
+        );
+        let cfg = load_yaml(&p).unwrap();
+        let cdn = &cfg.mirror("cdn").unwrap().access;
+        assert_eq!(
+            cdn.sslcacert.as_deref(),
+            Some(d.path().join("ca/redhat-uep.pem").as_path())
+        );
+        assert_eq!(
+            cdn.sslclientkey.as_deref(),
+            Some(Path::new("/etc/pki/entitlement/1-key.pem"))
+        );
+        let auth = &cfg.mirror("auth").unwrap().access;
+        assert_eq!(auth.password, Some(SecretSource::Env("MIRROR_PW".into())));
+        assert_eq!(
+            auth.proxy,
+            ProxySpec::Url("http://proxy.example:3128".into())
+        );
+        assert_eq!(
+            auth.proxy_password,
+            Some(SecretSource::File(d.path().join("pw.txt")))
+        );
+        assert_eq!(
+            cfg.mirror("direct").unwrap().access.proxy,
+            ProxySpec::Direct
+        );
+        assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
+        let (_d, p) = write(
+            "mirrors:\n  - name: two\n    baseurl: http://x/\n    password: a\n    password_env: B\n",
+            "m.yaml",
+        );
+        assert!(
+            load_yaml(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("at most one of password")
+        );
     }
 }

@@ -21,6 +21,8 @@ use url::Url;
 
 use mirror_repodata::checksum::{Checksum, Hasher};
 
+use crate::access::{Access, Secret};
+
 /// Knobs for network behaviour.
 #[derive(Debug, Clone)]
 pub struct FetchOptions {
@@ -122,31 +124,53 @@ impl mirror_http::Transient for FetchError {
 pub struct Fetcher {
     client: reqwest::Client,
     opts: FetchOptions,
+    /// Basic auth, and the only hosts it is sent to.
+    auth: Option<(String, Secret, Vec<String>)>,
     /// Requests sent (http) or files opened (file://), including retries.
     pub requests: AtomicU64,
     /// Bytes received.
     pub bytes: AtomicU64,
 }
 
+/// A URL as errors and logs show it: without a password.
+fn shown(url: &Url) -> String {
+    mirror_http::redact(url.as_str())
+}
+
 fn net<'a>(url: &'a Url, what: &'static str) -> impl FnOnce(reqwest::Error) -> FetchError + 'a {
+    // reqwest's own message repeats the URL, password included: drop it.
     move |source| FetchError::Network {
-        url: url.to_string(),
+        url: shown(url),
         what,
-        source,
+        source: source.without_url(),
     }
 }
 
 impl Fetcher {
-    pub fn new(opts: FetchOptions) -> Result<Self, reqwest::Error> {
+    /// A client for one mirror: its TLS settings and proxy, and basic
+    /// auth sent only to `auth_hosts` (the mirror's own upstream).
+    pub fn new(
+        opts: FetchOptions,
+        access: &Access,
+        auth_hosts: Vec<String>,
+    ) -> Result<Self, reqwest::Error> {
         let client = mirror_http::client(&mirror_http::ClientOptions {
             connect_timeout: opts.connect_timeout,
             read_timeout: Some(opts.read_timeout),
             pool_per_host: opts.max_connections,
+            env_proxy: !access.direct,
+            proxy: access.proxy.clone(),
+            tls: access.tls.clone(),
             ..mirror_http::ClientOptions::new(concat!("mirror-mgr/", env!("CARGO_PKG_VERSION")))
         })?;
+        let auth = access
+            .auth
+            .clone()
+            .map(|(user, password)| (user, password, auth_hosts));
         Ok(Self {
             client,
             opts,
+            auth,
             requests: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
         })
@@ -197,7 +221,7 @@ impl Fetcher {
 
     async fn get_once(&self, url: &Url, limit: u64) -> Result<Bytes, FetchError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!("GET {url}");
+        tracing::debug!("GET {}", shown(url));
         if url.scheme() == "file" {
             let path = file_path(url)?;
             let data = tokio::fs::read(&path)
@@ -205,7 +229,7 @@ impl Fetcher {
                 .map_err(|source| file_err(url, source))?;
             if data.len() as u64 > limit {
                 return Err(FetchError::TooLarge {
-                    url: url.to_string(),
+                    url: shown(url),
                     limit,
                 });
             }
@@ -218,7 +242,7 @@ impl Fetcher {
         .await
         .map_err(|e| match e {
             mirror_http::CapError::TooLarge { limit } => FetchError::TooLarge {
-                url: url.to_string(),
+                url: shown(url),
                 limit,
             },
             mirror_http::CapError::Body(source) => {
@@ -230,39 +254,38 @@ impl Fetcher {
 
     async fn send(&self, url: &Url) -> Result<reqwest::Response, FetchError> {
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(FetchError::Scheme {
-                url: url.to_string(),
-            });
+            return Err(FetchError::Scheme { url: shown(url) });
         }
-        let resp = self
-            .client
-            .get(url.clone())
-            .send()
-            .await
-            .map_err(|source| {
-                if source.is_redirect() {
-                    FetchError::Redirect {
-                        url: url.to_string(),
-                        source,
-                    }
-                } else {
-                    net(url, "request failed")(source)
+        let mut req = self.client.get(url.clone());
+        if let Some((user, password, hosts)) = &self.auth
+            && url.host_str().is_some_and(|h| hosts.iter().any(|a| a == h))
+        {
+            req = req.basic_auth(user, Some(password.expose()));
+        }
+        let resp = req.send().await.map_err(|source| {
+            if source.is_redirect() {
+                FetchError::Redirect {
+                    url: shown(url),
+                    source,
                 }
-            })?;
+            } else {
+                net(url, "request failed")(source)
+            }
+        })?;
         let status = resp.status().as_u16();
         match status {
             200 => Ok(resp),
             404 | 410 => Err(FetchError::NotFound {
-                url: url.to_string(),
+                url: shown(url),
                 status: Some(status),
             }),
             300..=399 => Err(FetchError::RedirectTo {
-                url: url.to_string(),
+                url: shown(url),
                 status,
                 location: mirror_http::location(&resp),
             }),
             s => Err(FetchError::Status {
-                url: url.to_string(),
+                url: shown(url),
                 status: s,
             }),
         }
@@ -309,7 +332,7 @@ impl Fetcher {
     ) -> Result<(), FetchError> {
         use std::io::{Read, Write};
         self.requests.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!("GET {url} -> {}", dest.display());
+        tracing::debug!("GET {} -> {}", shown(url), dest.display());
         let werr = |source| FetchError::Write {
             path: dest.to_path_buf(),
             source,
@@ -327,7 +350,7 @@ impl Fetcher {
             *got += chunk.len() as u64;
             if *got > limit {
                 return Err(FetchError::Corrupt {
-                    url: url.to_string(),
+                    url: shown(url),
                     what: format!("body is larger than the {limit} bytes the metadata gives"),
                 });
             }
@@ -359,14 +382,14 @@ impl Fetcher {
             && got != size
         {
             return Err(FetchError::Corrupt {
-                url: url.to_string(),
+                url: shown(url),
                 what: format!("got {got} bytes, metadata says {size}"),
             });
         }
         let actual = hasher.finish();
         if actual != expect.checksum {
             return Err(FetchError::Corrupt {
-                url: url.to_string(),
+                url: shown(url),
                 what: format!(
                     "checksum mismatch: expected {}, got {actual}",
                     expect.checksum
@@ -387,20 +410,19 @@ fn create_file(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 fn file_path(url: &Url) -> Result<PathBuf, FetchError> {
-    url.to_file_path().map_err(|()| FetchError::Scheme {
-        url: url.to_string(),
-    })
+    url.to_file_path()
+        .map_err(|()| FetchError::Scheme { url: shown(url) })
 }
 
 fn file_err(url: &Url, source: std::io::Error) -> FetchError {
     if source.kind() == std::io::ErrorKind::NotFound {
         FetchError::NotFound {
-            url: url.to_string(),
+            url: shown(url),
             status: None,
         }
     } else {
         FetchError::File {
-            url: url.to_string(),
+            url: shown(url),
             source,
         }
     }
@@ -483,11 +505,15 @@ mod tests {
         let src = d.path().join("src.rpm");
         std::fs::write(&src, b"abc").unwrap();
         let url = Url::from_file_path(&src).unwrap();
-        let f = Fetcher::new(FetchOptions {
-            retries: 1,
-            backoff: Duration::from_millis(1),
-            ..FetchOptions::default()
-        })
+        let f = Fetcher::new(
+            FetchOptions {
+                retries: 1,
+                backoff: Duration::from_millis(1),
+                ..FetchOptions::default()
+            },
+            &Access::default(),
+            Vec::new(),
+        )
         .unwrap();
         let dest = d.path().join("dest.rpm");
         let good = Expect {

@@ -5,6 +5,7 @@
 //! [`fetch`] and the [`sync`] driver; the binary (`src/bin`) only parses the
 //! command line and calls [`cli::run`].
 
+pub mod access;
 pub mod cli;
 
 pub mod config;

@@ -43,3 +43,20 @@ pub fn plan(
         }
     })
 }
+
+/// The hosts of a mirror's own upstream (its baseurls, or its mirrorlist or
+/// metalink URL): the only hosts basic-auth credentials are sent to.
+pub fn own_hosts(
+    upstream: &Upstream,
+    vars: &std::collections::BTreeMap<String, String>,
+) -> Vec<String> {
+    let urls: Vec<&String> = match upstream {
+        Upstream::Baseurl(u) => u.iter().collect(),
+        Upstream::Mirrorlist(u) | Upstream::Metalink(u) => vec![u],
+        Upstream::Import => Vec::new(),
+    };
+    urls.into_iter()
+        .filter_map(|u| parse_base_url(&expand_vars(u, vars)).ok())
+        .filter_map(|u| u.host_str().map(str::to_owned))
+        .collect()
+}

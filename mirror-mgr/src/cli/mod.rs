@@ -51,10 +51,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 /// Logs on stderr, filtered by `-v`/`-vv` or `RUST_LOG`; with timestamps
 /// when stderr is not a terminal (cron and CI logs), colour only on one.
 fn init_logging(verbose: u8) {
+    // Our crates only: a dependency's debug output could carry request
+    // headers (credentials).
     let default = match verbose {
         0 => "warn",
-        1 => "info",
-        _ => "debug",
+        1 => "warn,mirror_mgr=info",
+        _ => "warn,mirror_mgr=debug,mirror_http=debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env(env_vars::LOG)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

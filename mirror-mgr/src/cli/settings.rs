@@ -148,6 +148,7 @@ fn select_specs(s: &Settings, args: &SyncArgs) -> Result<Vec<MirrorSpec>, Failur
             xml_base_hosts: Vec::new(),
             enabled: true,
             import: true,
+            access: crate::access::AccessSpec::default(),
         });
         spec.upstream = upstream;
         config::set_vars(

@@ -169,7 +169,7 @@ impl Build<'_> {
         hosts.extend(base_url.host_str().map(str::to_owned));
         let (mut items, location_bases, packages) = blocking(move || {
             let extras = repo.extra_files().map_err(|source| SyncError::Repo {
-                url: primary_url.to_string(),
+                url: mirror_http::redact(primary_url.as_str()),
                 source,
             })?;
             read_items(&repo, &primary_url, policy, &hosts, extras)
@@ -249,7 +249,7 @@ impl Build<'_> {
                     let from = &location_bases[b as usize];
                     let url =
                         fetch::join(from, &item.href).map_err(|e| SyncError::BadMetadata {
-                            url: from.to_string(),
+                            url: mirror_http::redact(from.as_str()),
                             message: format!("{}: {e}", item.href),
                         })?;
                     self.fetcher
@@ -281,7 +281,7 @@ impl Build<'_> {
         let again = self.fetcher.get(&url, SMALL_FILE_LIMIT).await?;
         if again != self.repomd_bytes {
             return Err(SyncError::UpstreamChanged {
-                url: url.to_string(),
+                url: mirror_http::redact(url.as_str()),
             });
         }
         Ok(())
@@ -326,7 +326,7 @@ fn read_items(
     let mut items: Vec<Item> = Vec::new();
     let mut bases: Vec<Url> = Vec::new();
     let bad = |message: String| SyncError::BadMetadata {
-        url: url.to_string(),
+        url: mirror_http::redact(url.as_str()),
         message,
     };
     let res = repo.for_each_package(|p: Package| -> Result<(), SyncError> {
@@ -371,7 +371,7 @@ fn read_items(
         Ok(())
     })
     .map_err(|source| SyncError::Repo {
-        url: url.to_string(),
+        url: mirror_http::redact(url.as_str()),
         source,
     })?;
     res?;

@@ -69,6 +69,12 @@ pub enum SyncError {
     UpstreamChanged { url: String },
     #[error("cannot start the HTTP client")]
     Client(#[source] reqwest::Error),
+    #[error("mirror {mirror}")]
+    Access {
+        mirror: String,
+        #[source]
+        source: crate::access::AccessError,
+    },
     #[error("internal task failed: {0}")]
     Join(String),
 }
@@ -116,7 +122,17 @@ async fn sync_locked(
     reporter: &dyn Reporter,
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
-    let fetcher = Arc::new(Fetcher::new(ctx.fetch.clone()).map_err(SyncError::Client)?);
+    // Access is read and checked before any request (files, expiry, key).
+    let access = spec
+        .access
+        .resolve(jiff::Timestamp::now().as_second())
+        .map_err(|source| SyncError::Access {
+            mirror: spec.name.to_string(),
+            source,
+        })?;
+    let hosts = crate::upstream::own_hosts(&spec.upstream, &spec.vars);
+    let fetcher =
+        Arc::new(Fetcher::new(ctx.fetch.clone(), &access, hosts).map_err(SyncError::Client)?);
     let mut report = SyncReport::new(&spec.name);
     let store = Store::new(&ctx.root, spec.name.clone());
     let _lock = {
@@ -133,7 +149,7 @@ async fn sync_locked(
     let resolved = upstreams::resolve(&fetcher, spec).await?;
     let (ups, repomd_bytes) = upstreams::fetch_repomd(&fetcher, spec, &resolved).await?;
     let base_url = ups.primary().clone();
-    report.upstream = Some(base_url.to_string());
+    report.upstream = Some(mirror_http::redact(base_url.as_str()));
     report.skipped_mirrors = ups.skipped_report();
     let latest = store.latest()?;
     report.previous = latest.as_ref().map(ToString::to_string);
@@ -192,7 +208,7 @@ async fn sync_locked(
                 fetch::join(&base_url, "repodata/repomd.xml").expect("constant path joins");
             let md = mirror_repodata::repomd::parse(&repomd_bytes).map_err(|source| {
                 SyncError::Repomd {
-                    url: repomd_url.to_string(),
+                    url: mirror_http::redact(repomd_url.as_str()),
                     source,
                 }
             })?;

@@ -43,7 +43,7 @@ pub(super) struct Upstreams {
 impl Upstreams {
     fn skip(&self, base: &Url, why: &dyn std::fmt::Display) {
         let mut s = self.skipped.lock().expect("not poisoned");
-        s.entry(base.to_string())
+        s.entry(mirror_http::redact(base.as_str()))
             .or_insert_with(|| (why.to_string(), 0))
             .1 += 1;
     }
@@ -79,7 +79,7 @@ impl Upstreams {
         for (i, base) in self.candidates.iter().enumerate() {
             let last = i + 1 == self.candidates.len();
             let url = fetch::join(base, rel).map_err(|e| SyncError::BadMetadata {
-                url: base.to_string(),
+                url: mirror_http::redact(base.as_str()),
                 message: format!("{rel}: {e}"),
             })?;
             let retries = if last { fetcher.options().retries } else { 0 };
@@ -119,7 +119,7 @@ pub(super) async fn fetch_repomd(
     for (i, base) in resolved.bases.iter().enumerate() {
         if base.as_str().contains('$') {
             let why = "has an unexpanded yum variable (set it in the mirror's config)";
-            errors.push(format!("{base}: {why}"));
+            errors.push(format!("{}: {why}", mirror_http::redact(base.as_str())));
             ups.skip(base, &why);
             continue;
         }
@@ -145,7 +145,7 @@ pub(super) async fn fetch_repomd(
                 }
                 Err(e) if n == 1 => {
                     return Err(SyncError::Repomd {
-                        url: url.to_string(),
+                        url: mirror_http::redact(url.as_str()),
                         source: e,
                     });
                 }
@@ -154,7 +154,7 @@ pub(super) async fn fetch_repomd(
             Err(e) if n == 1 => return Err(e.into()),
             Err(e) => error_chain(&e),
         };
-        errors.push(format!("{url}: {why}"));
+        errors.push(format!("{}: {why}", mirror_http::redact(url.as_str())));
         ups.skip(base, &why);
     }
     Err(SyncError::NoUpstream {

@@ -43,7 +43,10 @@ pub fn list(s: &Settings, out: Output) -> u8 {
                 Upstream::Metalink(u) => ("metalink", vec![u.clone()]),
                 Upstream::Import => ("import", Vec::new()),
             };
-            let urls: Vec<String> = urls.iter().map(|u| config::expand_vars(u, &m.vars)).collect();
+            let urls: Vec<String> = urls
+                .iter()
+                .map(|u| mirror_http::redact(&config::expand_vars(u, &m.vars)))
+                .collect();
             serde_json::json!({"name": m.name.as_str(), "enabled": m.enabled, "kind": kind, "upstream": urls})
         })
         .collect();
