@@ -54,10 +54,33 @@ pub struct MirrorSpec {
     pub enabled: bool,
     /// TLS client certificate and CAs, basic auth, proxy.
     pub access: AccessSpec,
+    /// Signatures checked at sync.
+    pub trust: TrustSpec,
     /// `import: true`: `sync NAME --url URL` may sync it from any URL (a
     /// repo someone built elsewhere). Without it `--url` is refused for a
     /// mirror the config defines, so its upstream cannot be swapped by accident.
     pub import: bool,
+}
+
+/// Which signatures a sync checks, and against which keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustSpec {
+    /// repomd.xml must carry a valid repomd.xml.asc by a pinned key.
+    pub repo_gpgcheck: bool,
+    /// Every downloaded RPM must be signed by a pinned key (dnf's `gpgcheck`).
+    pub pkg_gpgcheck: bool,
+    /// Key locations: paths, `file://` or `https://` URLs (the last only
+    /// with fingerprints pinned).
+    pub gpgkeys: Vec<String>,
+    /// Fingerprints of the keys to accept (`gpgkey_fingerprints`, and
+    /// `allowed_keys` for packages).
+    pub fingerprints: Vec<String>,
+}
+
+impl TrustSpec {
+    pub fn enabled(&self) -> bool {
+        self.repo_gpgcheck || self.pkg_gpgcheck
+    }
 }
 
 /// Everything a config file gives.
@@ -105,9 +128,6 @@ pub enum ConfigError {
 /// descriptive) and so are correct to pass over when mirroring.
 const CLIENT_SIDE_OPTIONS: &[&str] = &[
     "name",
-    "gpgcheck",
-    "gpgkey",
-    "repo_gpgcheck",
     "failovermethod",
     "skip_if_unavailable",
     "metadata_expire",
@@ -156,6 +176,10 @@ const HONOURED_REPO_OPTIONS: &[&str] = &[
     "proxy_password",
     "proxy_password_file",
     "proxy_password_env",
+    "gpgcheck",
+    "repo_gpgcheck",
+    "gpgkey",
+    "gpgkey_fingerprints",
 ];
 
 /// The 1-based line where `key:` is written as a mapping key, if found.
@@ -280,6 +304,15 @@ struct YamlMirror {
     proxy_password: Option<String>,
     proxy_password_file: Option<PathBuf>,
     proxy_password_env: Option<String>,
+    #[serde(default)]
+    repo_gpgcheck: bool,
+    #[serde(default, alias = "gpgcheck")]
+    pkg_gpgcheck: bool,
+    gpgkey: Option<serde_yaml::Value>,
+    #[serde(default)]
+    gpgkey_fingerprints: Vec<String>,
+    #[serde(default)]
+    allowed_keys: Vec<String>,
     #[serde(flatten)]
     other: BTreeMap<String, serde_yaml::Value>,
 }
@@ -318,6 +351,23 @@ fn secret_source(
         _ => Err(format!(
             "give at most one of {option}, {option}_file, {option}_env"
         )),
+    }
+}
+
+/// dnf's lists: whitespace or comma separated.
+fn split_list(s: &str) -> Vec<String> {
+    s.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A key location from a config: URLs as they are, paths relative to the file.
+fn config_key(config: &Path, k: String) -> String {
+    if k.contains("://") {
+        k
+    } else {
+        config_path(config, PathBuf::from(k)).display().to_string()
     }
 }
 
@@ -425,6 +475,26 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             )
             .map_err(|e| invalid(format!("mirror {name}: {e}")))?,
         };
+        let gpgkeys: Vec<String> = match m.gpgkey {
+            None => Vec::new(),
+            Some(serde_yaml::Value::Sequence(items)) => items.iter().filter_map(scalar).collect(),
+            Some(v) => scalar(&v).map(|s| split_list(&s)).unwrap_or_default(),
+        };
+        let trust = TrustSpec {
+            repo_gpgcheck: m.repo_gpgcheck,
+            pkg_gpgcheck: m.pkg_gpgcheck || !m.allowed_keys.is_empty(),
+            gpgkeys: gpgkeys.into_iter().map(|k| config_key(path, k)).collect(),
+            fingerprints: m
+                .gpgkey_fingerprints
+                .into_iter()
+                .chain(m.allowed_keys)
+                .collect(),
+        };
+        if trust.enabled() && trust.gpgkeys.is_empty() {
+            return Err(invalid(format!(
+                "mirror {name}: repo_gpgcheck/pkg_gpgcheck need gpgkey"
+            )));
+        }
         cfg.mirrors.push(MirrorSpec {
             name,
             upstream,
@@ -434,6 +504,7 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             enabled: m.enabled.unwrap_or(true),
             import: m.import,
             access,
+            trust,
         });
     }
     push_ignored(&mut cfg.warnings, path, ignored);
@@ -536,6 +607,22 @@ pub fn load_repo_file(
             )
             .map_err(invalid)?,
         };
+        let flag = |k: &str| section.value(k).and_then(yes_no).unwrap_or(false);
+        let trust = TrustSpec {
+            repo_gpgcheck: flag("repo_gpgcheck"),
+            pkg_gpgcheck: flag("gpgcheck"),
+            gpgkeys: section
+                .value("gpgkey")
+                .map(split_list)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|k| config_key(path, k))
+                .collect(),
+            fingerprints: section
+                .value("gpgkey_fingerprints")
+                .map(split_list)
+                .unwrap_or_default(),
+        };
         cfg.mirrors.push(MirrorSpec {
             name,
             upstream,
@@ -545,6 +632,7 @@ pub fn load_repo_file(
             enabled,
             import: false,
             access,
+            trust,
         });
     }
     push_ignored(&mut cfg.warnings, path, ignored);

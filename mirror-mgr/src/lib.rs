@@ -18,4 +18,5 @@ pub mod lifecycle;
 pub mod report;
 pub mod store;
 pub mod sync;
+pub mod trust;
 pub mod upstream;

@@ -149,6 +149,7 @@ fn select_specs(s: &Settings, args: &SyncArgs) -> Result<Vec<MirrorSpec>, Failur
             enabled: true,
             import: true,
             access: crate::access::AccessSpec::default(),
+            trust: crate::config::TrustSpec::default(),
         });
         spec.upstream = upstream;
         config::set_vars(

@@ -51,6 +51,8 @@ pub(super) struct Build<'a> {
     pub md: &'a Repomd,
     /// The staging directory the snapshot is built in.
     pub dir: PathBuf,
+    /// The pinned keys, when the mirror checks signatures.
+    pub keyring: Option<&'a crate::trust::Keyring>,
 }
 
 /// What the planning phase found.
@@ -78,6 +80,7 @@ impl Build<'_> {
         lap(report, "metadata");
         let plan = self.plan(report).await?;
         self.fetch_files(&plan, report).await?;
+        self.check_package_signatures(&plan).await?;
         self.confirm_upstream_unchanged().await?;
         lap(report, "packages");
         let name = self.publish(plan.items, snapshots).await?;
@@ -101,6 +104,7 @@ impl Build<'_> {
                 std::fs::write(&p, &b).at(&p)?;
             }
         }
+        self.check_repo_signature()?;
         let mut made = HashSet::new();
         for r in &md.records {
             crate::store::ensure_parent(&r.href.under(build), &mut made)?;
@@ -272,6 +276,68 @@ impl Build<'_> {
         result?;
         report.downloaded_files += plan.to_download.len() as u64;
         Ok(())
+    }
+
+    /// With `repo_gpgcheck`, repomd.xml.asc must be a valid signature of
+    /// the fetched repomd.xml by a pinned key, before anything else is
+    /// downloaded.
+    fn check_repo_signature(&self) -> Result<(), SyncError> {
+        let Some(ring) = self.keyring.filter(|_| self.spec.trust.repo_gpgcheck) else {
+            return Ok(());
+        };
+        let repomd =
+            fetch::join(self.ups.primary(), "repodata/repomd.xml").expect("constant path joins");
+        let shown = mirror_http::redact(repomd.as_str());
+        let trust = |source| SyncError::Trust {
+            mirror: self.spec.name.to_string(),
+            source,
+        };
+        let Ok(asc) = std::fs::read(self.dir.join("repodata/repomd.xml.asc")) else {
+            return Err(trust(crate::trust::TrustError::Unsigned {
+                what: shown.clone(),
+                missing: format!("{shown}.asc"),
+            }));
+        };
+        let now = jiff::Timestamp::now().as_second();
+        let signer = ring
+            .verify_detached(&shown, self.repomd_bytes, &asc, now)
+            .map_err(trust)?;
+        tracing::info!("{}: repomd.xml signed by {signer}", self.spec.name);
+        Ok(())
+    }
+
+    /// With `pkg_gpgcheck`, every downloaded RPM must be signed by a pinned
+    /// key before it can enter base/ (or a snapshot).
+    async fn check_package_signatures(&self, plan: &Plan) -> Result<(), SyncError> {
+        let Some(ring) = self.keyring.filter(|_| self.spec.trust.pkg_gpgcheck) else {
+            return Ok(());
+        };
+        let files: Vec<(String, PathBuf)> = plan
+            .to_download
+            .iter()
+            .map(|&i| &plan.items[i])
+            .filter(|item| {
+                Path::new(&item.href)
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("rpm"))
+            })
+            .map(|item| (item.href.clone(), self.store.object_path(&item.checksum)))
+            .collect();
+        let (ring, mirror) = (ring.clone(), self.spec.name.to_string());
+        self.reporter
+            .phase(&self.spec.name, "checking package signatures");
+        blocking(move || {
+            let now = jiff::Timestamp::now().as_second();
+            for (href, path) in &files {
+                ring.verify_rpm(href, path, now)
+                    .map_err(|source| SyncError::Trust {
+                        mirror: mirror.clone(),
+                        source,
+                    })?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Upstream must not have moved while we downloaded.

@@ -70,6 +70,12 @@ pub enum SyncError {
     #[error("cannot start the HTTP client")]
     Client(#[source] reqwest::Error),
     #[error("mirror {mirror}")]
+    Trust {
+        mirror: String,
+        #[source]
+        source: crate::trust::TrustError,
+    },
+    #[error("mirror {mirror}")]
     Access {
         mirror: String,
         #[source]
@@ -133,6 +139,11 @@ async fn sync_locked(
     let hosts = crate::upstream::own_hosts(&spec.upstream, &spec.vars);
     let fetcher =
         Arc::new(Fetcher::new(ctx.fetch.clone(), &access, hosts).map_err(SyncError::Client)?);
+    let keyring = if spec.trust.enabled() {
+        Some(load_keyring(&fetcher, spec).await?)
+    } else {
+        None
+    };
     let mut report = SyncReport::new(&spec.name);
     let store = Store::new(&ctx.root, spec.name.clone());
     let _lock = {
@@ -222,6 +233,7 @@ async fn sync_locked(
                 repomd_bytes: &repomd_bytes,
                 md: &md,
                 dir: store.new_build()?,
+                keyring: keyring.as_ref(),
             };
             let result = build.run(&snapshots, &mut report).await;
             report.skipped_mirrors = ups.skipped_report();
@@ -251,6 +263,47 @@ async fn sync_locked(
     report.downloaded_bytes = fetcher.bytes.load(std::sync::atomic::Ordering::Relaxed);
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The mirror's pinned keys: files and `file://` URLs read, `https://`
+/// (or `http://`) keys fetched, which requires their fingerprints pinned.
+async fn load_keyring(
+    fetcher: &Fetcher,
+    spec: &MirrorSpec,
+) -> Result<crate::trust::Keyring, SyncError> {
+    let cfg = |message: String| SyncError::Config {
+        mirror: spec.name.to_string(),
+        message,
+    };
+    if spec.trust.gpgkeys.is_empty() {
+        return Err(cfg("repo_gpgcheck/gpgcheck need gpgkey".into()));
+    }
+    let mut sources = Vec::new();
+    for k in &spec.trust.gpgkeys {
+        let text = if k.starts_with("http://") || k.starts_with("https://") {
+            if spec.trust.fingerprints.is_empty() {
+                return Err(cfg(format!(
+                    "gpgkey {k} is fetched over the network: pin it with gpgkey_fingerprints"
+                )));
+            }
+            let url = url::Url::parse(k).map_err(|e| cfg(format!("gpgkey {k}: {e}")))?;
+            fetcher.get(&url, SMALL_FILE_LIMIT).await?.to_vec()
+        } else {
+            let path = match k.strip_prefix("file://") {
+                Some(p) => PathBuf::from(p),
+                None => PathBuf::from(k),
+            };
+            std::fs::read(&path)
+                .map_err(|e| cfg(format!("cannot read gpgkey {}: {e}", path.display())))?
+        };
+        sources.push((k.clone(), String::from_utf8_lossy(&text).into_owned()));
+    }
+    crate::trust::Keyring::load(&sources, &spec.trust.fingerprints).map_err(|source| {
+        SyncError::Trust {
+            mirror: spec.name.to_string(),
+            source,
+        }
+    })
 }
 
 /// The store's commit, on the blocking pool.
