@@ -831,6 +831,17 @@ fn real_reposync_config_loads() {
         err.contains("option `exclude` is not honoured yet") && err.contains("epel-el8"),
         "{err}"
     );
+    // gpgcheck/gpgkey are understood (issue 9): package signatures are
+    // checked at sync against the configured key.
+    assert_eq!(base["signatures"]["packages"], true, "{base}");
+    assert_eq!(
+        base["signatures"]["keys"][0],
+        "file:///usr/share/distribution-gpg-keys/centos/RPM-GPG-KEY-CentOS-Official"
+    );
+    assert!(
+        !err.contains("`gpgkey`") && !err.contains("`gpgcheck`"),
+        "{err}"
+    );
 }
 
 /// --detailed-exitcode, and root/base URL from the environment.

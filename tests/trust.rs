@@ -344,11 +344,49 @@ fn package_signatures() {
     // Re-signed by the pinned key: syncs, and rpmkeys agrees on every package.
     gpg.rpmsign(&good, &pkgs.join("gamma-1.0-1.noarch.rpm"));
     createrepo(&up, &RepoOpts::default());
-    let (out, _) = sync(&w, &cfg, "p-el9");
+    let (out, v) = sync(&w, &cfg, "p-el9");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         verdicts(&pkgs).iter().all(|(_, ok)| *ok),
         "{:?}",
         verdicts(&pkgs)
     );
+
+    // verify --signatures re-checks what is stored, with the config's keys.
+    let verify = || {
+        run(w
+            .mgr()
+            .arg("--config")
+            .arg(&cfg)
+            .args(["verify", "--signatures", "p-el9"]))
+    };
+    let out = verify();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let snap = v["mirrors"][0]["snapshot"].as_str().unwrap().to_owned();
+    let stored = w
+        .root()
+        .join("p-el9")
+        .join(&snap)
+        .join("Packages/alpha-1.0-1.noarch.rpm");
+    let unsigned = w.top.path().join("unsigned");
+    std::fs::create_dir_all(&unsigned).unwrap();
+    build_rpms(&unsigned, "Packages", &[Pkg::new("alpha", "1.0", "1")]);
+    std::fs::remove_file(&stored).unwrap();
+    std::fs::copy(unsigned.join("Packages/alpha-1.0-1.noarch.rpm"), &stored).unwrap();
+    let out = verify();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("Packages/alpha-1.0-1.noarch.rpm: not signed"),
+        "{}",
+        stdout(&out)
+    );
+    // Without the config the keys are unknown: a usage error, not a pass.
+    let out = run(w.mgr().args(["verify", "--signatures", "p-el9"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }

@@ -151,6 +151,10 @@ pub enum Command {
         /// Only check presence and sizes, not checksums.
         #[arg(long)]
         quick: bool,
+        /// Also re-check signatures (repomd.xml.asc, RPM headers) with the
+        /// keys the config gives each mirror.
+        #[arg(long)]
+        signatures: bool,
     },
     /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
     Completions {

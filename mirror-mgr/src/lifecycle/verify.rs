@@ -83,3 +83,50 @@ pub fn check_tree(dir: &Path, deep: bool, strict: bool) -> Result<Vec<String>, S
     }
     Ok(problems)
 }
+
+/// Signature problems of a repository directory: its repomd.xml.asc (with
+/// `repo_gpgcheck`) and every RPM it lists (with `pkg_gpgcheck`). Files
+/// already checked (hard links shared between snapshots, by inode in
+/// `seen`) are not checked again.
+#[allow(clippy::implicit_hasher)] // one caller, with the default hasher
+pub fn check_signatures(
+    dir: &Path,
+    ring: &crate::trust::Keyring,
+    trust: &crate::config::TrustSpec,
+    seen: &mut HashSet<(u64, u64)>,
+) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let now = jiff::Timestamp::now().as_second();
+    let mut problems = Vec::new();
+    if trust.repo_gpgcheck {
+        let repomd = dir.join("repodata/repomd.xml");
+        match (
+            std::fs::read(&repomd),
+            std::fs::read(dir.join("repodata/repomd.xml.asc")),
+        ) {
+            (Ok(data), Ok(asc)) => {
+                if let Err(e) = ring.verify_detached("repodata/repomd.xml", &data, &asc, now) {
+                    problems.push(e.to_string());
+                }
+            }
+            (_, Err(_)) => {
+                problems.push("repodata/repomd.xml: not signed (no repomd.xml.asc)".into());
+            }
+            (Err(e), _) => problems.push(format!("repodata/repomd.xml: {e}")),
+        }
+    }
+    if trust.pkg_gpgcheck {
+        let Ok(repo) = RepoDir::open(dir) else {
+            return problems;
+        };
+        let _ = repo.for_each_package(|p: Package| {
+            let path = p.href.under(dir);
+            let fresh = std::fs::metadata(&path).map_or(true, |m| seen.insert((m.dev(), m.ino())));
+            if fresh && let Err(e) = ring.verify_rpm(p.href.as_str(), &path, now) {
+                problems.push(e.to_string());
+            }
+            Ok::<_, ()>(())
+        });
+    }
+    problems
+}

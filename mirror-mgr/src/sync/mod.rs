@@ -267,7 +267,7 @@ async fn sync_locked(
 
 /// The mirror's pinned keys: files and `file://` URLs read, `https://`
 /// (or `http://`) keys fetched, which requires their fingerprints pinned.
-async fn load_keyring(
+pub(crate) async fn load_keyring(
     fetcher: &Fetcher,
     spec: &MirrorSpec,
 ) -> Result<crate::trust::Keyring, SyncError> {

@@ -47,7 +47,18 @@ pub fn list(s: &Settings, out: Output) -> u8 {
                 .iter()
                 .map(|u| mirror_http::redact(&config::expand_vars(u, &m.vars)))
                 .collect();
-            serde_json::json!({"name": m.name.as_str(), "enabled": m.enabled, "kind": kind, "upstream": urls})
+            serde_json::json!({
+                "name": m.name.as_str(),
+                "enabled": m.enabled,
+                "kind": kind,
+                "upstream": urls,
+                "signatures": {
+                    "repo": m.trust.repo_gpgcheck,
+                    "packages": m.trust.pkg_gpgcheck,
+                    "keys": m.trust.gpgkeys,
+                    "fingerprints": m.trust.fingerprints,
+                },
+            })
         })
         .collect();
     if out.json {

@@ -54,9 +54,12 @@ pub fn run(cli: &Cli, out: Output) -> Result<u8, Failure> {
             name,
             snapshot,
         } => pin::run(&resolve(tree, &no_vars)?, name, snapshot, false, out),
-        Command::Verify { tree, names, quick } => {
-            verify::run(&resolve(tree, &no_vars)?, names, *quick, out)
-        }
+        Command::Verify {
+            tree,
+            names,
+            quick,
+            signatures,
+        } => verify::run(&resolve(tree, &no_vars)?, names, *quick, *signatures, out),
         Command::Completions { shell } => {
             let mut cmd = super::args::command();
             clap_complete::generate(*shell, &mut cmd, "mirror-mgr", &mut std::io::stdout());

@@ -9,7 +9,13 @@ use crate::cli::settings::{self, Settings};
 use crate::lifecycle::{self, LifecycleError};
 use crate::store::Store;
 
-pub fn run(s: &Settings, names: &[String], quick: bool, out: Output) -> Result<u8, Failure> {
+pub fn run(
+    s: &Settings,
+    names: &[String],
+    quick: bool,
+    signatures: bool,
+    out: Output,
+) -> Result<u8, Failure> {
     let root = s.root()?;
     let mut all = Vec::new();
     for m in settings::mirrors_or_all(root, names)? {
@@ -43,9 +49,18 @@ pub fn run(s: &Settings, names: &[String], quick: bool, out: Output) -> Result<u
             );
             all.push(serde_json::json!({"mirror": m.as_str(), "target": "latest.txt", "problems": [why]}));
         }
+        let keyring = if signatures {
+            keyring_for(s, &m)?
+        } else {
+            None
+        };
+        let mut seen = std::collections::HashSet::new();
         for (label, dir) in targets {
-            let problems =
+            let mut problems =
                 lifecycle::check_snapshot(&dir, !quick).map_err(|e| Failure::from_error(&e))?;
+            if let Some((ring, trust)) = &keyring {
+                problems.extend(lifecycle::check_signatures(&dir, ring, trust, &mut seen));
+            }
             all.push(
                 serde_json::json!({"mirror": m.as_str(), "target": label, "problems": problems}),
             );
@@ -73,4 +88,34 @@ pub fn run(s: &Settings, names: &[String], quick: bool, out: Output) -> Result<u
         }
     }
     Ok(if bad > 0 { FAILED } else { OK })
+}
+
+/// The mirror's pinned keys from the config, for `--signatures`.
+fn keyring_for(
+    s: &Settings,
+    m: &mirror_index::MirrorName,
+) -> Result<Option<(crate::trust::Keyring, crate::config::TrustSpec)>, Failure> {
+    let Some(spec) = s.config.mirror(m.as_str()) else {
+        return Err(Failure::usage(format!(
+            "verify --signatures: mirror {m} is not defined in the config (pass --config): its keys are unknown"
+        )));
+    };
+    if !spec.trust.enabled() {
+        return Ok(None);
+    }
+    let access = spec
+        .access
+        .resolve(jiff::Timestamp::now().as_second())
+        .map_err(|e| Failure::from_error(&e))?;
+    let fetcher =
+        crate::fetch::Fetcher::new(crate::fetch::FetchOptions::default(), &access, Vec::new())
+            .map_err(|e| Failure::from_error(&e))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::from_error(&e))?;
+    let ring = runtime
+        .block_on(crate::sync::load_keyring(&fetcher, spec))
+        .map_err(|e| Failure::from_error(&e))?;
+    Ok(Some((ring, spec.trust.clone())))
 }
