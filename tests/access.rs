@@ -13,6 +13,25 @@ fn openssl(dir: &Path, args: &[&str]) {
     run_ok(Command::new(tool("openssl")).args(args).current_dir(dir));
 }
 
+/// A new RSA key `<base>.key` and its signing request `<base>.csr`.
+fn key_and_csr(dir: &Path, base: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &format!("{base}.key"),
+            "-out",
+            &format!("{base}.csr"),
+            "-subj",
+            &format!("/CN={base}"),
+        ],
+    );
+}
+
 /// A CA, a server certificate for 127.0.0.1, and a client certificate.
 fn make_pki(dir: &Path, name: &str) {
     let ext = dir.join(format!("{name}-ext.cnf"));
@@ -42,21 +61,7 @@ fn make_pki(dir: &Path, name: &str) {
     );
     for (who, section) in [("server", "srv"), ("client", "cli")] {
         let base = format!("{name}-{who}");
-        openssl(
-            dir,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                &format!("{base}.key"),
-                "-out",
-                &format!("{base}.csr"),
-                "-subj",
-                &format!("/CN={base}"),
-            ],
-        );
+        key_and_csr(dir, &base);
         openssl(
             dir,
             &[
@@ -97,21 +102,7 @@ fn make_expired(dir: &Path, name: &str) -> PathBuf {
         ),
     )
     .unwrap();
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "old.key",
-            "-out",
-            "old.csr",
-            "-subj",
-            "/CN=old-client",
-        ],
-    );
+    key_and_csr(dir, "old");
     openssl(
         dir,
         &[

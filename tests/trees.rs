@@ -166,6 +166,20 @@ fn installer_tree_is_mirrored_and_checked() {
     run_ok(w.mgr().args(["verify", "os-el9"]));
 }
 
+/// Regenerate metadata keeping the extra types (prestodelta) in place.
+fn createrepo_update(repo: &std::path::Path) {
+    run_ok(
+        Command::new(tool("createrepo_c"))
+            .args([
+                "--quiet",
+                "--no-database",
+                "--update",
+                "--keep-all-metadata",
+            ])
+            .arg(repo),
+    );
+}
+
 /// Deltarpms listed in prestodelta are mirrored and checked; unchanged ones
 /// are not downloaded again; a corrupt one fails the sync naming it.
 #[test]
@@ -207,16 +221,7 @@ fn deltarpms_are_mirrored() {
 
     // Another package arrives: the deltarpm is not fetched again.
     build_rpms(&up, "Packages", &[Pkg::new("beta", "1.0", "1")]);
-    run_ok(
-        Command::new(tool("createrepo_c"))
-            .args([
-                "--quiet",
-                "--no-database",
-                "--update",
-                "--keep-all-metadata",
-            ])
-            .arg(&up),
-    );
+    createrepo_update(&up);
     w.nginx.clear_log();
     let r = w.sync("d-el9");
     assert_eq!(r["status"], "new_snapshot", "{r}");
@@ -228,16 +233,7 @@ fn deltarpms_are_mirrored() {
     std::fs::write(up.join("drpms/alpha-1.0-1_2.0-1.noarch.drpm"), random(3000)).unwrap();
     std::fs::remove_dir_all(w.root().join("d-el9/base/drpms")).unwrap();
     build_rpms(&up, "Packages", &[Pkg::new("gamma", "1.0", "1")]);
-    run_ok(
-        Command::new(tool("createrepo_c"))
-            .args([
-                "--quiet",
-                "--no-database",
-                "--update",
-                "--keep-all-metadata",
-            ])
-            .arg(&up),
-    );
+    createrepo_update(&up);
     let out = run(w
         .mgr()
         .args(["--json", "sync", "d-el9", "--url", &w.upstream_url()]));
