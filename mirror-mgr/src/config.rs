@@ -56,6 +56,8 @@ pub struct MirrorSpec {
     pub access: AccessSpec,
     /// Signatures checked at sync.
     pub trust: TrustSpec,
+    /// When `status` calls the mirror stale or failing.
+    pub health: crate::history::HealthPolicy,
     /// `import: true`: `sync NAME --url URL` may sync it from any URL (a
     /// repo someone built elsewhere). Without it `--url` is refused for a
     /// mirror the config defines, so its upstream cannot be swapped by accident.
@@ -313,6 +315,8 @@ struct YamlMirror {
     gpgkey_fingerprints: Vec<String>,
     #[serde(default)]
     allowed_keys: Vec<String>,
+    stale_after: Option<String>,
+    failing_after: Option<usize>,
     #[serde(flatten)]
     other: BTreeMap<String, serde_yaml::Value>,
 }
@@ -495,6 +499,15 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
                 "mirror {name}: repo_gpgcheck/pkg_gpgcheck need gpgkey"
             )));
         }
+        let defaults = crate::history::HealthPolicy::default();
+        let health = crate::history::HealthPolicy {
+            stale_after_secs: match &m.stale_after {
+                Some(d) => crate::lifecycle::parse_duration(d)
+                    .map_err(|e| invalid(format!("mirror {name}: stale_after: {e}")))?,
+                None => defaults.stale_after_secs,
+            },
+            failing_after: m.failing_after.unwrap_or(defaults.failing_after).max(1),
+        };
         cfg.mirrors.push(MirrorSpec {
             name,
             upstream,
@@ -505,6 +518,7 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             import: m.import,
             access,
             trust,
+            health,
         });
     }
     push_ignored(&mut cfg.warnings, path, ignored);
@@ -633,6 +647,7 @@ pub fn load_repo_file(
             import: false,
             access,
             trust,
+            health: crate::history::HealthPolicy::default(),
         });
     }
     push_ignored(&mut cfg.warnings, path, ignored);

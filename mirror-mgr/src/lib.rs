@@ -13,6 +13,7 @@ pub mod crashpoint;
 pub mod diff;
 pub mod env_vars;
 pub mod fetch;
+pub mod history;
 pub mod index;
 pub mod lifecycle;
 pub mod report;

@@ -156,6 +156,30 @@ pub enum Command {
         #[arg(long)]
         signatures: bool,
     },
+    /// Every snapshot of a mirror: time, packages, changes, size, unique size.
+    History {
+        #[command(flatten)]
+        tree: TreeOpts,
+        /// The mirror.
+        name: String,
+    },
+    /// Every mirror's health, latest snapshot and its age, last attempt,
+    /// last success and error; exits 1 when any mirror is not ok.
+    Status {
+        #[command(flatten)]
+        tree: TreeOpts,
+        /// Mirrors to show (default: every mirror under the root).
+        names: Vec<String>,
+    },
+    /// The same as Prometheus metrics (text format, for node_exporter's
+    /// textfile collector).
+    Metrics {
+        #[command(flatten)]
+        tree: TreeOpts,
+        /// Write them to this file (atomically) instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
     Completions {
         /// The shell.
@@ -259,6 +283,9 @@ const USES: &[(&str, &[&str])] = &[
     ("pin", &["root", "config", "wait"]),
     ("unpin", &["root", "config", "wait"]),
     ("verify", &["root", "config"]),
+    ("history", &["root", "config"]),
+    ("status", &["root", "config"]),
+    ("metrics", &["root", "config"]),
 ];
 
 const TREE_ARGS: [&str; 5] = ["root", "base_url", "config", "repo_config", "wait"];

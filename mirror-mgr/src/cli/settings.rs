@@ -150,6 +150,7 @@ fn select_specs(s: &Settings, args: &SyncArgs) -> Result<Vec<MirrorSpec>, Failur
             import: true,
             access: crate::access::AccessSpec::default(),
             trust: crate::config::TrustSpec::default(),
+            health: crate::history::HealthPolicy::default(),
         });
         spec.upstream = upstream;
         config::set_vars(

@@ -16,7 +16,6 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use mirror_index::atomic::write_atomic;
 use mirror_index::layout::{self, BASE_DIR, LATEST_FILE};
 use mirror_index::{MirrorName, SnapshotName};
 use mirror_repodata::checksum::Checksum;
@@ -35,9 +34,6 @@ const PENDING_FILE: &str = ".pending";
 /// The last snapshot name handed out, so that a name is never reused even
 /// when gc (or an operator) removed that snapshot.
 const ISSUED_FILE: &str = ".last-snapshot";
-/// Why the last sync failed (cleared by a successful one), for verify and
-/// the index step to show when a mirror has no snapshot to serve.
-const LAST_ERROR_FILE: &str = ".last-error";
 const REPOMD: &str = "repodata/repomd.xml";
 
 #[derive(Debug, thiserror::Error)]
@@ -210,29 +206,10 @@ impl Store {
         }
     }
 
-    /// Record why a sync failed, or (`None`) that it succeeded.
-    pub fn record_outcome(&self, error: Option<&str>) -> Result<(), StoreError> {
-        let path = self.dir.join(LAST_ERROR_FILE);
-        match error {
-            Some(e) => {
-                let text = format!(
-                    "{} {e}\n",
-                    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ")
-                );
-                Ok(write_atomic(&path, text.as_bytes())?)
-            }
-            None => match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).at(&path),
-                _ => Ok(()),
-            },
-        }
-    }
-
-    /// The last failure recorded by [`record_outcome`](Self::record_outcome).
+    /// Why the last sync failed ("time error"), when it did.
     pub fn last_error(&self) -> Option<String> {
-        std::fs::read_to_string(self.dir.join(LAST_ERROR_FILE))
-            .ok()
-            .map(|t| t.trim().to_owned())
+        let last = crate::history::attempts(self).ok()?.pop()?;
+        last.error.map(|e| format!("{} {e}", last.time))
     }
 
     /// The newest snapshot name ever handed out here: the newest snapshot

@@ -101,22 +101,45 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Sync one mirror. Failures come back as `Err`; the caller turns them into
-/// a failed report (see [`failed_report`]). The outcome is recorded in the
-/// mirror's directory (see [`Store::record_outcome`]), except when another
-/// process held the lock.
+/// a failed report (see [`failed_report`]). Every attempt is recorded in the
+/// mirror's history ([`crate::history`]), except when another process held
+/// the lock.
 pub async fn sync_mirror(
     ctx: &SyncContext,
     spec: &MirrorSpec,
     reporter: &dyn Reporter,
 ) -> Result<SyncReport, SyncError> {
+    let started = jiff::Timestamp::now();
+    let clock = Instant::now();
     let result = sync_locked(ctx, spec, reporter).await;
     let store = Store::new(&ctx.root, spec.name.clone());
-    let recorded = match &result {
-        Ok(_) => store.record_outcome(None),
-        Err(e) if e.is_locked() => Ok(()),
-        Err(e) => store.record_outcome(Some(&error_chain(e))),
+    let attempt = match &result {
+        Err(e) if e.is_locked() => None,
+        Ok(r) => Some(crate::history::Attempt {
+            time: started.to_string(),
+            status: serde_json::to_value(r.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            seconds: r.seconds,
+            bytes: r.downloaded_bytes,
+            requests: r.requests,
+            snapshot: r.snapshot.clone(),
+            error: None,
+        }),
+        Err(e) => Some(crate::history::Attempt {
+            time: started.to_string(),
+            status: "failed".into(),
+            seconds: clock.elapsed().as_secs_f64(),
+            bytes: 0,
+            requests: 0,
+            snapshot: None,
+            error: Some(error_chain(e)),
+        }),
     };
-    if let Err(e) = recorded {
+    if let Some(a) = attempt
+        && let Err(e) = crate::history::record_attempt(&store, &a)
+    {
         tracing::warn!("{}", error_chain(&e));
     }
     result
@@ -255,6 +278,7 @@ async fn sync_locked(
             report
                 .phases
                 .insert("commit", commit_start.elapsed().as_secs_f64());
+            record_manifest(&store, &snap, &snapshots, &report, started).await;
             report.status = Status::NewSnapshot;
             report.snapshot = Some(snap.to_string());
         }
@@ -304,6 +328,31 @@ pub(crate) async fn load_keyring(
             source,
         }
     })
+}
+
+/// Write the new snapshot's manifest (compared with the newest snapshot
+/// before it). A failure here only costs the manifest, which is computed
+/// again on first need: it never fails the sync.
+async fn record_manifest(
+    store: &Store,
+    snap: &mirror_index::SnapshotName,
+    before: &[mirror_index::SnapshotName],
+    report: &SyncReport,
+    started: Instant,
+) {
+    let (store, snap) = (store.clone(), snap.clone());
+    let previous = before.iter().rev().find(|s| **s < snap).cloned();
+    let upstream = report.upstream.clone();
+    let seconds = Some(started.elapsed().as_secs_f64());
+    let res = blocking(move || {
+        let m =
+            crate::history::compute_manifest(&store, &snap, previous.as_ref(), upstream, seconds)?;
+        Ok(crate::history::write_manifest(&store, &m)?)
+    })
+    .await;
+    if let Err(e) = res {
+        tracing::warn!("manifest of {}: {}", report.mirror, error_chain(&e));
+    }
 }
 
 /// The store's commit, on the blocking pool.

@@ -5,6 +5,7 @@
 mod check_config;
 mod diff;
 mod gc;
+mod history;
 mod index;
 mod man;
 mod pin;
@@ -60,6 +61,11 @@ pub fn run(cli: &Cli, out: Output) -> Result<u8, Failure> {
             quick,
             signatures,
         } => verify::run(&resolve(tree, &no_vars)?, names, *quick, *signatures, out),
+        Command::History { tree, name } => history::history(&resolve(tree, &no_vars)?, name, out),
+        Command::Status { tree, names } => history::status(&resolve(tree, &no_vars)?, names, out),
+        Command::Metrics { tree, output } => {
+            history::metrics(&resolve(tree, &no_vars)?, output.as_deref(), out)
+        }
         Command::Completions { shell } => {
             let mut cmd = super::args::command();
             clap_complete::generate(*shell, &mut cmd, "mirror-mgr", &mut std::io::stdout());

@@ -1,0 +1,368 @@
+//! What every snapshot holds and how each mirror is doing, kept as files
+//! in the mirror's private state (written atomically, like the rest):
+//!
+//! - `<mirror>/.manifests/<snapshot>.json`: a [`Manifest`] written when a
+//!   snapshot is published (package count, bytes, bytes new in it, changes
+//!   against the previous snapshot, upstream, sync duration); computed on
+//!   first need for snapshots older than this feature;
+//! - `<mirror>/.attempts.jsonl`: one [`Attempt`] per sync, the newest
+//!   [`MAX_ATTEMPTS`] kept, so it never grows without limit.
+//!
+//! [`health`] turns them into `ok` / `stale` / `failing`.
+
+use std::collections::HashSet;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use mirror_index::SnapshotName;
+use mirror_index::atomic::write_atomic;
+
+use crate::store::{IoContext, Store, StoreError};
+
+/// How many sync attempts a mirror keeps.
+pub const MAX_ATTEMPTS: usize = 1000;
+const ATTEMPTS_FILE: &str = ".attempts.jsonl";
+const MANIFESTS_DIR: &str = ".manifests";
+
+/// What one snapshot holds.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Manifest {
+    pub snapshot: String,
+    pub packages: u64,
+    /// Bytes of every file of the snapshot.
+    pub bytes: u64,
+    /// Bytes of the files the previous snapshot did not hold (new content).
+    pub unique_bytes: u64,
+    pub added: u64,
+    pub removed: u64,
+    pub upgraded: u64,
+    pub downgraded: u64,
+    /// The snapshot it was compared with.
+    pub previous: Option<String>,
+    pub upstream: Option<String>,
+    /// Seconds the sync that made it took (unknown when computed later).
+    pub seconds: Option<f64>,
+}
+
+/// One sync attempt.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Attempt {
+    /// RFC 3339, UTC.
+    pub time: String,
+    /// `new_snapshot`, `unchanged` or `failed`.
+    pub status: String,
+    pub seconds: f64,
+    pub bytes: u64,
+    pub requests: u64,
+    pub snapshot: Option<String>,
+    pub error: Option<String>,
+}
+
+fn manifest_path(store: &Store, s: &SnapshotName) -> PathBuf {
+    store.dir.join(MANIFESTS_DIR).join(format!("{s}.json"))
+}
+
+/// Compute the manifest of `snapshot` against `previous` (package lists
+/// through the diff reader, bytes and shared files through inodes).
+pub fn compute_manifest(
+    store: &Store,
+    snapshot: &SnapshotName,
+    previous: Option<&SnapshotName>,
+    upstream: Option<String>,
+    seconds: Option<f64>,
+) -> Result<Manifest, StoreError> {
+    let dir = store.snapshot_dir(snapshot);
+    let inodes_of = |d: &Path| -> Result<HashSet<(u64, u64)>, StoreError> {
+        let mut set = HashSet::new();
+        for rel in crate::store::list_files(d)? {
+            let p = d.join(&rel);
+            let m = std::fs::metadata(&p).at(&p)?;
+            set.insert((m.dev(), m.ino()));
+        }
+        Ok(set)
+    };
+    let before = match previous {
+        Some(p) => inodes_of(&store.snapshot_dir(p))?,
+        None => HashSet::new(),
+    };
+    let (mut bytes, mut unique_bytes) = (0, 0);
+    for rel in crate::store::list_files(&dir)? {
+        let p = dir.join(&rel);
+        let m = std::fs::metadata(&p).at(&p)?;
+        bytes += m.len();
+        if !before.contains(&(m.dev(), m.ino())) {
+            unique_bytes += m.len();
+        }
+    }
+    let new = crate::diff::read_index(&dir)?;
+    let packages = new.values().map(|v| v.len() as u64).sum();
+    let d = match previous {
+        Some(p) => crate::diff::diff(&crate::diff::read_index(&store.snapshot_dir(p))?, &new),
+        None => crate::diff::diff(&std::collections::BTreeMap::new(), &new),
+    };
+    Ok(Manifest {
+        snapshot: snapshot.to_string(),
+        packages,
+        bytes,
+        unique_bytes,
+        added: d.added.len() as u64,
+        removed: d.removed.len() as u64,
+        upgraded: d.upgraded.len() as u64,
+        downgraded: d.downgraded.len() as u64,
+        previous: previous.map(ToString::to_string),
+        upstream,
+        seconds,
+    })
+}
+
+/// Write a snapshot's manifest.
+pub fn write_manifest(store: &Store, m: &Manifest) -> Result<(), StoreError> {
+    let s = SnapshotName::parse(&m.snapshot).expect("manifests name real snapshots");
+    let path = manifest_path(store, &s);
+    std::fs::create_dir_all(path.parent().expect("has a parent")).at(&path)?;
+    let text = serde_json::to_string_pretty(m).expect("serialisable") + "\n";
+    Ok(write_atomic(&path, text.as_bytes())?)
+}
+
+/// Every snapshot's manifest, oldest first, computing (and writing) those
+/// missing: snapshots made before manifests existed.
+pub fn manifests(store: &Store) -> Result<Vec<Manifest>, StoreError> {
+    let snaps = store.snapshots()?;
+    let mut out = Vec::with_capacity(snaps.len());
+    for (i, s) in snaps.iter().enumerate() {
+        let path = manifest_path(store, s);
+        let read = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Manifest>(&b).ok());
+        let m = if let Some(m) = read {
+            m
+        } else {
+            let prev = i.checked_sub(1).map(|j| &snaps[j]);
+            let m = compute_manifest(store, s, prev, None, None)?;
+            // A read-only tree still answers; the manifest is written when it can be.
+            let _ = write_manifest(store, &m);
+            m
+        };
+        out.push(m);
+    }
+    Ok(out)
+}
+
+/// Append an attempt, keeping the newest [`MAX_ATTEMPTS`].
+pub fn record_attempt(store: &Store, a: &Attempt) -> Result<(), StoreError> {
+    let mut all = attempts(store)?;
+    all.push(a.clone());
+    let keep = all.len().saturating_sub(MAX_ATTEMPTS);
+    let text: String = all[keep..]
+        .iter()
+        .map(|a| serde_json::to_string(a).expect("serialisable") + "\n")
+        .collect();
+    std::fs::create_dir_all(&store.dir).at(&store.dir)?;
+    Ok(write_atomic(
+        &store.dir.join(ATTEMPTS_FILE),
+        text.as_bytes(),
+    )?)
+}
+
+/// Every recorded attempt, oldest first (unreadable lines are skipped).
+pub fn attempts(store: &Store) -> Result<Vec<Attempt>, StoreError> {
+    let path = store.dir.join(ATTEMPTS_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(t) => Ok(t
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e).at(&path),
+    }
+}
+
+/// How a mirror is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    Ok,
+    /// No successful sync for longer than the mirror's `stale_after`.
+    Stale,
+    /// Its last `failing_after` attempts failed.
+    Failing,
+}
+
+/// Thresholds of [`health`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthPolicy {
+    pub stale_after_secs: i64,
+    pub failing_after: usize,
+}
+
+impl Default for HealthPolicy {
+    fn default() -> Self {
+        Self {
+            stale_after_secs: 24 * 3600,
+            failing_after: 3,
+        }
+    }
+}
+
+/// The health of a mirror given its attempts (oldest first) at `now`.
+pub fn health(attempts: &[Attempt], policy: HealthPolicy, now: i64) -> Health {
+    let n = policy.failing_after.max(1);
+    if attempts.len() >= n
+        && attempts[attempts.len() - n..]
+            .iter()
+            .all(|a| a.status == "failed")
+    {
+        return Health::Failing;
+    }
+    let last_ok = attempts
+        .iter()
+        .rev()
+        .find(|a| a.status != "failed")
+        .and_then(|a| a.time.parse::<jiff::Timestamp>().ok());
+    match last_ok {
+        Some(t) if now - t.as_second() <= policy.stale_after_secs => Health::Ok,
+        Some(_) => Health::Stale,
+        // Never synced successfully: failing once there are failures.
+        None if attempts.is_empty() => Health::Stale,
+        None => Health::Failing,
+    }
+}
+
+/// One mirror at a glance, as `status` and `metrics` show it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MirrorStatus {
+    pub mirror: String,
+    pub health: Health,
+    pub latest: Option<String>,
+    /// Seconds since the latest snapshot was made.
+    pub latest_age_seconds: Option<i64>,
+    pub latest_packages: Option<u64>,
+    pub snapshots: usize,
+    /// Bytes on disk, counting each hard-linked file once (from manifests).
+    pub disk_bytes: u64,
+    pub last_attempt: Option<Attempt>,
+    /// RFC 3339 time of the last attempt that did not fail.
+    pub last_success: Option<String>,
+    /// The last failed attempt's error.
+    pub last_error: Option<String>,
+    pub channels: Vec<String>,
+}
+
+/// Everything `status` says about one mirror. Reads manifests (computing
+/// missing ones) and the attempt log; never package metadata of snapshots
+/// that have manifests.
+pub fn mirror_status(
+    store: &Store,
+    policy: HealthPolicy,
+    now: i64,
+) -> Result<MirrorStatus, StoreError> {
+    let attempts = attempts(store)?;
+    let manifests = manifests(store)?;
+    let latest = store.latest().ok().flatten();
+    let latest_manifest = latest
+        .as_ref()
+        .and_then(|l| manifests.iter().find(|m| m.snapshot == l.as_str()));
+    Ok(MirrorStatus {
+        mirror: store.name.to_string(),
+        health: health(&attempts, policy, now),
+        latest_age_seconds: latest
+            .as_ref()
+            .and_then(SnapshotName::timestamp)
+            .map(|t| now - t.as_second()),
+        latest: latest.as_ref().map(ToString::to_string),
+        latest_packages: latest_manifest.map(|m| m.packages),
+        snapshots: manifests.len(),
+        disk_bytes: manifests.iter().map(|m| m.unique_bytes).sum(),
+        last_success: attempts
+            .iter()
+            .rev()
+            .find(|a| a.status != "failed")
+            .map(|a| a.time.clone()),
+        last_error: attempts
+            .iter()
+            .rev()
+            .find(|a| a.status == "failed")
+            .and_then(|a| a.error.clone()),
+        last_attempt: attempts.last().cloned(),
+        channels: latest.iter().map(|_| "latest".to_owned()).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(time: &str, status: &str) -> Attempt {
+        Attempt {
+            time: time.into(),
+            status: status.into(),
+            seconds: 1.0,
+            bytes: 0,
+            requests: 1,
+            snapshot: None,
+            error: (status == "failed").then(|| "boom".into()),
+        }
+    }
+
+    #[test]
+    fn health_rules() {
+        let now = "2026-11-22T12:00:00Z"
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_second();
+        let p = HealthPolicy::default();
+        let ok = at("2026-11-22T11:00:00Z", "unchanged");
+        let fail = at("2026-11-22T11:30:00Z", "failed");
+        assert_eq!(health(std::slice::from_ref(&ok), p, now), Health::Ok);
+        assert_eq!(
+            health(&[ok.clone(), fail.clone(), fail.clone()], p, now),
+            Health::Ok
+        );
+        assert_eq!(
+            health(
+                &[ok.clone(), fail.clone(), fail.clone(), fail.clone()],
+                p,
+                now
+            ),
+            Health::Failing
+        );
+        assert_eq!(
+            health(&[at("2026-11-20T11:00:00Z", "new_snapshot")], p, now),
+            Health::Stale
+        );
+        assert_eq!(health(&[], p, now), Health::Stale);
+        assert_eq!(health(&[fail], p, now), Health::Failing);
+    }
+
+    #[test]
+    fn attempts_are_bounded() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::new(d.path(), mirror_index::MirrorName::new("m").unwrap());
+        for i in 0..(MAX_ATTEMPTS + 5) {
+            let mut a = at("2026-11-22T11:00:00Z", "unchanged");
+            a.requests = i as u64;
+            if i % 100 == 0 {
+                record_attempt(&store, &a).unwrap();
+            } else {
+                // Faster than one write per attempt for the test: append lines.
+                let path = store.dir.join(ATTEMPTS_FILE);
+                std::fs::create_dir_all(&store.dir).unwrap();
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .unwrap();
+                std::io::Write::write_all(
+                    &mut f,
+                    (serde_json::to_string(&a).unwrap() + "\n").as_bytes(),
+                )
+                .unwrap();
+            }
+        }
+        let a = at("2026-11-22T11:00:00Z", "failed");
+        record_attempt(&store, &a).unwrap();
+        let all = attempts(&store).unwrap();
+        assert_eq!(all.len(), MAX_ATTEMPTS);
+        assert_eq!(all.last().unwrap().status, "failed");
+    }
+}
