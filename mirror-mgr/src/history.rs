@@ -125,7 +125,8 @@ pub fn write_manifest(store: &Store, m: &Manifest) -> Result<(), StoreError> {
 }
 
 /// Every snapshot's manifest, oldest first, computing (and writing) those
-/// missing: snapshots made before manifests existed.
+/// missing: snapshots made before manifests existed. A snapshot whose
+/// manifest cannot be computed (damaged: see `verify`) is left out.
 pub fn manifests(store: &Store) -> Result<Vec<Manifest>, StoreError> {
     let snaps = store.snapshots()?;
     let mut out = Vec::with_capacity(snaps.len());
@@ -138,10 +139,22 @@ pub fn manifests(store: &Store) -> Result<Vec<Manifest>, StoreError> {
             m
         } else {
             let prev = i.checked_sub(1).map(|j| &snaps[j]);
-            let m = compute_manifest(store, s, prev, None, None)?;
-            // A read-only tree still answers; the manifest is written when it can be.
-            let _ = write_manifest(store, &m);
-            m
+            match compute_manifest(store, s, prev, None, None) {
+                Ok(m) => {
+                    // A read-only tree still answers; the manifest is written when it can be.
+                    let _ = write_manifest(store, &m);
+                    m
+                }
+                Err(e) => {
+                    // A damaged snapshot is verify's to report; history goes on without it.
+                    tracing::warn!(
+                        "{}: no manifest for {s}: {}",
+                        store.name,
+                        mirror_index::error_chain(&e)
+                    );
+                    continue;
+                }
+            }
         };
         out.push(m);
     }

@@ -16,6 +16,7 @@ use mirror_index::layout::{INDEX_HTML, INDEX_JSON, INDEX_YAML};
 use mirror_index::{MirrorMap, MirrorName, SnapshotName};
 
 use crate::crashpoint;
+use crate::history::HealthPolicy;
 use crate::store::{IoContext, Store, StoreError};
 
 /// Problems found while indexing that did not stop it.
@@ -50,8 +51,18 @@ fn previous_entries(root: &Path) -> Vec<IndexEntry> {
         .collect()
 }
 
-/// Rebuild the index files under `root`.
+/// Rebuild the index files under `root` (and the status pages, with the
+/// default health thresholds).
 pub fn write_index(root: &Path, base_url: &str) -> Result<IndexOutcome, StoreError> {
+    write_index_with(root, base_url, &|_| HealthPolicy::default())
+}
+
+/// [`write_index`] with each mirror's health thresholds.
+pub fn write_index_with(
+    root: &Path,
+    base_url: &str,
+    policy_of: &dyn Fn(&MirrorName) -> HealthPolicy,
+) -> Result<IndexOutcome, StoreError> {
     let lock_path = root.join(".index.lock");
     let lock = std::fs::File::options()
         .create(true)
@@ -65,6 +76,7 @@ pub fn write_index(root: &Path, base_url: &str) -> Result<IndexOutcome, StoreErr
     let mut entries = Vec::new();
     let mut skipped = Vec::new();
     let mut errors = Vec::new();
+    let mut mirrors = Vec::new();
     let mut dirs: Vec<_> = std::fs::read_dir(root)
         .at(root)?
         .filter_map(Result::ok)
@@ -77,6 +89,7 @@ pub fn write_index(root: &Path, base_url: &str) -> Result<IndexOutcome, StoreErr
             continue;
         };
         let store = Store::new(root, name.clone());
+        mirrors.push(store.clone());
         if let Some(problem) = store.latest_problem()? {
             match previous.iter().find(|e| e.name == name) {
                 Some(old) => {
@@ -109,11 +122,34 @@ pub fn write_index(root: &Path, base_url: &str) -> Result<IndexOutcome, StoreErr
     crashpoint::hit("index-json-written");
     write_if_changed(&root.join(INDEX_YAML), &all_latest::render_yaml(&map))?;
     write_if_changed(&root.join(INDEX_HTML), &html)?;
+    // The status pages: a failure here is reported, never fatal to the index.
+    if let Err(e) = write_status_pages(root, &mirrors, policy_of) {
+        skipped.push(format!("status page: {}", mirror_index::error_chain(&e)));
+    }
     Ok(IndexOutcome {
         map,
         skipped,
         errors,
     })
+}
+
+/// `<root>/index.html` and one page per mirror (see [`crate::status_page`]).
+fn write_status_pages(
+    root: &Path,
+    mirrors: &[Store],
+    policy_of: &dyn Fn(&MirrorName) -> HealthPolicy,
+) -> Result<(), StoreError> {
+    let now = jiff::Timestamp::now();
+    let mut statuses = Vec::new();
+    for store in mirrors {
+        let st = crate::history::mirror_status(store, policy_of(&store.name), now.as_second())?;
+        crate::status_page::write_mirror_pages(store, &st)?;
+        statuses.push(st);
+    }
+    write_if_changed(
+        &root.join("index.html"),
+        &crate::status_page::render_root(&statuses, now),
+    )
 }
 
 fn write_if_changed(path: &Path, content: &str) -> Result<(), StoreError> {

@@ -17,6 +17,7 @@ pub mod history;
 pub mod index;
 pub mod lifecycle;
 pub mod report;
+pub mod status_page;
 pub mod store;
 pub mod sync;
 pub mod trust;

@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::cli::exit::{FAILED, Failure, OK};
 use crate::cli::output::Output;
 use crate::cli::settings::{self, Settings};
-use crate::history::{self, Health, HealthPolicy, MirrorStatus};
+use crate::history::{self, Health, MirrorStatus};
 use crate::report::human_bytes;
 use crate::store::Store;
 
@@ -71,11 +71,7 @@ fn statuses(s: &Settings, names: &[String]) -> Result<Vec<MirrorStatus>, Failure
     settings::mirrors_or_all(root, names)?
         .into_iter()
         .map(|m| {
-            let policy = s
-                .config
-                .mirror(m.as_str())
-                .map_or_else(HealthPolicy::default, |c| c.health);
-            history::mirror_status(&Store::new(root, m), policy, now)
+            history::mirror_status(&Store::new(root, m.clone()), s.health_of(&m), now)
                 .map_err(|e| Failure::from_error(&e))
         })
         .collect()

@@ -8,7 +8,8 @@ use crate::index::{self, IndexOutcome};
 pub fn run(s: &Settings, out: Output) -> Result<u8, Failure> {
     let root = s.root()?;
     let base = s.base_url("the index holds snapshot URLs")?;
-    let o = index::write_index(root, base).map_err(|e| Failure::from_error(&e))?;
+    let o = index::write_index_with(root, base, &|m| s.health_of(m))
+        .map_err(|e| Failure::from_error(&e))?;
     report(&o, out);
     if out.json {
         out.json(&serde_json::json!({"index": o.map, "skipped": o.skipped, "errors": o.errors}));

@@ -11,7 +11,8 @@ pub fn run(s: &Settings, name: &str, to: Option<&str>, out: Output) -> Result<u8
     let name = settings::mirror_name(name)?;
     let (from, to) =
         lifecycle::rollback(root, &name, to, s.wait).map_err(|e| Failure::from_error(&e))?;
-    let o = index::write_index(root, base).map_err(|e| Failure::from_error(&e))?;
+    let o = index::write_index_with(root, base, &|m| s.health_of(m))
+        .map_err(|e| Failure::from_error(&e))?;
     let from = from.as_ref().map(ToString::to_string);
     if out.json {
         out.json(&serde_json::json!({"mirror": name.as_str(), "previous": from, "latest": to.as_str(), "index": o.map}));

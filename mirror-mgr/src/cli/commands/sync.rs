@@ -77,7 +77,7 @@ pub fn run(s: &Settings, args: &SyncArgs, out: Output) -> Result<u8, Failure> {
     reporter.clear();
 
     let (index_out, index_err) = match &base_url {
-        Some(b) => match index::write_index(&root, b) {
+        Some(b) => match index::write_index_with(&root, b, &|m| s.health_of(m)) {
             Ok(o) => (Some(o), None),
             Err(e) => (None, Some(mirror_index::error_chain(&e))),
         },
