@@ -66,6 +66,10 @@ fn history_status_health_and_metrics() {
     assert_eq!(rows.len(), 5, "{h}");
     for (i, r) in rows.iter().enumerate() {
         assert_eq!(r["snapshot"], snaps[i].as_str());
+        assert!(
+            r["created"].as_str().unwrap().starts_with(&snaps[i][..10]),
+            "{r}"
+        );
         assert_eq!(r["packages"], steps[i].len(), "{r}");
         let from = if i == 0 {
             "base".to_owned()

@@ -29,6 +29,7 @@ pub fn history(s: &Settings, name: &str, out: Output) -> Result<u8, Failure> {
             .iter()
             .map(|m| {
                 let mut v = serde_json::to_value(m).expect("serialisable");
+                v["created"] = serde_json::json!(created(&m.snapshot));
                 let channels: Vec<&str> = (latest.as_deref() == Some(m.snapshot.as_str()))
                     .then_some("latest")
                     .into_iter()
@@ -41,13 +42,14 @@ pub fn history(s: &Settings, name: &str, out: Output) -> Result<u8, Failure> {
         return Ok(OK);
     }
     out.data(format!(
-        "{:<22} {:>8} {:>6} {:>6} {:>6} {:>6} {:>11} {:>11}  channels",
-        "snapshot", "packages", "+", "-", "^", "v", "size", "new"
+        "{:<22} {:<18} {:>8} {:>6} {:>6} {:>6} {:>6} {:>11} {:>11}  channels",
+        "snapshot", "created (UTC)", "packages", "+", "-", "^", "v", "size", "new"
     ));
     for m in &manifests {
         out.data(format!(
-            "{:<22} {:>8} {:>6} {:>6} {:>6} {:>6} {:>11} {:>11}  {}",
+            "{:<22} {:<18} {:>8} {:>6} {:>6} {:>6} {:>6} {:>11} {:>11}  {}",
             m.snapshot,
+            created(&m.snapshot).unwrap_or_default(),
             m.packages,
             m.added,
             m.removed,
@@ -63,6 +65,14 @@ pub fn history(s: &Settings, name: &str, out: Output) -> Result<u8, Failure> {
         ));
     }
     Ok(OK)
+}
+
+/// The UTC minute a snapshot was made, from its name.
+fn created(snapshot: &str) -> Option<String> {
+    mirror_index::SnapshotName::parse(snapshot)
+        .ok()?
+        .timestamp()
+        .map(|t| t.strftime("%Y-%m-%dT%H:%MZ").to_string())
 }
 
 fn statuses(s: &Settings, names: &[String]) -> Result<Vec<MirrorStatus>, Failure> {
