@@ -11,6 +11,7 @@
 pub mod decide;
 
 mod build;
+mod items;
 mod upstreams;
 
 use std::path::{Path, PathBuf};

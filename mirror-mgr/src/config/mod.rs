@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mirror_index::MirrorName;
-use mirror_index::repofile::{Dialect, RepoFile};
 
 use crate::access::{AccessSpec, ProxySpec, Secret, SecretSource};
 
@@ -261,68 +260,14 @@ pub fn expand_vars(s: &str, vars: &BTreeMap<String, String>) -> String {
     out
 }
 
-// ---------------------------------------------------------------- YAML
+mod repo_file;
+mod yaml;
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct YamlFile {
-    root: Option<PathBuf>,
-    base_url: Option<String>,
-    concurrency: Option<usize>,
-    #[serde(default)]
-    vars: BTreeMap<String, String>,
-    #[serde(default)]
-    mirrors: Vec<YamlMirror>,
-}
-
-#[derive(serde::Deserialize)]
-struct YamlMirror {
-    name: String,
-    #[serde(alias = "upstream")]
-    baseurl: Option<serde_yaml::Value>,
-    mirrorlist: Option<String>,
-    metalink: Option<String>,
-    arch: Option<String>,
-    releasever: Option<serde_yaml::Value>,
-    #[serde(default)]
-    vars: BTreeMap<String, String>,
-    #[serde(default)]
-    xml_base: XmlBasePolicy,
-    #[serde(default)]
-    xml_base_hosts: Vec<String>,
-    enabled: Option<bool>,
-    #[serde(default)]
-    import: bool,
-    sslcacert: Option<PathBuf>,
-    sslclientcert: Option<PathBuf>,
-    sslclientkey: Option<PathBuf>,
-    sslverify: Option<serde_yaml::Value>,
-    username: Option<String>,
-    password: Option<String>,
-    password_file: Option<PathBuf>,
-    password_env: Option<String>,
-    proxy: Option<String>,
-    proxy_username: Option<String>,
-    proxy_password: Option<String>,
-    proxy_password_file: Option<PathBuf>,
-    proxy_password_env: Option<String>,
-    #[serde(default)]
-    repo_gpgcheck: bool,
-    #[serde(default, alias = "gpgcheck")]
-    pkg_gpgcheck: bool,
-    gpgkey: Option<serde_yaml::Value>,
-    #[serde(default)]
-    gpgkey_fingerprints: Vec<String>,
-    #[serde(default)]
-    allowed_keys: Vec<String>,
-    stale_after: Option<String>,
-    failing_after: Option<usize>,
-    #[serde(flatten)]
-    other: BTreeMap<String, serde_yaml::Value>,
-}
+pub use repo_file::load_repo_file;
+pub use yaml::load_yaml;
 
 /// dnf's boolean spellings.
-fn yes_no(v: &str) -> Option<bool> {
+pub(super) fn yes_no(v: &str) -> Option<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
         "1" | "yes" | "true" | "on" => Some(true),
         "0" | "no" | "false" | "off" => Some(false),
@@ -331,7 +276,7 @@ fn yes_no(v: &str) -> Option<bool> {
 }
 
 /// dnf's `proxy`: unset means the environment's; `_none_`, `none` or empty, none.
-fn proxy_spec(v: Option<&str>) -> ProxySpec {
+pub(super) fn proxy_spec(v: Option<&str>) -> ProxySpec {
     match v.map(str::trim) {
         None => ProxySpec::Environment,
         Some("" | "_none_") => ProxySpec::Direct,
@@ -341,7 +286,7 @@ fn proxy_spec(v: Option<&str>) -> ProxySpec {
 }
 
 /// At most one of an inline value, a file and an environment variable.
-fn secret_source(
+pub(super) fn secret_source(
     option: &str,
     inline: Option<String>,
     file: Option<PathBuf>,
@@ -359,7 +304,7 @@ fn secret_source(
 }
 
 /// dnf's lists: whitespace or comma separated.
-fn split_list(s: &str) -> Vec<String> {
+pub(super) fn split_list(s: &str) -> Vec<String> {
     s.split(|c: char| c.is_whitespace() || c == ',')
         .filter(|x| !x.is_empty())
         .map(str::to_owned)
@@ -367,7 +312,7 @@ fn split_list(s: &str) -> Vec<String> {
 }
 
 /// A key location from a config: URLs as they are, paths relative to the file.
-fn config_key(config: &Path, k: String) -> String {
+pub(super) fn config_key(config: &Path, k: String) -> String {
     if k.contains("://") {
         k
     } else {
@@ -376,7 +321,7 @@ fn config_key(config: &Path, k: String) -> String {
 }
 
 /// A path from a config file, relative to the file's directory.
-fn config_path(config: &Path, p: PathBuf) -> PathBuf {
+pub(super) fn config_path(config: &Path, p: PathBuf) -> PathBuf {
     if p.is_absolute() {
         p
     } else {
@@ -384,7 +329,7 @@ fn config_path(config: &Path, p: PathBuf) -> PathBuf {
     }
 }
 
-fn scalar(v: &serde_yaml::Value) -> Option<String> {
+pub(super) fn scalar(v: &serde_yaml::Value) -> Option<String> {
     match v {
         serde_yaml::Value::String(s) => Some(s.clone()),
         serde_yaml::Value::Number(n) => Some(n.to_string()),
@@ -392,269 +337,11 @@ fn scalar(v: &serde_yaml::Value) -> Option<String> {
     }
 }
 
-/// Load a YAML config.
-pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
-    let text = read(path)?;
-    let invalid = |message: String| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        message,
-    };
-    let file: YamlFile = serde_yaml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-    let mut cfg = Config {
-        root: file.root,
-        base_url: file.base_url,
-        concurrency: file.concurrency,
-        ..Config::default()
-    };
-    let mut ignored: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for m in file.mirrors {
-        let name = MirrorName::new(&m.name).map_err(|e| invalid(e.to_string()))?;
-        let upstream = match (m.baseurl, m.mirrorlist, m.metalink) {
-            (Some(b), None, None) => Upstream::Baseurl(match b {
-                serde_yaml::Value::Sequence(items) => items.iter().filter_map(scalar).collect(),
-                other => scalar(&other).into_iter().collect(),
-            }),
-            (None, Some(l), None) => Upstream::Mirrorlist(l),
-            (None, None, Some(l)) => Upstream::Metalink(l),
-            (None, None, None) if m.import => Upstream::Import,
-            _ => {
-                return Err(invalid(format!(
-                    "mirror {name}: give exactly one of baseurl (or upstream), mirrorlist, metalink (or none with import: true)"
-                )));
-            }
-        };
-        if matches!(&upstream, Upstream::Baseurl(v) if v.is_empty()) {
-            return Err(invalid(format!("mirror {name}: empty baseurl")));
-        }
-        let releasever = m.releasever.as_ref().and_then(scalar);
-        // built-in < the file's vars < the mirror entry (arch, releasever, vars)
-        let mut vars = default_vars(None, None);
-        vars.extend(file.vars.clone());
-        set_vars(&mut vars, m.arch.as_deref(), releasever.as_deref());
-        vars.extend(m.vars);
-        for key in m.other.keys() {
-            let client_side = CLIENT_SIDE_OPTIONS.contains(&key.as_str());
-            if !client_side && !NOT_HONOURED_OPTIONS.contains(&key.as_str()) {
-                return Err(invalid(format!(
-                    "{}mirror {name}: unknown key `{key}`",
-                    line_of_key(&text, key)
-                        .map(|l| format!("line {l}: "))
-                        .unwrap_or_default()
-                )));
-            }
-            if !client_side {
-                ignored
-                    .entry(key.clone())
-                    .or_default()
-                    .push(name.to_string());
-            }
-        }
-        let sslverify = match &m.sslverify {
-            None => true,
-            Some(serde_yaml::Value::Bool(b)) => *b,
-            Some(v) => scalar(v).as_deref().and_then(yes_no).ok_or_else(|| {
-                invalid(format!("mirror {name}: sslverify must be true or false"))
-            })?,
-        };
-        let access = AccessSpec {
-            sslcacert: m.sslcacert.map(|p| config_path(path, p)),
-            sslclientcert: m.sslclientcert.map(|p| config_path(path, p)),
-            sslclientkey: m.sslclientkey.map(|p| config_path(path, p)),
-            sslverify,
-            username: m.username,
-            password: secret_source(
-                "password",
-                m.password,
-                m.password_file.map(|p| config_path(path, p)),
-                m.password_env,
-            )
-            .map_err(|e| invalid(format!("mirror {name}: {e}")))?,
-            proxy: proxy_spec(m.proxy.as_deref()),
-            proxy_username: m.proxy_username,
-            proxy_password: secret_source(
-                "proxy_password",
-                m.proxy_password,
-                m.proxy_password_file.map(|p| config_path(path, p)),
-                m.proxy_password_env,
-            )
-            .map_err(|e| invalid(format!("mirror {name}: {e}")))?,
-        };
-        let gpgkeys: Vec<String> = match m.gpgkey {
-            None => Vec::new(),
-            Some(serde_yaml::Value::Sequence(items)) => items.iter().filter_map(scalar).collect(),
-            Some(v) => scalar(&v).map(|s| split_list(&s)).unwrap_or_default(),
-        };
-        let trust = TrustSpec {
-            repo_gpgcheck: m.repo_gpgcheck,
-            pkg_gpgcheck: m.pkg_gpgcheck || !m.allowed_keys.is_empty(),
-            gpgkeys: gpgkeys.into_iter().map(|k| config_key(path, k)).collect(),
-            fingerprints: m
-                .gpgkey_fingerprints
-                .into_iter()
-                .chain(m.allowed_keys)
-                .collect(),
-        };
-        if trust.enabled() && trust.gpgkeys.is_empty() {
-            return Err(invalid(format!(
-                "mirror {name}: repo_gpgcheck/pkg_gpgcheck need gpgkey"
-            )));
-        }
-        let defaults = crate::history::HealthPolicy::default();
-        let health = crate::history::HealthPolicy {
-            stale_after_secs: match &m.stale_after {
-                Some(d) => crate::lifecycle::parse_duration(d)
-                    .map_err(|e| invalid(format!("mirror {name}: stale_after: {e}")))?,
-                None => defaults.stale_after_secs,
-            },
-            failing_after: m.failing_after.unwrap_or(defaults.failing_after).max(1),
-        };
-        cfg.mirrors.push(MirrorSpec {
-            name,
-            upstream,
-            vars,
-            xml_base: m.xml_base,
-            xml_base_hosts: m.xml_base_hosts,
-            enabled: m.enabled.unwrap_or(true),
-            import: m.import,
-            access,
-            trust,
-            health,
-        });
-    }
-    push_ignored(&mut cfg.warnings, path, ignored);
-    check_unique(&cfg.mirrors, path)?;
-    Ok(cfg)
-}
-
-// ---------------------------------------------------------------- .repo style
-
-/// Load mirror definitions from a yum `.repo`-style file.
-pub fn load_repo_file(
+pub(super) fn push_ignored(
+    warnings: &mut Vec<Warning>,
     path: &Path,
-    arch: Option<&str>,
-    releasever: Option<&str>,
-) -> Result<Config, ConfigError> {
-    let text = read(path)?;
-    let file = RepoFile::parse(&text, Dialect::Ini).map_err(|source| ConfigError::Ini {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut cfg = Config::default();
-    let mut ignored: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for section in &file.sections {
-        if section.id == "main" {
-            if let Some(n) = section
-                .value("max_connections")
-                .and_then(|v| v.parse().ok())
-            {
-                cfg.concurrency = Some(n);
-            }
-            continue;
-        }
-        let line = section.header_line + 1;
-        let invalid = |message: String| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            message: format!("line {line}: [{}]: {message}", section.id),
-        };
-        let name = MirrorName::new(&section.id).map_err(|e| invalid(e.to_string()))?;
-        let upstream = if let Some(b) = section.value("baseurl") {
-            let urls: Vec<String> = b
-                .split(|c: char| c.is_whitespace() || c == ',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
-            if urls.is_empty() {
-                return Err(invalid("empty baseurl".into()));
-            }
-            Upstream::Baseurl(urls)
-        } else if let Some(m) = section.value("metalink") {
-            Upstream::Metalink(m.to_owned())
-        } else if let Some(m) = section.value("mirrorlist") {
-            Upstream::Mirrorlist(m.to_owned())
-        } else {
-            return Err(invalid("no baseurl, mirrorlist or metalink".into()));
-        };
-        let enabled = !matches!(
-            section.value("enabled"),
-            Some("0" | "no" | "false" | "False")
-        );
-        for e in &section.entries {
-            let honoured = HONOURED_REPO_OPTIONS.contains(&e.key.as_str());
-            if !honoured && !CLIENT_SIDE_OPTIONS.contains(&e.key.as_str()) {
-                ignored
-                    .entry(e.key.clone())
-                    .or_default()
-                    .push(name.to_string());
-            }
-        }
-        let sslverify = match section.value("sslverify") {
-            None => true,
-            Some(v) => {
-                yes_no(v).ok_or_else(|| invalid(format!("sslverify={v}: expected 0 or 1")))?
-            }
-        };
-        let file_opt = |k: &str| {
-            section
-                .value(k)
-                .map(|v| config_path(path, PathBuf::from(v)))
-        };
-        let access = AccessSpec {
-            sslcacert: file_opt("sslcacert"),
-            sslclientcert: file_opt("sslclientcert"),
-            sslclientkey: file_opt("sslclientkey"),
-            sslverify,
-            username: section.value("username").map(str::to_owned),
-            password: secret_source(
-                "password",
-                section.value("password").map(str::to_owned),
-                file_opt("password_file"),
-                section.value("password_env").map(str::to_owned),
-            )
-            .map_err(invalid)?,
-            proxy: proxy_spec(section.value("proxy")),
-            proxy_username: section.value("proxy_username").map(str::to_owned),
-            proxy_password: secret_source(
-                "proxy_password",
-                section.value("proxy_password").map(str::to_owned),
-                file_opt("proxy_password_file"),
-                section.value("proxy_password_env").map(str::to_owned),
-            )
-            .map_err(invalid)?,
-        };
-        let flag = |k: &str| section.value(k).and_then(yes_no).unwrap_or(false);
-        let trust = TrustSpec {
-            repo_gpgcheck: flag("repo_gpgcheck"),
-            pkg_gpgcheck: flag("gpgcheck"),
-            gpgkeys: section
-                .value("gpgkey")
-                .map(split_list)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|k| config_key(path, k))
-                .collect(),
-            fingerprints: section
-                .value("gpgkey_fingerprints")
-                .map(split_list)
-                .unwrap_or_default(),
-        };
-        cfg.mirrors.push(MirrorSpec {
-            name,
-            upstream,
-            vars: default_vars(arch, releasever),
-            xml_base: XmlBasePolicy::Error,
-            xml_base_hosts: Vec::new(),
-            enabled,
-            import: false,
-            access,
-            trust,
-            health: crate::history::HealthPolicy::default(),
-        });
-    }
-    push_ignored(&mut cfg.warnings, path, ignored);
-    Ok(cfg)
-}
-
-fn push_ignored(warnings: &mut Vec<Warning>, path: &Path, ignored: BTreeMap<String, Vec<String>>) {
+    ignored: BTreeMap<String, Vec<String>>,
+) {
     for (key, mirrors) in ignored {
         warnings.push(Warning {
             file: path.to_path_buf(),
@@ -666,7 +353,7 @@ fn push_ignored(warnings: &mut Vec<Warning>, path: &Path, ignored: BTreeMap<Stri
     }
 }
 
-fn check_unique(mirrors: &[MirrorSpec], path: &Path) -> Result<(), ConfigError> {
+pub(super) fn check_unique(mirrors: &[MirrorSpec], path: &Path) -> Result<(), ConfigError> {
     let mut seen = std::collections::HashSet::new();
     for m in mirrors {
         if !seen.insert(&m.name) {
@@ -679,7 +366,7 @@ fn check_unique(mirrors: &[MirrorSpec], path: &Path) -> Result<(), ConfigError> 
     Ok(())
 }
 
-fn read(path: &Path) -> Result<String, ConfigError> {
+pub(super) fn read(path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
         path: path.to_path_buf(),
         source,

@@ -1,0 +1,141 @@
+//! The yum `.repo`-style config (`--repo-config`): a section per mirror,
+//! with dnf's option names.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use mirror_index::MirrorName;
+use mirror_index::repofile::{Dialect, RepoFile};
+
+use super::{
+    CLIENT_SIDE_OPTIONS, Config, ConfigError, HONOURED_REPO_OPTIONS, MirrorSpec, TrustSpec,
+    Upstream, XmlBasePolicy, config_key, config_path, default_vars, proxy_spec, push_ignored, read,
+    secret_source, split_list, yes_no,
+};
+use crate::access::AccessSpec;
+
+/// Load mirror definitions from a yum `.repo`-style file.
+pub fn load_repo_file(
+    path: &Path,
+    arch: Option<&str>,
+    releasever: Option<&str>,
+) -> Result<Config, ConfigError> {
+    let text = read(path)?;
+    let file = RepoFile::parse(&text, Dialect::Ini).map_err(|source| ConfigError::Ini {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut cfg = Config::default();
+    let mut ignored: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for section in &file.sections {
+        if section.id == "main" {
+            if let Some(n) = section
+                .value("max_connections")
+                .and_then(|v| v.parse().ok())
+            {
+                cfg.concurrency = Some(n);
+            }
+            continue;
+        }
+        let line = section.header_line + 1;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("line {line}: [{}]: {message}", section.id),
+        };
+        let name = MirrorName::new(&section.id).map_err(|e| invalid(e.to_string()))?;
+        let upstream = if let Some(b) = section.value("baseurl") {
+            let urls: Vec<String> = b
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if urls.is_empty() {
+                return Err(invalid("empty baseurl".into()));
+            }
+            Upstream::Baseurl(urls)
+        } else if let Some(m) = section.value("metalink") {
+            Upstream::Metalink(m.to_owned())
+        } else if let Some(m) = section.value("mirrorlist") {
+            Upstream::Mirrorlist(m.to_owned())
+        } else {
+            return Err(invalid("no baseurl, mirrorlist or metalink".into()));
+        };
+        let enabled = !matches!(
+            section.value("enabled"),
+            Some("0" | "no" | "false" | "False")
+        );
+        for e in &section.entries {
+            let honoured = HONOURED_REPO_OPTIONS.contains(&e.key.as_str());
+            if !honoured && !CLIENT_SIDE_OPTIONS.contains(&e.key.as_str()) {
+                ignored
+                    .entry(e.key.clone())
+                    .or_default()
+                    .push(name.to_string());
+            }
+        }
+        let sslverify = match section.value("sslverify") {
+            None => true,
+            Some(v) => {
+                yes_no(v).ok_or_else(|| invalid(format!("sslverify={v}: expected 0 or 1")))?
+            }
+        };
+        let file_opt = |k: &str| {
+            section
+                .value(k)
+                .map(|v| config_path(path, PathBuf::from(v)))
+        };
+        let access = AccessSpec {
+            sslcacert: file_opt("sslcacert"),
+            sslclientcert: file_opt("sslclientcert"),
+            sslclientkey: file_opt("sslclientkey"),
+            sslverify,
+            username: section.value("username").map(str::to_owned),
+            password: secret_source(
+                "password",
+                section.value("password").map(str::to_owned),
+                file_opt("password_file"),
+                section.value("password_env").map(str::to_owned),
+            )
+            .map_err(invalid)?,
+            proxy: proxy_spec(section.value("proxy")),
+            proxy_username: section.value("proxy_username").map(str::to_owned),
+            proxy_password: secret_source(
+                "proxy_password",
+                section.value("proxy_password").map(str::to_owned),
+                file_opt("proxy_password_file"),
+                section.value("proxy_password_env").map(str::to_owned),
+            )
+            .map_err(invalid)?,
+        };
+        let flag = |k: &str| section.value(k).and_then(yes_no).unwrap_or(false);
+        let trust = TrustSpec {
+            repo_gpgcheck: flag("repo_gpgcheck"),
+            pkg_gpgcheck: flag("gpgcheck"),
+            gpgkeys: section
+                .value("gpgkey")
+                .map(split_list)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|k| config_key(path, k))
+                .collect(),
+            fingerprints: section
+                .value("gpgkey_fingerprints")
+                .map(split_list)
+                .unwrap_or_default(),
+        };
+        cfg.mirrors.push(MirrorSpec {
+            name,
+            upstream,
+            vars: default_vars(arch, releasever),
+            xml_base: XmlBasePolicy::Error,
+            xml_base_hosts: Vec::new(),
+            enabled,
+            import: false,
+            access,
+            trust,
+            health: crate::history::HealthPolicy::default(),
+        });
+    }
+    push_ignored(&mut cfg.warnings, path, ignored);
+    Ok(cfg)
+}

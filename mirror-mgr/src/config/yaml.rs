@@ -1,0 +1,205 @@
+//! The YAML config (`--config`): root, base_url, defaults and mirrors.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use mirror_index::MirrorName;
+
+use super::{
+    CLIENT_SIDE_OPTIONS, Config, ConfigError, MirrorSpec, NOT_HONOURED_OPTIONS, TrustSpec,
+    Upstream, XmlBasePolicy, check_unique, config_key, config_path, default_vars, line_of_key,
+    proxy_spec, push_ignored, read, scalar, secret_source, set_vars, split_list, yes_no,
+};
+use crate::access::AccessSpec;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct YamlFile {
+    root: Option<PathBuf>,
+    base_url: Option<String>,
+    concurrency: Option<usize>,
+    #[serde(default)]
+    vars: BTreeMap<String, String>,
+    #[serde(default)]
+    mirrors: Vec<YamlMirror>,
+}
+
+#[derive(serde::Deserialize)]
+struct YamlMirror {
+    name: String,
+    #[serde(alias = "upstream")]
+    baseurl: Option<serde_yaml::Value>,
+    mirrorlist: Option<String>,
+    metalink: Option<String>,
+    arch: Option<String>,
+    releasever: Option<serde_yaml::Value>,
+    #[serde(default)]
+    vars: BTreeMap<String, String>,
+    #[serde(default)]
+    xml_base: XmlBasePolicy,
+    #[serde(default)]
+    xml_base_hosts: Vec<String>,
+    enabled: Option<bool>,
+    #[serde(default)]
+    import: bool,
+    sslcacert: Option<PathBuf>,
+    sslclientcert: Option<PathBuf>,
+    sslclientkey: Option<PathBuf>,
+    sslverify: Option<serde_yaml::Value>,
+    username: Option<String>,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    password_env: Option<String>,
+    proxy: Option<String>,
+    proxy_username: Option<String>,
+    proxy_password: Option<String>,
+    proxy_password_file: Option<PathBuf>,
+    proxy_password_env: Option<String>,
+    #[serde(default)]
+    repo_gpgcheck: bool,
+    #[serde(default, alias = "gpgcheck")]
+    pkg_gpgcheck: bool,
+    gpgkey: Option<serde_yaml::Value>,
+    #[serde(default)]
+    gpgkey_fingerprints: Vec<String>,
+    #[serde(default)]
+    allowed_keys: Vec<String>,
+    stale_after: Option<String>,
+    failing_after: Option<usize>,
+    #[serde(flatten)]
+    other: BTreeMap<String, serde_yaml::Value>,
+}
+
+/// Load a YAML config.
+pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
+    let text = read(path)?;
+    let invalid = |message: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file: YamlFile = serde_yaml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    let mut cfg = Config {
+        root: file.root,
+        base_url: file.base_url,
+        concurrency: file.concurrency,
+        ..Config::default()
+    };
+    let mut ignored: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for m in file.mirrors {
+        let name = MirrorName::new(&m.name).map_err(|e| invalid(e.to_string()))?;
+        let upstream = match (m.baseurl, m.mirrorlist, m.metalink) {
+            (Some(b), None, None) => Upstream::Baseurl(match b {
+                serde_yaml::Value::Sequence(items) => items.iter().filter_map(scalar).collect(),
+                other => scalar(&other).into_iter().collect(),
+            }),
+            (None, Some(l), None) => Upstream::Mirrorlist(l),
+            (None, None, Some(l)) => Upstream::Metalink(l),
+            (None, None, None) if m.import => Upstream::Import,
+            _ => {
+                return Err(invalid(format!(
+                    "mirror {name}: give exactly one of baseurl (or upstream), mirrorlist, metalink (or none with import: true)"
+                )));
+            }
+        };
+        if matches!(&upstream, Upstream::Baseurl(v) if v.is_empty()) {
+            return Err(invalid(format!("mirror {name}: empty baseurl")));
+        }
+        let releasever = m.releasever.as_ref().and_then(scalar);
+        // built-in < the file's vars < the mirror entry (arch, releasever, vars)
+        let mut vars = default_vars(None, None);
+        vars.extend(file.vars.clone());
+        set_vars(&mut vars, m.arch.as_deref(), releasever.as_deref());
+        vars.extend(m.vars);
+        for key in m.other.keys() {
+            let client_side = CLIENT_SIDE_OPTIONS.contains(&key.as_str());
+            if !client_side && !NOT_HONOURED_OPTIONS.contains(&key.as_str()) {
+                return Err(invalid(format!(
+                    "{}mirror {name}: unknown key `{key}`",
+                    line_of_key(&text, key)
+                        .map(|l| format!("line {l}: "))
+                        .unwrap_or_default()
+                )));
+            }
+            if !client_side {
+                ignored
+                    .entry(key.clone())
+                    .or_default()
+                    .push(name.to_string());
+            }
+        }
+        let sslverify = match &m.sslverify {
+            None => true,
+            Some(serde_yaml::Value::Bool(b)) => *b,
+            Some(v) => scalar(v).as_deref().and_then(yes_no).ok_or_else(|| {
+                invalid(format!("mirror {name}: sslverify must be true or false"))
+            })?,
+        };
+        let access = AccessSpec {
+            sslcacert: m.sslcacert.map(|p| config_path(path, p)),
+            sslclientcert: m.sslclientcert.map(|p| config_path(path, p)),
+            sslclientkey: m.sslclientkey.map(|p| config_path(path, p)),
+            sslverify,
+            username: m.username,
+            password: secret_source(
+                "password",
+                m.password,
+                m.password_file.map(|p| config_path(path, p)),
+                m.password_env,
+            )
+            .map_err(|e| invalid(format!("mirror {name}: {e}")))?,
+            proxy: proxy_spec(m.proxy.as_deref()),
+            proxy_username: m.proxy_username,
+            proxy_password: secret_source(
+                "proxy_password",
+                m.proxy_password,
+                m.proxy_password_file.map(|p| config_path(path, p)),
+                m.proxy_password_env,
+            )
+            .map_err(|e| invalid(format!("mirror {name}: {e}")))?,
+        };
+        let gpgkeys: Vec<String> = match m.gpgkey {
+            None => Vec::new(),
+            Some(serde_yaml::Value::Sequence(items)) => items.iter().filter_map(scalar).collect(),
+            Some(v) => scalar(&v).map(|s| split_list(&s)).unwrap_or_default(),
+        };
+        let trust = TrustSpec {
+            repo_gpgcheck: m.repo_gpgcheck,
+            pkg_gpgcheck: m.pkg_gpgcheck || !m.allowed_keys.is_empty(),
+            gpgkeys: gpgkeys.into_iter().map(|k| config_key(path, k)).collect(),
+            fingerprints: m
+                .gpgkey_fingerprints
+                .into_iter()
+                .chain(m.allowed_keys)
+                .collect(),
+        };
+        if trust.enabled() && trust.gpgkeys.is_empty() {
+            return Err(invalid(format!(
+                "mirror {name}: repo_gpgcheck/pkg_gpgcheck need gpgkey"
+            )));
+        }
+        let defaults = crate::history::HealthPolicy::default();
+        let health = crate::history::HealthPolicy {
+            stale_after_secs: match &m.stale_after {
+                Some(d) => crate::lifecycle::parse_duration(d)
+                    .map_err(|e| invalid(format!("mirror {name}: stale_after: {e}")))?,
+                None => defaults.stale_after_secs,
+            },
+            failing_after: m.failing_after.unwrap_or(defaults.failing_after).max(1),
+        };
+        cfg.mirrors.push(MirrorSpec {
+            name,
+            upstream,
+            vars,
+            xml_base: m.xml_base,
+            xml_base_hosts: m.xml_base_hosts,
+            enabled: m.enabled.unwrap_or(true),
+            import: m.import,
+            access,
+            trust,
+            health,
+        });
+    }
+    push_ignored(&mut cfg.warnings, path, ignored);
+    check_unique(&cfg.mirrors, path)?;
+    Ok(cfg)
+}
