@@ -40,6 +40,10 @@ pub struct Cli {
     /// Mirror map: http(s) index, JSON/YAML file or file:// URL, or data:application/json URL.
     #[arg(long, global = true, env = ENV_MIRRORS, value_name = "URI")]
     mirrors: Option<String>,
+    /// Read the channel's index (all_CHANNEL.json beside the --mirrors
+    /// index, wrapped in CHANNEL_ci_repos) instead of the latest snapshots.
+    #[arg(long, global = true, value_name = "CHANNEL")]
+    channel: Option<String>,
     /// Key that wraps the map in an index.
     #[arg(
         long,
@@ -145,8 +149,13 @@ fn load_map(cli: &Cli) -> Result<Resolved, String> {
         cli.allow_proxy,
         cli.max_map_size,
     )?;
-    let map = map::resolve(uri, &cli.json_varname, &loader)
-        .map_err(|e| format!("cannot load the mirror map: {e}"))?;
+    let (uri, key) = match &cli.channel {
+        Some(ch) => channel_index(uri, ch)?,
+        None => (uri.to_owned(), cli.json_varname.clone()),
+    };
+    let uri = uri.as_str();
+    let map =
+        map::resolve(uri, &key, &loader).map_err(|e| format!("cannot load the mirror map: {e}"))?;
     for (key, why) in &map.rejected {
         eprintln!("error: mirror map entry {key:?}: {why}");
     }
@@ -157,6 +166,27 @@ fn load_map(cli: &Cli) -> Result<Resolved, String> {
         ));
     }
     Ok(map)
+}
+
+/// The index of `channel` beside the latest index at `uri`, and its key.
+fn channel_index(uri: &str, channel: &str) -> Result<(String, String), String> {
+    let ok = !channel.is_empty()
+        && channel != "latest"
+        && channel
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !ok {
+        return Err(format!(
+            "--channel {channel:?}: use lowercase letters, digits and - (latest is the default index)"
+        ));
+    }
+    let (dir, _) = uri.rsplit_once('/').ok_or_else(|| {
+        format!("--channel needs --mirrors to name an index file (all_latest.json), not {uri:?}")
+    })?;
+    Ok((
+        format!("{dir}/all_{channel}.json"),
+        format!("{channel}_ci_repos"),
+    ))
 }
 
 fn run_cli(cli: &Cli) -> u8 {

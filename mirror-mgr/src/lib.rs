@@ -6,6 +6,7 @@
 //! command line and calls [`cli::run`].
 
 pub mod access;
+pub mod channels;
 pub mod cli;
 
 pub mod config;

@@ -86,6 +86,35 @@ pub enum Command {
         /// Snapshot to point at (default: the one before the current latest).
         #[arg(long, value_name = "SNAPSHOT")]
         to: Option<String>,
+        /// Move this channel's pointer instead of latest.txt.
+        #[arg(long, value_name = "CHANNEL")]
+        channel: Option<String>,
+    },
+    /// Move a channel to a set of snapshots (a frozen map a CI job used)
+    /// or to one mirror's snapshot; all_<channel>.json changes in one step.
+    Promote {
+        #[command(flatten)]
+        tree: TreeOpts,
+        /// The mirror (with SNAPSHOT), instead of --set.
+        name: Option<String>,
+        /// The snapshot of NAME.
+        snapshot: Option<String>,
+        /// A frozen map (mirror-client freeze -o FILE): every mirror it names.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["name", "snapshot"])]
+        set: Option<PathBuf>,
+        /// The channel to move (lowercase letters, digits, -; not latest).
+        #[arg(long, value_name = "CHANNEL")]
+        channel: String,
+        /// Why, for the record.
+        #[arg(long, value_name = "TEXT", default_value = "manual promotion")]
+        reason: String,
+    },
+    /// Channel pointers per mirror, and each channel's recent promotions.
+    Channels {
+        #[command(flatten)]
+        tree: TreeOpts,
+        /// Only this mirror.
+        name: Option<String>,
     },
     /// List a mirror's snapshots: creation time, package count, size, and
     /// which is latest, pinned or held back by a rollback.
@@ -275,6 +304,8 @@ const USES: &[(&str, &[&str])] = &[
     ),
     ("index", &["root", "base_url", "config"]),
     ("rollback", &["root", "base_url", "config", "wait"]),
+    ("promote", &["root", "base_url", "config"]),
+    ("channels", &["root", "config"]),
     ("snapshots", &["root", "config"]),
     ("mirrors", &["config", "repo_config"]),
     ("check-config", &["config", "repo_config"]),

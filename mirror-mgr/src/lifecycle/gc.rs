@@ -26,6 +26,8 @@ pub struct GcReport {
     /// Bytes whose last link was in a removed snapshot: really freed.
     pub bytes_freed: u64,
     pub dry_run: bool,
+    /// Kept snapshots a channel points at -> those channels.
+    pub channels: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Parse `30d`, `12h`, `2w`, `90m`, `3600s` (or combinations: `1d12h`) into seconds.
@@ -85,7 +87,10 @@ pub fn gc(
     let pending = store.pending()?;
     let mut removed = Vec::new();
     let mut kept = Vec::new();
+    let mut channels = std::collections::BTreeMap::new();
     for (i, s) in all.iter().enumerate() {
+        // A snapshot a channel points at is what CI proved: never removed.
+        let on_channels = crate::channels::channels_at(&store.dir, s);
         let newest_rank = all.len() - i; // 1 = newest
         let recent = policy.keep_within.is_some_and(|secs| {
             s.timestamp()
@@ -95,11 +100,15 @@ pub fn gc(
         // it would let the next sync publish the rejected content again.
         let held_back = latest.as_ref().is_some_and(|l| s > l);
         let keep = latest.as_ref() == Some(s)
+            || !on_channels.is_empty()
             || held_back
             || pending.as_ref() == Some(s)
             || pinned.contains(s)
             || policy.keep_last.is_some_and(|n| newest_rank <= n)
             || recent;
+        if !on_channels.is_empty() {
+            channels.insert(s.to_string(), on_channels);
+        }
         if keep {
             kept.push(s.clone());
         } else {
@@ -121,6 +130,7 @@ pub fn gc(
         mirror: name.to_string(),
         removed: removed.iter().map(ToString::to_string).collect(),
         kept: kept.iter().map(ToString::to_string).collect(),
+        channels,
         bytes_freed,
         dry_run,
     })

@@ -35,8 +35,13 @@ pub fn run(s: &Settings, args: &GcArgs, out: Output) -> Result<u8, Failure> {
                     } else {
                         "removed"
                     };
+                    let by_channel: Vec<String> = r
+                        .channels
+                        .iter()
+                        .map(|(snap, chs)| format!("{snap} for channel {}", chs.join(", ")))
+                        .collect();
                     out.line(format!(
-                        "{m}: {verb} {} snapshots ({}), {} freed; kept {}",
+                        "{m}: {verb} {} snapshots ({}), {} freed; kept {}{}",
                         r.removed.len(),
                         if r.removed.is_empty() {
                             "none".into()
@@ -44,7 +49,12 @@ pub fn run(s: &Settings, args: &GcArgs, out: Output) -> Result<u8, Failure> {
                             r.removed.join(", ")
                         },
                         human_bytes(r.bytes_freed),
-                        r.kept.len()
+                        r.kept.len(),
+                        if by_channel.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", by_channel.join("; "))
+                        }
                     ));
                 }
                 reports.push(serde_json::to_value(&r).expect("serialisable"));

@@ -2,6 +2,7 @@
 //! [`Output`], does its work through the library, prints, and returns the
 //! exit code (or a [`Failure`] that carries one).
 
+mod channels;
 mod check_config;
 mod diff;
 mod gc;
@@ -32,8 +33,38 @@ pub fn run(cli: &Cli, out: Output) -> Result<u8, Failure> {
     match &cli.command {
         Command::Sync(args) => sync::run(&resolve(&args.tree, &args.vars)?, args, out),
         Command::Index { tree } => index::run(&resolve(tree, &no_vars)?, out),
-        Command::Rollback { tree, name, to } => {
-            rollback::run(&resolve(tree, &no_vars)?, name, to.as_deref(), out)
+        Command::Rollback {
+            tree,
+            name,
+            to,
+            channel: Some(ch),
+        } => channels::rollback(&resolve(tree, &no_vars)?, name, ch, to.as_deref(), out),
+        Command::Rollback {
+            tree,
+            name,
+            to,
+            channel: None,
+        } => rollback::run(&resolve(tree, &no_vars)?, name, to.as_deref(), out),
+        Command::Promote {
+            tree,
+            name,
+            snapshot,
+            set,
+            channel,
+            reason,
+        } => channels::promote(
+            &resolve(tree, &no_vars)?,
+            channels::Target {
+                name: name.as_deref(),
+                snapshot: snapshot.as_deref(),
+                set: set.as_deref(),
+            },
+            channel,
+            reason,
+            out,
+        ),
+        Command::Channels { tree, name } => {
+            channels::list(&resolve(tree, &no_vars)?, name.as_deref(), out)
         }
         Command::Snapshots { tree, name } => snapshots::run(&resolve(tree, &no_vars)?, name, out),
         Command::Mirrors { tree, vars } => Ok(check_config::list(&resolve(tree, vars)?, out)),

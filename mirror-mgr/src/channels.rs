@@ -1,0 +1,365 @@
+//! Channels: named pointers beside `latest` that only move when someone (or,
+//! later, a vote policy) promotes a proven set of snapshots.
+//!
+//! - `<root>/<mirror>/<channel>.txt` names a snapshot, like `latest.txt`;
+//! - `<root>/all_<channel>.json` / `.yaml` is the channel's index, wrapped
+//!   in `<channel>_ci_repos`, which `mirror-client --channel` reads;
+//! - `<root>/.channels/<channel>.jsonl` records every promotion.
+//!
+//! Invariants: a promotion takes the root's channel lock, checks every
+//! snapshot it names (exists, verifies), writes its whole target to a
+//! journal, moves the pointers, then replaces `all_<channel>.json` in one
+//! rename: a client sees the old set or the new one, never a mix. A
+//! promotion killed half-way is finished by the next one (the journal).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use mirror_index::atomic::write_atomic;
+use mirror_index::layout;
+use mirror_index::{MirrorName, SnapshotName};
+
+use crate::crashpoint;
+use crate::store::{IoContext, Store, StoreError};
+
+const STATE_DIR: &str = ".channels";
+const LOCK_FILE: &str = ".channels.lock";
+
+/// A channel's name: lowercase letters, digits and `-`, not `latest`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Channel(String);
+
+impl Channel {
+    pub fn new(s: &str) -> Result<Self, ChannelError> {
+        let ok = !s.is_empty()
+            && s.len() <= 40
+            && !s.starts_with('-')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            return Err(ChannelError::BadName(s.to_owned()));
+        }
+        if s == "latest" {
+            return Err(ChannelError::Latest);
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn pointer(&self, mirror_dir: &Path) -> PathBuf {
+        mirror_dir.join(format!("{}.txt", self.0))
+    }
+
+    /// The key that wraps this channel's index (`tested_ci_repos`).
+    pub fn wrapper_key(&self) -> String {
+        format!("{}_ci_repos", self.0)
+    }
+}
+
+impl std::fmt::Display for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("invalid channel name {0:?}: use lowercase letters, digits and -")]
+    BadName(String),
+    #[error("`latest` moves with every sync; promote to another channel")]
+    Latest,
+    #[error("mirror {mirror} has no snapshot {snapshot}")]
+    NoSnapshot {
+        mirror: MirrorName,
+        snapshot: String,
+    },
+    #[error("snapshot {snapshot} of {mirror} does not verify, refusing to promote it: {}", problems.join("; "))]
+    Damaged {
+        mirror: MirrorName,
+        snapshot: SnapshotName,
+        problems: Vec<String>,
+    },
+    #[error("{0}")]
+    Set(String),
+}
+
+/// A set of snapshots, one per mirror (what a CI job used).
+pub type Set = BTreeMap<MirrorName, SnapshotName>;
+
+/// Read a frozen map (`mirror-client freeze`: YAML or JSON, name -> URL)
+/// into a set: each URL must be `<base_url>/<name>/<snapshot>`.
+pub fn set_from_frozen(text: &str, base_url: &str) -> Result<Set, ChannelError> {
+    let value: serde_yaml::Value = serde_yaml::from_str(text)
+        .map_err(|e| ChannelError::Set(format!("not YAML or JSON: {e}")))?;
+    let serde_yaml::Value::Mapping(map) = value else {
+        return Err(ChannelError::Set(
+            "expected a mapping of mirror names to snapshot URLs".into(),
+        ));
+    };
+    let base = base_url.trim_end_matches('/');
+    let mut set = Set::new();
+    for (k, v) in map {
+        let (Some(name), Some(url)) = (k.as_str(), v.as_str()) else {
+            continue; // before:<id> lists and the like are not snapshots
+        };
+        if name.contains(':') {
+            continue;
+        }
+        let rest = url
+            .trim_end_matches('/')
+            .strip_prefix(base)
+            .and_then(|r| r.strip_prefix('/'))
+            .ok_or_else(|| ChannelError::Set(format!("{name}: {url} is not under {base}")))?;
+        let (m, s) = rest
+            .split_once('/')
+            .ok_or_else(|| ChannelError::Set(format!("{name}: {url} does not name a snapshot")))?;
+        let mirror = MirrorName::new(m).map_err(|e| ChannelError::Set(format!("{name}: {e}")))?;
+        let snap = SnapshotName::parse(s).map_err(|e| ChannelError::Set(format!("{name}: {e}")))?;
+        set.insert(mirror, snap);
+    }
+    if set.is_empty() {
+        return Err(ChannelError::Set("the set names no snapshot".into()));
+    }
+    Ok(set)
+}
+
+/// One recorded promotion.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Promotion {
+    pub time: String,
+    pub channel: String,
+    /// mirror -> snapshot it now names.
+    pub set: BTreeMap<String, String>,
+    /// Why: the command line's `--reason`, or the votes that caused it.
+    pub reason: String,
+}
+
+/// Every channel pointer under `root`: channel -> mirror -> snapshot.
+pub fn pointers(root: &Path) -> Result<BTreeMap<String, BTreeMap<String, String>>, StoreError> {
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for entry in std::fs::read_dir(root).at(root)? {
+        let entry = entry.at(root)?;
+        let Ok(mirror) = MirrorName::new(&entry.file_name().to_string_lossy()) else {
+            continue;
+        };
+        if !entry.file_type().at(root)?.is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(entry.path()).at(&entry.path())? {
+            let f = f.at(&entry.path())?;
+            let fname = f.file_name().to_string_lossy().into_owned();
+            let Some(ch) = fname
+                .strip_suffix(".txt")
+                .filter(|c| Channel::new(c).is_ok())
+            else {
+                continue;
+            };
+            if let Ok(Some(s)) = read_pointer(&f.path()) {
+                out.entry(ch.to_owned())
+                    .or_default()
+                    .insert(mirror.to_string(), s.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn read_pointer(path: &Path) -> Result<Option<SnapshotName>, StoreError> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(layout::parse_latest(&t).ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).at(path),
+    }
+}
+
+/// The channels that point at `snapshot` of the mirror in `mirror_dir`.
+pub fn channels_at(mirror_dir: &Path, snapshot: &SnapshotName) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(mirror_dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|f| {
+            let name = f.file_name().to_string_lossy().into_owned();
+            let ch = name.strip_suffix(".txt")?.to_owned();
+            Channel::new(&ch).ok()?;
+            (read_pointer(&f.path()).ok()?? == *snapshot).then_some(ch)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The promotions of a channel, oldest first.
+pub fn promotions(root: &Path, channel: &Channel) -> Vec<Promotion> {
+    std::fs::read_to_string(root.join(STATE_DIR).join(format!("{channel}.jsonl")))
+        .map(|t| {
+            t.lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Move `channel` to `set` (see the module docs). Returns the record.
+pub fn promote(
+    root: &Path,
+    base_url: &str,
+    channel: &Channel,
+    set: &Set,
+    reason: &str,
+) -> Result<Promotion, ChannelError> {
+    let lock_path = root.join(LOCK_FILE);
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .at(&lock_path)?;
+    lock.lock().at(&lock_path)?;
+    finish_pending(root, base_url, channel)?;
+    for (mirror, snap) in set {
+        let store = Store::new(root, mirror.clone());
+        let dir = store.snapshot_dir(snap);
+        if !dir.is_dir() {
+            return Err(ChannelError::NoSnapshot {
+                mirror: mirror.clone(),
+                snapshot: snap.to_string(),
+            });
+        }
+        let problems = crate::lifecycle::check_snapshot(&dir, false)?;
+        if !problems.is_empty() {
+            return Err(ChannelError::Damaged {
+                mirror: mirror.clone(),
+                snapshot: snap.clone(),
+                problems,
+            });
+        }
+    }
+    let record = Promotion {
+        time: jiff::Timestamp::now().to_string(),
+        channel: channel.to_string(),
+        set: set
+            .iter()
+            .map(|(m, s)| (m.to_string(), s.to_string()))
+            .collect(),
+        reason: reason.to_owned(),
+    };
+    let state = root.join(STATE_DIR);
+    std::fs::create_dir_all(&state).at(&state)?;
+    let journal = state.join(format!("{channel}.pending.json"));
+    write_atomic(
+        &journal,
+        serde_json::to_string(&record)
+            .expect("serialisable")
+            .as_bytes(),
+    )
+    .map_err(StoreError::from)?;
+    crashpoint::hit("promote-journal-written");
+    apply(root, base_url, channel, &record)?;
+    Ok(record)
+}
+
+/// Pointers, then the channel's index in one rename, then the record.
+fn apply(
+    root: &Path,
+    base_url: &str,
+    channel: &Channel,
+    record: &Promotion,
+) -> Result<(), StoreError> {
+    for (m, s) in &record.set {
+        let dir = root.join(m);
+        write_atomic(&channel.pointer(&dir), format!("{s}\n").as_bytes())?;
+        crashpoint::hit("promote-pointer-written");
+    }
+    write_channel_index(root, base_url, channel)?;
+    crashpoint::hit("promote-index-written");
+    let log = root.join(STATE_DIR).join(format!("{channel}.jsonl"));
+    let mut text = std::fs::read_to_string(&log).unwrap_or_default();
+    text.push_str(&(serde_json::to_string(record).expect("serialisable") + "\n"));
+    write_atomic(&log, text.as_bytes())?;
+    let journal = root.join(STATE_DIR).join(format!("{channel}.pending.json"));
+    std::fs::remove_file(&journal).at(&journal)
+}
+
+/// Finish a promotion a crash interrupted (its journal is still there).
+fn finish_pending(root: &Path, base_url: &str, channel: &Channel) -> Result<(), StoreError> {
+    let journal = root.join(STATE_DIR).join(format!("{channel}.pending.json"));
+    let Ok(bytes) = std::fs::read(&journal) else {
+        return Ok(());
+    };
+    match serde_json::from_slice::<Promotion>(&bytes) {
+        Ok(record) => apply(root, base_url, channel, &record),
+        // A journal that never finished being written: the promotion never began.
+        Err(_) => std::fs::remove_file(&journal).at(&journal),
+    }
+}
+
+/// `all_<channel>.json` / `.yaml` from every mirror's `<channel>.txt`.
+pub fn write_channel_index(
+    root: &Path,
+    base_url: &str,
+    channel: &Channel,
+) -> Result<(), StoreError> {
+    let all = pointers(root)?;
+    let map: BTreeMap<String, String> = all
+        .get(channel.as_str())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(mirror, snap)| {
+                    let name = MirrorName::new(mirror).ok()?;
+                    let s = SnapshotName::parse(snap).ok()?;
+                    Some((
+                        mirror.clone(),
+                        mirror_index::all_latest::snapshot_url(base_url, &name, &s),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let key = channel.wrapper_key();
+    let json = serde_json::to_string_pretty(&serde_json::json!({ key.clone(): map }))
+        .expect("serialisable")
+        + "\n";
+    let yaml = serde_yaml::to_string(&BTreeMap::from([(key, map)])).expect("serialisable");
+    write_atomic(&root.join(format!("all_{channel}.yaml")), yaml.as_bytes())?;
+    // The JSON is what clients read: it goes last, in one rename.
+    write_atomic(&root.join(format!("all_{channel}.json")), json.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_sets() {
+        Channel::new("tested").unwrap();
+        Channel::new("stable-2").unwrap();
+        for bad in ["", "Tested", "a b", "-x", "../x", "a.b"] {
+            assert!(
+                matches!(Channel::new(bad), Err(ChannelError::BadName(_))),
+                "{bad}"
+            );
+        }
+        assert!(matches!(Channel::new("latest"), Err(ChannelError::Latest)));
+        let set = set_from_frozen(
+            "a-el9: http://m/yum/a-el9/2026-11-21-09-30\nb-el9: http://m/yum/b-el9/2026-11-21-09-31/\nbefore:x: [[i, http://m/i]]\n",
+            "http://m/yum/",
+        )
+        .unwrap();
+        assert_eq!(set.len(), 2);
+        assert_eq!(
+            set[&MirrorName::new("b-el9").unwrap()].as_str(),
+            "2026-11-21-09-31"
+        );
+        let err = set_from_frozen("a: http://elsewhere/a/2026-11-21-09-30\n", "http://m/yum")
+            .unwrap_err();
+        assert!(err.to_string().contains("not under http://m/yum"), "{err}");
+    }
+}

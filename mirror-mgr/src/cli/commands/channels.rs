@@ -1,0 +1,183 @@
+//! `promote`, `rollback --channel` and `channels`: moving and showing the
+//! channel pointers of [`crate::channels`].
+
+use std::path::Path;
+
+use mirror_index::SnapshotName;
+
+use crate::channels::{self, Channel, Set};
+use crate::cli::exit::{Failure, OK};
+use crate::cli::output::Output;
+use crate::cli::settings::{self, Settings};
+use crate::lifecycle::LifecycleError;
+use crate::store::Store;
+
+/// What `promote` moves the channel to.
+#[derive(Clone, Copy)]
+pub struct Target<'a> {
+    pub name: Option<&'a str>,
+    pub snapshot: Option<&'a str>,
+    pub set: Option<&'a Path>,
+}
+
+fn unknown_snapshot(store: &Store, name: &str) -> Failure {
+    Failure::from_error(&LifecycleError::NoSuchSnapshot {
+        mirror: store.name.clone(),
+        name: name.to_owned(),
+        available: store
+            .snapshots()
+            .map(|v| v.iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
+    })
+}
+
+fn channel_failure(e: &channels::ChannelError) -> Failure {
+    match e {
+        channels::ChannelError::BadName(_)
+        | channels::ChannelError::Latest
+        | channels::ChannelError::NoSnapshot { .. }
+        | channels::ChannelError::Set(_) => Failure::usage(mirror_index::error_chain(e)),
+        _ => Failure::from_error(e),
+    }
+}
+
+fn report(record: &channels::Promotion, out: Output) {
+    if out.json {
+        out.json(record);
+    } else {
+        for (m, s) in &record.set {
+            out.line(format!("{}: {m} -> {s}", record.channel));
+        }
+    }
+}
+
+pub fn promote(
+    s: &Settings,
+    target: Target<'_>,
+    channel: &str,
+    reason: &str,
+    out: Output,
+) -> Result<u8, Failure> {
+    let root = s.root()?;
+    let base = s.base_url("the channel's index holds snapshot URLs")?;
+    let channel = Channel::new(channel).map_err(|e| channel_failure(&e))?;
+    let set: Set = match (target.set, target.name, target.snapshot) {
+        (Some(file), None, None) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
+            channels::set_from_frozen(&text, base)
+                .map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?
+        }
+        (None, Some(name), Some(snap)) => {
+            let mirror = settings::mirror_name(name)?;
+            let store = Store::new(root, mirror.clone());
+            let snap = SnapshotName::parse(snap).map_err(|_| unknown_snapshot(&store, snap))?;
+            Set::from([(mirror, snap)])
+        }
+        _ => return Err(Failure::usage("promote: give NAME SNAPSHOT or --set FILE")),
+    };
+    let record =
+        channels::promote(root, base, &channel, &set, reason).map_err(|e| channel_failure(&e))?;
+    report(&record, out);
+    Ok(OK)
+}
+
+/// Move a channel's pointer of one mirror back (default: to the newest
+/// snapshot older than the one it names).
+pub fn rollback(
+    s: &Settings,
+    name: &str,
+    channel: &str,
+    to: Option<&str>,
+    out: Output,
+) -> Result<u8, Failure> {
+    let root = s.root()?;
+    let base = s.base_url("the channel's index holds snapshot URLs")?;
+    let channel = Channel::new(channel).map_err(|e| channel_failure(&e))?;
+    let mirror = settings::mirror_name(name)?;
+    let store = Store::new(root, mirror.clone());
+    let target = if let Some(t) = to {
+        SnapshotName::parse(t).map_err(|_| unknown_snapshot(&store, t))?
+    } else {
+        let all = channels::pointers(root).map_err(|e| Failure::from_error(&e))?;
+        let current = all
+            .get(channel.as_str())
+            .and_then(|m| m.get(mirror.as_str()))
+            .and_then(|s| SnapshotName::parse(s).ok())
+            .ok_or_else(|| {
+                Failure::usage(format!(
+                    "channel {channel} names no snapshot of {mirror}; pass --to SNAPSHOT"
+                ))
+            })?;
+        store
+            .snapshots()
+            .map_err(|e| Failure::from_error(&e))?
+            .into_iter()
+            .rev()
+            .find(|s| *s < current)
+            .ok_or_else(|| {
+                Failure::failed(format!("{mirror} has no snapshot older than {current}"))
+            })?
+    };
+    let reason = format!("rollback of {mirror} on {channel}");
+    let record = channels::promote(
+        root,
+        base,
+        &channel,
+        &Set::from([(mirror, target)]),
+        &reason,
+    )
+    .map_err(|e| channel_failure(&e))?;
+    report(&record, out);
+    Ok(OK)
+}
+
+pub fn list(s: &Settings, name: Option<&str>, out: Output) -> Result<u8, Failure> {
+    let root = s.root()?;
+    let mut all = channels::pointers(root).map_err(|e| Failure::from_error(&e))?;
+    if let Some(n) = name {
+        for m in all.values_mut() {
+            m.retain(|mirror, _| mirror == n);
+        }
+        all.retain(|_, m| !m.is_empty());
+    }
+    let recent = |ch: &str| -> Vec<channels::Promotion> {
+        Channel::new(ch).map_or_else(
+            |_| Vec::new(),
+            |c| {
+                let mut p = channels::promotions(root, &c);
+                let keep = p.len().saturating_sub(10);
+                p.drain(..keep);
+                p
+            },
+        )
+    };
+    if out.json {
+        let v: serde_json::Map<String, serde_json::Value> = all
+            .iter()
+            .map(|(ch, pointers)| {
+                (
+                    ch.clone(),
+                    serde_json::json!({"pointers": pointers, "promotions": recent(ch)}),
+                )
+            })
+            .collect();
+        out.json(&v);
+        return Ok(OK);
+    }
+    for (ch, pointers) in &all {
+        out.data(format!("{ch}:"));
+        for (m, snap) in pointers {
+            out.data(format!("  {m:<30} {snap}"));
+        }
+        for p in recent(ch) {
+            out.data(format!(
+                "  promoted {} ({}): {} mirrors",
+                p.time,
+                p.reason,
+                p.set.len()
+            ));
+        }
+    }
+    Ok(OK)
+}

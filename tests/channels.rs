@@ -1,0 +1,227 @@
+//! Channels (issue 11, first part): a set a CI job used is promoted to a
+//! channel, clients on that channel install its versions while `latest`
+//! moves on, gc keeps what a channel needs, channel rollback, refusals,
+//! and SIGKILL at every step of a promotion.
+
+use std::path::Path;
+use std::process::Command;
+
+use mirror_e2e::*;
+
+fn client() -> Command {
+    let mut c = Command::new(bin("mirror-client"));
+    c.env_remove("CI_MIRRORS_URL");
+    c
+}
+
+/// `all_<channel>.json` as mirror -> snapshot name.
+fn channel_set(root: &Path, ch: &str) -> std::collections::BTreeMap<String, String> {
+    let text = std::fs::read_to_string(root.join(format!("all_{ch}.json"))).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&text).expect("the channel index always parses");
+    v[format!("{ch}_ci_repos")]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, u)| {
+            (
+                k.clone(),
+                u.as_str().unwrap().rsplit('/').next().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn promote_client_gc_rollback_and_crashes() {
+    let w = World::new();
+    let ups = [
+        w.top.path().join("upstream/a"),
+        w.top.path().join("upstream/b"),
+    ];
+    let sync_all = |version: &str| -> Vec<String> {
+        ["a-el9", "b-el9"]
+            .iter()
+            .zip(&ups)
+            .map(|(name, up)| {
+                let _ = std::fs::remove_dir_all(up.join("Packages"));
+                build_rpms(
+                    up,
+                    "Packages",
+                    &[Pkg::new(&format!("pkg-{name}"), version, "1")],
+                );
+                createrepo(up, &RepoOpts::default());
+                let url = w.nginx.url(&format!(
+                    "upstream/{}/",
+                    up.file_name().unwrap().to_string_lossy()
+                ));
+                let out = run_ok(w.mgr().args(["--json", "sync", name, "--url", &url]));
+                let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                v["mirrors"][0]["snapshot"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    };
+    let set_a = sync_all("1.0");
+    let index = w.nginx.url("mirrors/all_latest.json");
+    let frozen_a = w.top.path().join("set-a.yaml");
+    run_ok(
+        client()
+            .args(["freeze", "--mirrors", &index, "-o"])
+            .arg(&frozen_a),
+    );
+    let set_b = sync_all("2.0");
+
+    // Promote set A: both mirrors move at once; the record is kept.
+    run_ok(
+        w.mgr()
+            .args([
+                "promote",
+                "--channel",
+                "tested",
+                "--reason",
+                "job-a and job-b passed",
+                "--set",
+            ])
+            .arg(&frozen_a),
+    );
+    let root = w.root();
+    let got = channel_set(&root, "tested");
+    assert_eq!(got["a-el9"], set_a[0]);
+    assert_eq!(got["b-el9"], set_a[1]);
+    let ch: serde_json::Value =
+        serde_json::from_slice(&run_ok(w.mgr().args(["--json", "channels"])).stdout).unwrap();
+    assert_eq!(ch["tested"]["pointers"]["a-el9"], set_a[0].as_str(), "{ch}");
+    assert_eq!(
+        ch["tested"]["promotions"][0]["reason"], "job-a and job-b passed",
+        "{ch}"
+    );
+
+    // A job on `tested` installs A's versions; one on latest gets B's.
+    for (channel, version) in [(Some("tested"), "1.0-1"), (None, "2.0-1")] {
+        let dnf = Dnf::new();
+        let d = dnf.dir.path().display();
+        let conf = dnf.dir.path().join("job.conf");
+        write(
+            &conf,
+            &format!(
+                "[main]\ncachedir={d}/cache\nlogdir={d}/log\npersistdir={d}/persist\nreposdir=/nonexistent\ngpgcheck=0\nmetadata_expire=0\n\n[a-el9]\nbaseurl=http://127.0.0.1:9/\n"
+            ),
+        );
+        let mut c = client();
+        c.args(["--mirrors", &index]);
+        if let Some(ch) = channel {
+            c.args(["--channel", ch]);
+        }
+        run_ok(c.arg(&conf));
+        let mut install = dnf.cmd();
+        install.arg("-c").arg(&conf).args(["install", "pkg-a-el9"]);
+        let out = run(&mut install);
+        assert!(out.status.success(), "{channel:?}: {}", stderr(&out));
+        assert_eq!(
+            dnf.installed_version("pkg-a-el9").as_deref(),
+            Some(version),
+            "{channel:?}"
+        );
+    }
+
+    // gc keeps what the channel needs, and says so.
+    let out = run_ok(w.mgr().args(["gc", "--keep-last", "1"]));
+    assert!(
+        stdout(&out).contains(&format!("{} for channel tested", set_a[0])),
+        "{}",
+        stdout(&out)
+    );
+    assert!(root.join("a-el9").join(&set_a[0]).is_dir());
+
+    // Refusals change nothing: an unknown snapshot (exit 2), a damaged one.
+    let out = run(w.mgr().args([
+        "promote",
+        "a-el9",
+        "2001-01-01-00-00",
+        "--channel",
+        "tested",
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    std::fs::remove_file(
+        root.join("b-el9")
+            .join(&set_b[1])
+            .join("repodata/repomd.xml"),
+    )
+    .unwrap();
+    let out = run(w
+        .mgr()
+        .args(["promote", "b-el9", &set_b[1], "--channel", "tested"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("does not verify"), "{}", stderr(&out));
+    assert_eq!(channel_set(&root, "tested")["b-el9"], set_a[1]);
+
+    // Channel rollback: forward to B for a-el9, then back.
+    run_ok(
+        w.mgr()
+            .args(["promote", "a-el9", &set_b[0], "--channel", "tested"]),
+    );
+    assert_eq!(channel_set(&root, "tested")["a-el9"], set_b[0]);
+    run_ok(w.mgr().args(["rollback", "a-el9", "--channel", "tested"]));
+    assert_eq!(channel_set(&root, "tested")["a-el9"], set_a[0]);
+    assert_eq!(
+        std::fs::read_to_string(root.join("a-el9/tested.txt"))
+            .unwrap()
+            .trim(),
+        set_a[0]
+    );
+    let ch: serde_json::Value =
+        serde_json::from_slice(&run_ok(w.mgr().args(["--json", "channels"])).stdout).unwrap();
+    assert_eq!(
+        ch["tested"]["promotions"].as_array().unwrap().len(),
+        3,
+        "{ch}"
+    );
+
+    // SIGKILL at every step of a promotion of both mirrors to B: clients see
+    // A or B whole, and the next promotion finishes the job.
+    let frozen_b = w.top.path().join("set-b.yaml");
+    write(
+        &frozen_b,
+        &format!(
+            "a-el9: {}/a-el9/{}\nb-el9: {}/b-el9/{}\n",
+            w.base_url(),
+            set_b[0],
+            w.base_url(),
+            set_a[1]
+        ),
+    );
+    let old = channel_set(&root, "tested");
+    for point in [
+        "promote-journal-written",
+        "promote-pointer-written@1",
+        "promote-pointer-written@2",
+        "promote-index-written",
+    ] {
+        // Back to the old state first.
+        run_ok(
+            w.mgr()
+                .args(["promote", "a-el9", &set_a[0], "--channel", "tested"]),
+        );
+        let out = run(w
+            .mgr()
+            .env("MIRROR_MGR_CRASH_AT", point)
+            .args(["promote", "--channel", "tested", "--set"])
+            .arg(&frozen_b));
+        assert!(!out.status.success(), "{point}: not killed");
+        let seen = channel_set(&root, "tested");
+        let new: std::collections::BTreeMap<String, String> = [
+            ("a-el9".to_owned(), set_b[0].clone()),
+            ("b-el9".to_owned(), set_a[1].clone()),
+        ]
+        .into();
+        assert!(seen == old || seen == new, "{point}: a mix: {seen:?}");
+        // Any next promotion first finishes the interrupted one.
+        run_ok(
+            w.mgr()
+                .args(["promote", "b-el9", &set_a[1], "--channel", "tested"]),
+        );
+        if point != "promote-journal-written" || seen == new {
+            assert_eq!(channel_set(&root, "tested"), new, "{point}: not finished");
+        }
+    }
+}
