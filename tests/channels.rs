@@ -225,3 +225,110 @@ fn promote_client_gc_rollback_and_crashes() {
         }
     }
 }
+
+/// Acceptance 1 and 4: a policy promotes a set when every required job
+/// passed on it and none failed; 20 concurrent votes all count and cause
+/// exactly one promotion.
+#[test]
+fn votes_promote_by_policy() {
+    let w = World::new();
+    let ups = [
+        w.top.path().join("upstream/a"),
+        w.top.path().join("upstream/b"),
+    ];
+    let cfg = w.top.path().join("m.yaml");
+    let jobs: Vec<String> = (0..20).map(|i| format!("j{i}")).collect();
+    write(
+        &cfg,
+        &format!(
+            "mirrors:\n  - name: a-el9\n    baseurl: {}\n  - name: b-el9\n    baseurl: {}\nchannels:\n  tested:\n    require: [job-a, job-b]\n  smoke:\n    require: [{}]\n",
+            w.nginx.url("upstream/a/"),
+            w.nginx.url("upstream/b/"),
+            jobs.join(", ")
+        ),
+    );
+    let mgr = || {
+        let mut c = w.mgr();
+        c.arg("--config").arg(&cfg);
+        c
+    };
+    let index = w.nginx.url("mirrors/all_latest.json");
+    let mut frozen = Vec::new();
+    for version in ["1.0", "2.0"] {
+        for (name, up) in ["a-el9", "b-el9"].iter().zip(&ups) {
+            let _ = std::fs::remove_dir_all(up.join("Packages"));
+            build_rpms(
+                up,
+                "Packages",
+                &[Pkg::new(&format!("pkg-{name}"), version, "1")],
+            );
+            createrepo(up, &RepoOpts::default());
+        }
+        run_ok(mgr().args(["sync", "--all"]));
+        let f = w.top.path().join(format!("set-{version}.yaml"));
+        run_ok(client().args(["freeze", "--mirrors", &index, "-o"]).arg(&f));
+        frozen.push(f);
+    }
+    let (a, b) = (&frozen[0], &frozen[1]);
+    let vote = |set: &Path, job: &str, verdict: &str| {
+        run_ok(
+            mgr()
+                .args(["vote", "--job", job, verdict, "--set"])
+                .arg(set),
+        );
+    };
+    let root = w.root();
+    vote(a, "job-a", "--pass");
+    assert!(
+        !root.join("all_tested.json").exists(),
+        "promoted on one of two jobs"
+    );
+    vote(a, "job-b", "--pass");
+    let set_a = channel_set(&root, "tested");
+    assert_eq!(set_a.len(), 2);
+    // A failure on B keeps tested at A, whatever passes after it.
+    vote(b, "job-b", "--fail");
+    vote(b, "job-a", "--pass");
+    vote(b, "job-b", "--pass");
+    assert_eq!(channel_set(&root, "tested"), set_a);
+    // An unknown snapshot in a set is refused.
+    let bad = w.top.path().join("bad.yaml");
+    write(
+        &bad,
+        &format!("a-el9: {}/a-el9/2001-01-01-00-00\n", w.base_url()),
+    );
+    let out = run(mgr()
+        .args(["vote", "--job", "x", "--pass", "--set"])
+        .arg(&bad));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    // 20 jobs vote at the same moment on A.
+    let children: Vec<_> = jobs
+        .iter()
+        .map(|j| {
+            mgr()
+                .args(["vote", "--job", j, "--pass", "--set"])
+                .arg(a)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&run_ok(mgr().args(["--json", "votes", "--set"]).arg(a)).stdout)
+            .unwrap();
+    assert_eq!(v["votes"].as_array().unwrap().len(), 22, "{v}");
+    let ch: serde_json::Value =
+        serde_json::from_slice(&run_ok(mgr().args(["--json", "channels"])).stdout).unwrap();
+    assert_eq!(
+        ch["smoke"]["promotions"].as_array().unwrap().len(),
+        1,
+        "{ch}"
+    );
+    assert_eq!(channel_set(&root, "smoke"), set_a);
+}

@@ -65,6 +65,12 @@ impl std::fmt::Display for Channel {
     }
 }
 
+impl From<mirror_index::atomic::AtomicWriteError> for ChannelError {
+    fn from(e: mirror_index::atomic::AtomicWriteError) -> Self {
+        Self::Store(e.into())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ChannelError {
     #[error(transparent)]
@@ -206,14 +212,8 @@ pub fn promotions(root: &Path, channel: &Channel) -> Vec<Promotion> {
         .unwrap_or_default()
 }
 
-/// Move `channel` to `set` (see the module docs). Returns the record.
-pub fn promote(
-    root: &Path,
-    base_url: &str,
-    channel: &Channel,
-    set: &Set,
-    reason: &str,
-) -> Result<Promotion, ChannelError> {
+/// The root's channel lock: promotions and votes one at a time.
+fn lock(root: &Path) -> Result<std::fs::File, StoreError> {
     let lock_path = root.join(LOCK_FILE);
     let lock = std::fs::File::options()
         .create(true)
@@ -222,6 +222,28 @@ pub fn promote(
         .open(&lock_path)
         .at(&lock_path)?;
     lock.lock().at(&lock_path)?;
+    Ok(lock)
+}
+
+/// Move `channel` to `set` (see the module docs). Returns the record.
+pub fn promote(
+    root: &Path,
+    base_url: &str,
+    channel: &Channel,
+    set: &Set,
+    reason: &str,
+) -> Result<Promotion, ChannelError> {
+    let _lock = lock(root)?;
+    promote_locked(root, base_url, channel, set, reason)
+}
+
+fn promote_locked(
+    root: &Path,
+    base_url: &str,
+    channel: &Channel,
+    set: &Set,
+    reason: &str,
+) -> Result<Promotion, ChannelError> {
     finish_pending(root, base_url, channel)?;
     for (mirror, snap) in set {
         let store = Store::new(root, mirror.clone());
@@ -331,6 +353,121 @@ pub fn write_channel_index(
     // The JSON is what clients read: it goes last, in one rename.
     write_atomic(&root.join(format!("all_{channel}.json")), json.as_bytes())?;
     Ok(())
+}
+
+/// One vote of a CI job on a set.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Vote {
+    pub time: String,
+    pub job: String,
+    pub pass: bool,
+    pub url: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// A set's identity: the first 16 hex digits of the SHA-256 of its
+/// `mirror=snapshot` lines.
+pub fn set_id(set: &Set) -> String {
+    let mut h = <sha2::Sha256 as sha2::Digest>::new();
+    for (m, s) in set {
+        sha2::Digest::update(&mut h, format!("{m}={s}\n").as_bytes());
+    }
+    let digest = sha2::Digest::finalize(h);
+    hex::encode(&digest[..8])
+}
+
+fn votes_path(root: &Path, id: &str) -> PathBuf {
+    root.join(STATE_DIR)
+        .join("votes")
+        .join(format!("{id}.jsonl"))
+}
+
+/// The votes on a set, oldest first.
+pub fn votes(root: &Path, set: &Set) -> Vec<Vote> {
+    std::fs::read_to_string(votes_path(root, &set_id(set)))
+        .map(|t| {
+            t.lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Record a vote (never lost: appended under the channel lock), then move
+/// every channel whose policy the set now satisfies: each required job
+/// passed on it, no vote on it failed, and it is not older than the
+/// channel's current snapshots. Returns the promotions made.
+pub fn vote(
+    root: &Path,
+    base_url: &str,
+    set: &Set,
+    v: &Vote,
+    policies: &BTreeMap<String, Vec<String>>,
+) -> Result<Vec<Promotion>, ChannelError> {
+    for (mirror, snap) in set {
+        if !Store::new(root, mirror.clone()).snapshot_dir(snap).is_dir() {
+            return Err(ChannelError::NoSnapshot {
+                mirror: mirror.clone(),
+                snapshot: snap.to_string(),
+            });
+        }
+    }
+    let _lock = lock(root)?;
+    let id = set_id(set);
+    let path = votes_path(root, &id);
+    std::fs::create_dir_all(path.parent().expect("has a parent")).at(&path)?;
+    let set_file = path.with_extension("set.json");
+    if !set_file.exists() {
+        let named: BTreeMap<String, String> = set
+            .iter()
+            .map(|(m, s)| (m.to_string(), s.to_string()))
+            .collect();
+        write_atomic(
+            &set_file,
+            serde_json::to_string_pretty(&named)
+                .expect("serialisable")
+                .as_bytes(),
+        )?;
+    }
+    let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+    text.push_str(&(serde_json::to_string(v).expect("serialisable") + "\n"));
+    write_atomic(&path, text.as_bytes())?;
+    crashpoint::hit("vote-recorded");
+    let all: Vec<Vote> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    if all.iter().any(|v| !v.pass) {
+        return Ok(Vec::new());
+    }
+    let current = pointers(root)?;
+    let mut made = Vec::new();
+    for (name, require) in policies {
+        let channel = Channel::new(name)?;
+        let passed = require
+            .iter()
+            .all(|job| all.iter().any(|v| v.pass && &v.job == job));
+        let now = current.get(name);
+        let here = |m: &MirrorName| now.and_then(|c| c.get(m.as_str()));
+        let older = set
+            .iter()
+            .any(|(m, s)| here(m).is_some_and(|cur| s.as_str() < cur.as_str()));
+        let already = set
+            .iter()
+            .all(|(m, s)| here(m).is_some_and(|cur| cur == s.as_str()));
+        if passed && !older && !already {
+            let reason = format!(
+                "votes on set {id}: {}",
+                require
+                    .iter()
+                    .map(|j| format!("{j} passed"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            made.push(promote_locked(root, base_url, &channel, set, &reason)?);
+        }
+    }
+    Ok(made)
 }
 
 #[cfg(test)]

@@ -109,6 +109,38 @@ pub enum Command {
         #[arg(long, value_name = "TEXT", default_value = "manual promotion")]
         reason: String,
     },
+    /// Record a CI job's verdict on the set it used; a channel whose policy
+    /// the set now satisfies is promoted to it.
+    Vote {
+        #[command(flatten)]
+        tree: TreeOpts,
+        /// The frozen map the job used (mirror-client freeze -o FILE).
+        #[arg(long, value_name = "FILE")]
+        set: PathBuf,
+        /// The job's name, as the config's channel policies name it.
+        #[arg(long, value_name = "JOB")]
+        job: String,
+        /// The job passed.
+        #[arg(long, conflicts_with = "fail", required_unless_present = "fail")]
+        pass: bool,
+        /// The job failed.
+        #[arg(long)]
+        fail: bool,
+        /// Where the job's logs are.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Free text for the record.
+        #[arg(long, value_name = "TEXT")]
+        notes: Option<String>,
+    },
+    /// The votes on a set (or every set).
+    Votes {
+        #[command(flatten)]
+        tree: TreeOpts,
+        /// Only the votes on this frozen map.
+        #[arg(long, value_name = "FILE")]
+        set: Option<PathBuf>,
+    },
     /// Channel pointers per mirror, and each channel's recent promotions.
     Channels {
         #[command(flatten)]
@@ -306,6 +338,8 @@ const USES: &[(&str, &[&str])] = &[
     ("rollback", &["root", "base_url", "config", "wait"]),
     ("promote", &["root", "base_url", "config"]),
     ("channels", &["root", "config"]),
+    ("vote", &["root", "base_url", "config"]),
+    ("votes", &["root", "base_url", "config"]),
     ("snapshots", &["root", "config"]),
     ("mirrors", &["config", "repo_config"]),
     ("check-config", &["config", "repo_config"]),

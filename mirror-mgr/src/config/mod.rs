@@ -87,6 +87,8 @@ impl TrustSpec {
 /// Everything a config file gives.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
+    /// Promotion policies: channel -> jobs whose passing votes move it.
+    pub channels: BTreeMap<String, Vec<String>>,
     pub root: Option<PathBuf>,
     pub base_url: Option<String>,
     pub concurrency: Option<usize>,

@@ -22,6 +22,15 @@ struct YamlFile {
     vars: BTreeMap<String, String>,
     #[serde(default)]
     mirrors: Vec<YamlMirror>,
+    #[serde(default)]
+    channels: BTreeMap<String, YamlChannel>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct YamlChannel {
+    /// Jobs that must all pass on a set for it to be promoted.
+    require: Vec<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -78,7 +87,15 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
         message,
     };
     let file: YamlFile = serde_yaml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    for ch in file.channels.keys() {
+        crate::channels::Channel::new(ch).map_err(|e| invalid(format!("channels: {e}")))?;
+    }
     let mut cfg = Config {
+        channels: file
+            .channels
+            .into_iter()
+            .map(|(k, v)| (k, v.require))
+            .collect(),
         root: file.root,
         base_url: file.base_url,
         concurrency: file.concurrency,

@@ -181,3 +181,60 @@ pub fn list(s: &Settings, name: Option<&str>, out: Output) -> Result<u8, Failure
     }
     Ok(OK)
 }
+
+fn read_set(s: &Settings, file: &Path) -> Result<Set, Failure> {
+    let base = s.base_url("a frozen set names snapshot URLs under it")?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
+    channels::set_from_frozen(&text, base)
+        .map_err(|e| Failure::usage(format!("{}: {e}", file.display())))
+}
+
+pub fn vote(s: &Settings, file: &Path, v: &channels::Vote, out: Output) -> Result<u8, Failure> {
+    let root = s.root()?;
+    let set = read_set(s, file)?;
+    let base = s.base_url("promotions rewrite channel indexes")?;
+    let made =
+        channels::vote(root, base, &set, v, &s.config.channels).map_err(|e| channel_failure(&e))?;
+    if out.json {
+        out.json(
+            &serde_json::json!({"set": channels::set_id(&set), "vote": v, "promotions": made}),
+        );
+    } else {
+        out.line(format!(
+            "{} {} on set {}",
+            v.job,
+            if v.pass { "passed" } else { "failed" },
+            channels::set_id(&set)
+        ));
+        for p in &made {
+            out.line(format!("promoted to {}: {}", p.channel, p.reason));
+        }
+    }
+    Ok(OK)
+}
+
+pub fn votes(s: &Settings, file: Option<&Path>, out: Output) -> Result<u8, Failure> {
+    let root = s.root()?;
+    let Some(file) = file else {
+        return Err(Failure::usage(
+            "votes: pass --set FILE (the frozen map the jobs used)",
+        ));
+    };
+    let set = read_set(s, file)?;
+    let all = channels::votes(root, &set);
+    if out.json {
+        out.json(&serde_json::json!({"set": channels::set_id(&set), "votes": all}));
+    } else {
+        for v in &all {
+            out.data(format!(
+                "{} {:<24} {:<5} {}",
+                v.time,
+                v.job,
+                if v.pass { "pass" } else { "FAIL" },
+                v.url.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    Ok(OK)
+}

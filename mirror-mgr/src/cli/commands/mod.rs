@@ -63,6 +63,29 @@ pub fn run(cli: &Cli, out: Output) -> Result<u8, Failure> {
             reason,
             out,
         ),
+        Command::Vote {
+            tree,
+            set,
+            job,
+            pass,
+            fail: _,
+            url,
+            notes,
+        } => channels::vote(
+            &resolve(tree, &no_vars)?,
+            set,
+            &crate::channels::Vote {
+                time: jiff::Timestamp::now().to_string(),
+                job: job.clone(),
+                pass: *pass,
+                url: url.clone(),
+                notes: notes.clone(),
+            },
+            out,
+        ),
+        Command::Votes { tree, set } => {
+            channels::votes(&resolve(tree, &no_vars)?, set.as_deref(), out)
+        }
         Command::Channels { tree, name } => {
             channels::list(&resolve(tree, &no_vars)?, name.as_deref(), out)
         }
