@@ -332,3 +332,102 @@ fn votes_promote_by_policy() {
     );
     assert_eq!(channel_set(&root, "smoke"), set_a);
 }
+
+/// Acceptance 3: `--at` picks, per mirror, the newest snapshot made at or
+/// before a time; a mirror with none that old is left alone with a warning
+/// (exit 3 with --strict); `freeze --at` then `--mirrors frozen` agree.
+#[test]
+fn time_travel() {
+    let w = World::new();
+    let sync = |name: &str, version: &str| -> String {
+        let up = w.top.path().join("upstream").join(name);
+        let _ = std::fs::remove_dir_all(up.join("Packages"));
+        build_rpms(
+            &up,
+            "Packages",
+            &[Pkg::new(&format!("pkg-{name}"), version, "1")],
+        );
+        createrepo(&up, &RepoOpts::default());
+        let url = w.nginx.url(&format!("upstream/{name}/"));
+        let out = run_ok(w.mgr().args(["--json", "sync", name, "--url", &url]));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["mirrors"][0]["snapshot"].as_str().unwrap().to_owned()
+    };
+    let a1 = sync("a-el9", "1.0");
+    let a2 = sync("a-el9", "2.0");
+    // Snapshot names have minute precision: b-el9's first snapshot must
+    // fall in a later minute to be "made after" a2.
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    std::thread::sleep(std::time::Duration::from_secs(61 - secs % 60));
+    let b1 = sync("b-el9", "1.0");
+    assert!(a1 < a2 && a2 < b1);
+    let index = w.nginx.url("mirrors/all_latest.json");
+    let job = w.top.path().join("job.repo");
+    let original = "[a-el9]\nbaseurl=http://up/a/\n\n[b-el9]\nbaseurl=http://up/b/\n";
+    let rewrite = |at: &str, strict: bool| -> (std::process::Output, String) {
+        write(&job, original);
+        let mut c = client();
+        c.args(["--mirrors", &index, "--at", at]);
+        if strict {
+            c.arg("--strict");
+        }
+        let out = run(c.arg(&job));
+        (out, std::fs::read_to_string(&job).unwrap())
+    };
+    let url = |m: &str, s: &str| format!("{}/{m}/{s}", w.base_url());
+
+    let (out, text) = rewrite("2001-01-01T00:00:00Z", false);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("no snapshot made at or before") && stderr(&out).contains("a-el9"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(text, original);
+    let (out, _) = rewrite("2001-01-01T00:00:00Z", true);
+    assert_eq!(out.status.code(), Some(3));
+
+    let (out, text) = rewrite(&a1, false);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        text.contains(&format!("baseurl={}", url("a-el9", &a1))),
+        "{text}"
+    );
+    assert!(
+        text.contains("baseurl=http://up/b/"),
+        "b-el9 did not exist yet: {text}"
+    );
+    assert!(stderr(&out).contains("b-el9"), "{}", stderr(&out));
+
+    let (_, text) = rewrite(&a2, false);
+    assert!(
+        text.contains(&format!("baseurl={}", url("a-el9", &a2))),
+        "{text}"
+    );
+
+    let (out, text) = rewrite("2100-01-01T00:00:00Z", true);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        text.contains(&format!("baseurl={}", url("a-el9", &a2))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("baseurl={}", url("b-el9", &b1))),
+        "{text}"
+    );
+
+    // freeze --at, then the frozen map: the same file.
+    let frozen = w.top.path().join("frozen.yaml");
+    run_ok(
+        client()
+            .args(["freeze", "--mirrors", &index, "--at", &a2, "-o"])
+            .arg(&frozen),
+    );
+    let (_, via_at) = rewrite(&a2, false);
+    write(&job, original);
+    run_ok(client().arg("--mirrors").arg(&frozen).arg(&job));
+    assert_eq!(std::fs::read_to_string(&job).unwrap(), via_at);
+}

@@ -44,6 +44,11 @@ pub struct Cli {
     /// index, wrapped in CHANNEL_ci_repos) instead of the latest snapshots.
     #[arg(long, global = true, value_name = "CHANNEL")]
     channel: Option<String>,
+    /// Time travel: per mirror, the newest snapshot made at or before this
+    /// time (RFC 3339 or a snapshot name), from all_snapshots.json beside
+    /// the --mirrors index.
+    #[arg(long, global = true, value_name = "TIME", conflicts_with = "channel")]
+    at: Option<String>,
     /// Key that wraps the map in an index.
     #[arg(
         long,
@@ -149,6 +154,26 @@ fn load_map(cli: &Cli) -> Result<Resolved, String> {
         cli.allow_proxy,
         cli.max_map_size,
     )?;
+    if let Some(at) = &cli.at {
+        let (map, missing) = map::resolve_at_time(uri, at, &loader)
+            .map_err(|e| format!("cannot load the mirror map: {e}"))?;
+        for (key, why) in &map.rejected {
+            eprintln!("error: mirror map entry {key:?}: {why}");
+        }
+        if !missing.is_empty() {
+            eprintln!(
+                "warning: no snapshot made at or before {at} for: {} (left alone)",
+                missing.join(", ")
+            );
+            if cli.strict {
+                return Err(format!(
+                    "--strict: {} mirrors had no snapshot at {at}",
+                    missing.len()
+                ));
+            }
+        }
+        return Ok(map);
+    }
     let (uri, key) = match &cli.channel {
         Some(ch) => channel_index(uri, ch)?,
         None => (uri.to_owned(), cli.json_varname.clone()),

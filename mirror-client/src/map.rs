@@ -391,6 +391,96 @@ pub fn redact(uri: &str) -> String {
     mirror_http::redact(uri)
 }
 
+/// Time travel: the map of the snapshots each mirror had at `at`, from the
+/// `all_snapshots.json` beside the index `uri` (`{"snapshots": {mirror:
+/// [{name, url}, ...]}}`). `at` is RFC 3339 or a snapshot name; a snapshot
+/// counts from the minute its name gives. Returns the map and the mirrors
+/// that had no snapshot yet.
+pub fn resolve_at_time(
+    uri: &str,
+    at: &str,
+    loader: &dyn Loader,
+) -> Result<(Resolved, Vec<String>), MapError> {
+    let load_err = |message: String| MapError::Load {
+        uri: redact(uri),
+        message,
+    };
+    let limit = at_limit(at).map_err(load_err)?;
+    let Source::Url(index) = parse_source(uri, None).map_err(load_err)? else {
+        return Err(load_err(
+            "--at needs an index URL or path, not a data: URL".into(),
+        ));
+    };
+    let url = index
+        .join("all_snapshots.json")
+        .map_err(|e| load_err(e.to_string()))?;
+    let doc = loader
+        .load(&url, &parse_body)
+        .map_err(|message| MapError::Load {
+            uri: redact(url.as_str()),
+            message,
+        })?;
+    let shape = |message: String| MapError::Shape {
+        uri: redact(url.as_str()),
+        message,
+    };
+    let Some(serde_yaml::Value::Mapping(mirrors)) = doc.get("snapshots") else {
+        return Err(shape("expected {\"snapshots\": {mirror: [...]}}".into()));
+    };
+    let mut out = Resolved::default();
+    let mut missing = Vec::new();
+    for (k, list) in mirrors {
+        let Some(name) = k.as_str() else { continue };
+        let best = list
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| Some((s.get("name")?.as_str()?, s.get("url")?.as_str()?)))
+            .filter(|(n, _)| limit.admits(n))
+            .max_by_key(|(n, _)| *n);
+        match best {
+            Some((_, u)) => match mirror_index::map_value::check_url(u) {
+                Ok(()) => {
+                    out.repos.insert(name.to_owned(), u.to_owned());
+                }
+                Err(e) => {
+                    out.rejected
+                        .insert(name.to_owned(), format!("{} is refused: {e}", quoted(u)));
+                }
+            },
+            None => missing.push(name.to_owned()),
+        }
+    }
+    Ok((out, missing))
+}
+
+/// The newest snapshot name a `--at` admits.
+enum AtLimit {
+    /// A snapshot name: names up to it.
+    Name(String),
+    /// A time: names whose minute is at or before it.
+    Minute(String),
+}
+
+impl AtLimit {
+    fn admits(&self, name: &str) -> bool {
+        match self {
+            Self::Name(n) => name <= n.as_str(),
+            Self::Minute(m) => name.get(..16).is_some_and(|p| p <= m.as_str()),
+        }
+    }
+}
+
+fn at_limit(at: &str) -> Result<AtLimit, String> {
+    if mirror_index::SnapshotName::parse(at).is_ok() {
+        return Ok(AtLimit::Name(at.to_owned()));
+    }
+    let t: jiff::Timestamp = at.parse().map_err(|e| {
+        format!("--at {at:?}: use RFC 3339 (2026-11-20T12:00:00Z) or a snapshot name: {e}")
+    })?;
+    Ok(AtLimit::Minute(t.strftime("%Y-%m-%d-%H-%M").to_string()))
+}
+
 fn is_remote(u: &Url) -> bool {
     matches!(u.scheme(), "http" | "https")
 }

@@ -122,6 +122,10 @@ pub fn write_index_with(
     crashpoint::hit("index-json-written");
     write_if_changed(&root.join(INDEX_YAML), &all_latest::render_yaml(&map))?;
     write_if_changed(&root.join(INDEX_HTML), &html)?;
+    write_if_changed(
+        &root.join(SNAPSHOTS_JSON),
+        &all_snapshots(base_url, &mirrors)?,
+    )?;
     // The status pages: a failure here is reported, never fatal to the index.
     if let Err(e) = write_status_pages(root, &mirrors, policy_of) {
         skipped.push(format!("status page: {}", mirror_index::error_chain(&e)));
@@ -131,6 +135,34 @@ pub fn write_index_with(
         skipped,
         errors,
     })
+}
+
+/// The index of every snapshot, for time travel (`mirror-client --at`).
+pub const SNAPSHOTS_JSON: &str = "all_snapshots.json";
+
+/// `{"snapshots": {"<mirror>": [{"name", "url"}, ...oldest first]}}`.
+fn all_snapshots(base_url: &str, mirrors: &[Store]) -> Result<String, StoreError> {
+    let mut map = serde_json::Map::new();
+    for store in mirrors {
+        let list: Vec<serde_json::Value> = store
+            .snapshots()?
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "name": s.as_str(),
+                    "url": mirror_index::all_latest::snapshot_url(base_url, &store.name, s),
+                })
+            })
+            .collect();
+        if !list.is_empty() {
+            map.insert(store.name.to_string(), serde_json::Value::Array(list));
+        }
+    }
+    Ok(
+        serde_json::to_string_pretty(&serde_json::json!({ "snapshots": map }))
+            .expect("serialisable")
+            + "\n",
+    )
 }
 
 /// `<root>/index.html` and one page per mirror (see [`crate::status_page`]).
