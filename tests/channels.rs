@@ -95,6 +95,18 @@ fn promote_client_gc_rollback_and_crashes() {
         ch["tested"]["promotions"][0]["reason"], "job-a and job-b passed",
         "{ch}"
     );
+    assert!(
+        !ch["tested"]["promotions"][0]["by"]
+            .as_str()
+            .unwrap()
+            .is_empty(),
+        "{ch}"
+    );
+    let h: serde_json::Value =
+        serde_json::from_slice(&run_ok(w.mgr().args(["--json", "history", "a-el9"])).stdout)
+            .unwrap();
+    assert_eq!(h[0]["channels"], serde_json::json!(["tested"]), "{h}");
+    assert_eq!(h[1]["channels"], serde_json::json!(["latest"]), "{h}");
 
     // A job on `tested` installs A's versions; one on latest gets B's.
     for (channel, version) in [(Some("tested"), "1.0-1"), (None, "2.0-1")] {

@@ -143,6 +143,9 @@ pub struct Promotion {
     pub set: BTreeMap<String, String>,
     /// Why: the command line's `--reason`, or the votes that caused it.
     pub reason: String,
+    /// Who: the user that ran the command (`$USER`).
+    #[serde(default)]
+    pub by: String,
 }
 
 /// Every channel pointer under `root`: channel -> mirror -> snapshot.
@@ -181,6 +184,23 @@ fn read_pointer(path: &Path) -> Result<Option<SnapshotName>, StoreError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).at(path),
     }
+}
+
+/// The channel pointers of the mirror in `mirror_dir`: channel -> snapshot.
+pub fn pointers_of(mirror_dir: &Path) -> Result<BTreeMap<String, String>, StoreError> {
+    let mut out = BTreeMap::new();
+    for f in std::fs::read_dir(mirror_dir).at(mirror_dir)? {
+        let f = f.at(mirror_dir)?;
+        let name = f.file_name().to_string_lossy().into_owned();
+        if let Some(ch) = name
+            .strip_suffix(".txt")
+            .filter(|c| Channel::new(c).is_ok())
+            && let Some(s) = read_pointer(&f.path())?
+        {
+            out.insert(ch.to_owned(), s.to_string());
+        }
+    }
+    Ok(out)
 }
 
 /// The channels that point at `snapshot` of the mirror in `mirror_dir`.
@@ -271,6 +291,9 @@ fn promote_locked(
             .map(|(m, s)| (m.to_string(), s.to_string()))
             .collect(),
         reason: reason.to_owned(),
+        by: std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".into()),
     };
     let state = root.join(STATE_DIR);
     std::fs::create_dir_all(&state).at(&state)?;

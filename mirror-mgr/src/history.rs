@@ -297,7 +297,13 @@ pub fn mirror_status(
             .find(|a| a.status == "failed")
             .and_then(|a| a.error.clone()),
         last_attempt: attempts.last().cloned(),
-        channels: latest.iter().map(|_| "latest".to_owned()).collect(),
+        channels: {
+            let mut c: Vec<String> = latest.iter().map(|_| "latest".to_owned()).collect();
+            if let Ok(all) = crate::channels::pointers_of(&store.dir) {
+                c.extend(all.into_iter().map(|(ch, snap)| format!("{ch}={snap}")));
+            }
+            c
+        },
     })
 }
 

@@ -30,10 +30,7 @@ pub fn history(s: &Settings, name: &str, out: Output) -> Result<u8, Failure> {
             .map(|m| {
                 let mut v = serde_json::to_value(m).expect("serialisable");
                 v["created"] = serde_json::json!(created(&m.snapshot));
-                let channels: Vec<&str> = (latest.as_deref() == Some(m.snapshot.as_str()))
-                    .then_some("latest")
-                    .into_iter()
-                    .collect();
+                let channels = channels_of(&store, latest.as_deref(), &m.snapshot);
                 v["channels"] = serde_json::json!(channels);
                 v
             })
@@ -57,14 +54,22 @@ pub fn history(s: &Settings, name: &str, out: Output) -> Result<u8, Failure> {
             m.downgraded,
             human_bytes(m.bytes),
             human_bytes(m.unique_bytes),
-            if latest.as_deref() == Some(m.snapshot.as_str()) {
-                "latest"
-            } else {
-                ""
-            }
+            channels_of(&store, latest.as_deref(), &m.snapshot).join(", ")
         ));
     }
     Ok(OK)
+}
+
+/// The channels (latest included) that name `snapshot`.
+fn channels_of(store: &Store, latest: Option<&str>, snapshot: &str) -> Vec<String> {
+    let mut out: Vec<String> = (latest == Some(snapshot))
+        .then(|| "latest".to_owned())
+        .into_iter()
+        .collect();
+    if let Ok(s) = mirror_index::SnapshotName::parse(snapshot) {
+        out.extend(crate::channels::channels_at(&store.dir, &s));
+    }
+    out
 }
 
 /// The UTC minute a snapshot was made, from its name.
