@@ -234,15 +234,7 @@ pub fn promotions(root: &Path, channel: &Channel) -> Vec<Promotion> {
 
 /// The root's channel lock: promotions and votes one at a time.
 fn lock(root: &Path) -> Result<std::fs::File, StoreError> {
-    let lock_path = root.join(LOCK_FILE);
-    let lock = std::fs::File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .at(&lock_path)?;
-    lock.lock().at(&lock_path)?;
-    Ok(lock)
+    crate::store::lock_exclusive(&root.join(LOCK_FILE))
 }
 
 /// Move `channel` to `set` (see the module docs). Returns the record.

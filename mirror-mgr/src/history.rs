@@ -241,6 +241,16 @@ pub fn health(attempts: &[Attempt], policy: HealthPolicy, now: i64) -> Health {
     }
 }
 
+/// An age in seconds as people read it: `12 min`, `5 h`, `3 days`.
+pub fn human_age(secs: i64) -> String {
+    match secs {
+        s if s < 0 => "in the future".into(),
+        s if s < 3600 => format!("{} min", s / 60),
+        s if s < 2 * 86400 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86400),
+    }
+}
+
 /// One mirror at a glance, as `status` and `metrics` show it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct MirrorStatus {

@@ -63,14 +63,7 @@ pub fn write_index_with(
     base_url: &str,
     policy_of: &dyn Fn(&MirrorName) -> HealthPolicy,
 ) -> Result<IndexOutcome, StoreError> {
-    let lock_path = root.join(".index.lock");
-    let lock = std::fs::File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .at(&lock_path)?;
-    lock.lock().at(&lock_path)?;
+    let _lock = crate::store::lock_exclusive(&root.join(".index.lock"))?;
 
     let previous = previous_entries(root);
     let mut entries = Vec::new();

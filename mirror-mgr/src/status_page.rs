@@ -56,12 +56,7 @@ fn health(h: Health) -> String {
 }
 
 fn age(secs: Option<i64>) -> String {
-    match secs {
-        None => "-".into(),
-        Some(s) if s < 3600 => format!("{} min", s / 60),
-        Some(s) if s < 2 * 86400 => format!("{} h", s / 3600),
-        Some(s) => format!("{} days", s / 86400),
-    }
+    secs.map_or_else(|| "-".into(), crate::history::human_age)
 }
 
 /// `<root>/index.html`.

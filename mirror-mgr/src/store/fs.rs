@@ -193,3 +193,17 @@ pub(super) fn fsync_tree(root: &Path) -> Result<(), StoreError> {
         .map_err(std::io::Error::from)
         .at(root)
 }
+
+/// Take an exclusive OS lock on `path` (created when missing), waiting for
+/// it; released when the returned file is dropped. The root's index and
+/// channel locks use it.
+pub fn lock_exclusive(path: &Path) -> Result<File, StoreError> {
+    let f = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .at(path)?;
+    f.lock().at(path)?;
+    Ok(f)
+}

@@ -25,7 +25,7 @@ mod fs;
 mod transaction;
 
 pub(crate) use fs::ensure_parent;
-pub use fs::{list_files, regular_file_under, temp_name};
+pub use fs::{list_files, lock_exclusive, regular_file_under, temp_name};
 
 const LOCK_FILE: &str = ".lock";
 const STAGING_DIR: &str = ".staging";

@@ -107,7 +107,8 @@ pub fn status(s: &Settings, names: &[String], out: Output) -> Result<u8, Failure
                 m.mirror,
                 format!("{:?}", m.health).to_lowercase(),
                 m.latest.as_deref().unwrap_or("-"),
-                m.latest_age_seconds.map_or_else(|| "-".into(), age),
+                m.latest_age_seconds
+                    .map_or_else(|| "-".into(), history::human_age),
                 m.latest_packages
                     .map_or_else(|| "-".into(), |p| p.to_string()),
                 human_bytes(m.disk_bytes),
@@ -123,14 +124,6 @@ pub fn status(s: &Settings, names: &[String], out: Output) -> Result<u8, Failure
     } else {
         FAILED
     })
-}
-
-fn age(secs: i64) -> String {
-    match secs {
-        s if s < 3600 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
 }
 
 /// A Prometheus label value: `\`, `"` and newlines escaped.
