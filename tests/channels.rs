@@ -15,6 +15,17 @@ fn client() -> Command {
 }
 
 /// `all_<channel>.json` as mirror -> snapshot name.
+/// Replace the upstream at `up` with one package, `pkg-<name>-<version>-1`.
+fn publish_upstream(up: &Path, name: &str, version: &str) {
+    let _ = std::fs::remove_dir_all(up.join("Packages"));
+    build_rpms(
+        up,
+        "Packages",
+        &[Pkg::new(&format!("pkg-{name}"), version, "1")],
+    );
+    createrepo(up, &RepoOpts::default());
+}
+
 fn channel_set(root: &Path, ch: &str) -> std::collections::BTreeMap<String, String> {
     let text = std::fs::read_to_string(root.join(format!("all_{ch}.json"))).unwrap();
     let v: serde_json::Value =
@@ -44,13 +55,7 @@ fn promote_client_gc_rollback_and_crashes() {
             .iter()
             .zip(&ups)
             .map(|(name, up)| {
-                let _ = std::fs::remove_dir_all(up.join("Packages"));
-                build_rpms(
-                    up,
-                    "Packages",
-                    &[Pkg::new(&format!("pkg-{name}"), version, "1")],
-                );
-                createrepo(up, &RepoOpts::default());
+                publish_upstream(up, name, version);
                 let url = w.nginx.url(&format!(
                     "upstream/{}/",
                     up.file_name().unwrap().to_string_lossy()
@@ -268,13 +273,7 @@ fn votes_promote_by_policy() {
     let mut frozen = Vec::new();
     for version in ["1.0", "2.0"] {
         for (name, up) in ["a-el9", "b-el9"].iter().zip(&ups) {
-            let _ = std::fs::remove_dir_all(up.join("Packages"));
-            build_rpms(
-                up,
-                "Packages",
-                &[Pkg::new(&format!("pkg-{name}"), version, "1")],
-            );
-            createrepo(up, &RepoOpts::default());
+            publish_upstream(up, name, version);
         }
         run_ok(mgr().args(["sync", "--all"]));
         let f = w.top.path().join(format!("set-{version}.yaml"));
@@ -353,13 +352,7 @@ fn time_travel() {
     let w = World::new();
     let sync = |name: &str, version: &str| -> String {
         let up = w.top.path().join("upstream").join(name);
-        let _ = std::fs::remove_dir_all(up.join("Packages"));
-        build_rpms(
-            &up,
-            "Packages",
-            &[Pkg::new(&format!("pkg-{name}"), version, "1")],
-        );
-        createrepo(&up, &RepoOpts::default());
+        publish_upstream(&up, name, version);
         let url = w.nginx.url(&format!("upstream/{name}/"));
         let out = run_ok(w.mgr().args(["--json", "sync", name, "--url", &url]));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -92,6 +92,8 @@ pub enum ChannelError {
     },
     #[error("{0}")]
     Set(String),
+    #[error("invalid vote: {0}")]
+    BadVote(String),
 }
 
 /// A set of snapshots, one per mirror (what a CI job used).
@@ -380,6 +382,54 @@ pub struct Vote {
     pub notes: Option<String>,
 }
 
+/// Longest job name, log URL and notes a vote keeps.
+const MAX_JOB: usize = 200;
+const MAX_URL: usize = 2048;
+const MAX_NOTES: usize = 4096;
+
+impl Vote {
+    /// A vote made now, its fields checked before anything is recorded: the
+    /// job a printable name, the URL http(s) with any password in it masked
+    /// (votes are shown to everyone who can read the tree), every field
+    /// bounded in size.
+    pub fn new(
+        job: &str,
+        pass: bool,
+        url: Option<&str>,
+        notes: Option<&str>,
+    ) -> Result<Vote, ChannelError> {
+        let bad = |m: String| Err(ChannelError::BadVote(m));
+        if job.is_empty() || job.len() > MAX_JOB || job.chars().any(char::is_control) {
+            return bad(format!("--job must be 1 to {MAX_JOB} printable characters"));
+        }
+        let url = match url {
+            None => None,
+            Some(u) if u.len() > MAX_URL => {
+                return bad(format!("--url is longer than {MAX_URL} bytes"));
+            }
+            Some(u) => match url::Url::parse(u) {
+                Ok(p) if matches!(p.scheme(), "http" | "https") => Some(mirror_http::redact(u)),
+                _ => {
+                    return bad(format!(
+                        "--url {:?} is not an http(s) URL",
+                        mirror_http::redact(u)
+                    ));
+                }
+            },
+        };
+        if notes.is_some_and(|n| n.len() > MAX_NOTES) {
+            return bad(format!("--notes is longer than {MAX_NOTES} bytes"));
+        }
+        Ok(Vote {
+            time: jiff::Timestamp::now().to_string(),
+            job: job.to_owned(),
+            pass,
+            url,
+            notes: notes.map(str::to_owned),
+        })
+    }
+}
+
 /// A set's identity: the first 16 hex digits of the SHA-256 of its
 /// `mirror=snapshot` lines.
 pub fn set_id(set: &Set) -> String {
@@ -488,6 +538,33 @@ pub fn vote(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn votes_are_checked_and_masked() {
+        let v = Vote::new(
+            "rdo-ci",
+            true,
+            Some("https://ci:s3cret@ci.example/job/1"),
+            Some("ok"),
+        )
+        .unwrap();
+        assert_eq!(v.url.as_deref(), Some("https://ci:***@ci.example/job/1"));
+        assert!(!serde_json::to_string(&v).unwrap().contains("s3cret"));
+        for (job, url, notes, want) in [
+            ("", None, None, "--job"),
+            ("a\nb", None, None, "--job"),
+            ("j", Some("file:///etc/passwd"), None, "not an http(s) URL"),
+            ("j", Some("javascript:alert(1)"), None, "not an http(s) URL"),
+            ("j", Some("ftp://u:pw@h/x"), None, "u:***@h"),
+            ("j", None, Some(&*"x".repeat(MAX_NOTES + 1)), "--notes"),
+        ] {
+            let e = Vote::new(job, false, url, notes).unwrap_err().to_string();
+            assert!(e.contains(want), "{job:?} {url:?}: {e}");
+            assert!(!e.contains(":pw@"), "{e}");
+        }
+        let long = "x".repeat(MAX_JOB + 1);
+        assert!(Vote::new(&long, true, None, None).is_err());
+    }
 
     #[test]
     fn names_and_sets() {

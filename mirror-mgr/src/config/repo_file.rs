@@ -84,28 +84,26 @@ pub fn load_repo_file(
                 .value(k)
                 .map(|v| config_path(path, PathBuf::from(v)))
         };
+        // `KEY`, `KEY_file` or `KEY_env`: at most one of them.
+        let secret = |key: &str| {
+            secret_source(
+                key,
+                section.value(key).map(str::to_owned),
+                file_opt(&format!("{key}_file")),
+                section.value(&format!("{key}_env")).map(str::to_owned),
+            )
+            .map_err(invalid)
+        };
         let access = AccessSpec {
             sslcacert: file_opt("sslcacert"),
             sslclientcert: file_opt("sslclientcert"),
             sslclientkey: file_opt("sslclientkey"),
             sslverify,
             username: section.value("username").map(str::to_owned),
-            password: secret_source(
-                "password",
-                section.value("password").map(str::to_owned),
-                file_opt("password_file"),
-                section.value("password_env").map(str::to_owned),
-            )
-            .map_err(invalid)?,
+            password: secret("password")?,
             proxy: proxy_spec(section.value("proxy")),
             proxy_username: section.value("proxy_username").map(str::to_owned),
-            proxy_password: secret_source(
-                "proxy_password",
-                section.value("proxy_password").map(str::to_owned),
-                file_opt("proxy_password_file"),
-                section.value("proxy_password_env").map(str::to_owned),
-            )
-            .map_err(invalid)?,
+            proxy_password: secret("proxy_password")?,
         };
         let flag = |k: &str| section.value(k).and_then(yes_no).unwrap_or(false);
         let trust = TrustSpec {

@@ -36,7 +36,8 @@ fn channel_failure(e: &channels::ChannelError) -> Failure {
         channels::ChannelError::BadName(_)
         | channels::ChannelError::Latest
         | channels::ChannelError::NoSnapshot { .. }
-        | channels::ChannelError::Set(_) => Failure::usage(mirror_index::error_chain(e)),
+        | channels::ChannelError::Set(_)
+        | channels::ChannelError::BadVote(_) => Failure::usage(mirror_index::error_chain(e)),
         _ => Failure::from_error(e),
     }
 }

@@ -74,13 +74,8 @@ pub fn run(cli: &Cli, out: Output) -> Result<u8, Failure> {
         } => channels::vote(
             &resolve(tree, &no_vars)?,
             set,
-            &crate::channels::Vote {
-                time: jiff::Timestamp::now().to_string(),
-                job: job.clone(),
-                pass: *pass,
-                url: url.clone(),
-                notes: notes.clone(),
-            },
+            &crate::channels::Vote::new(job, *pass, url.as_deref(), notes.as_deref())
+                .map_err(|e| Failure::usage(mirror_index::error_chain(&e)))?,
             out,
         ),
         Command::Votes { tree, set } => {
