@@ -133,10 +133,20 @@ pub fn write_index_with(
 /// The index of every snapshot, for time travel (`mirror-client --at`).
 pub const SNAPSHOTS_JSON: &str = "all_snapshots.json";
 
-/// `{"snapshots": {"<mirror>": [{"name", "url"}, ...oldest first]}}`.
+/// `{"snapshots": {"<mirror>": [{"name", "url"}, ...oldest first]}, "keys":
+/// {"<mirror>": "<url of its RPM-GPG-KEY-mirror>"}}`; `keys` lists the
+/// mirrors that sign regenerated metadata with their own key.
 fn all_snapshots(base_url: &str, mirrors: &[Store]) -> Result<String, StoreError> {
     let mut map = serde_json::Map::new();
+    let mut keys = serde_json::Map::new();
     for store in mirrors {
+        let key = crate::filter::sign::PUBLIC_KEY_FILE;
+        if store.dir.join(key).is_file() {
+            keys.insert(
+                store.name.to_string(),
+                format!("{}/{}/{key}", base_url.trim_end_matches('/'), store.name).into(),
+            );
+        }
         let list: Vec<serde_json::Value> = store
             .snapshots()?
             .iter()
@@ -152,7 +162,7 @@ fn all_snapshots(base_url: &str, mirrors: &[Store]) -> Result<String, StoreError
         }
     }
     Ok(
-        serde_json::to_string_pretty(&serde_json::json!({ "snapshots": map }))
+        serde_json::to_string_pretty(&serde_json::json!({ "snapshots": map, "keys": keys }))
             .expect("serialisable")
             + "\n",
     )

@@ -14,6 +14,7 @@ pub mod crashpoint;
 pub mod diff;
 pub mod env_vars;
 pub mod fetch;
+pub mod filter;
 pub mod history;
 pub mod index;
 pub mod lifecycle;

@@ -59,6 +59,9 @@ pub struct SyncReport {
     pub skipped_mirrors: Vec<String>,
     /// Extra explanation (e.g. a recovered crash, a rollback hold).
     pub note: Option<String>,
+    /// What the mirror's package filter kept, regenerated and signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<crate::filter::regen::FilterReport>,
     /// The whole error chain, when failed.
     pub error: Option<String>,
 }
@@ -81,6 +84,7 @@ impl SyncReport {
             phases: std::collections::BTreeMap::new(),
             skipped_mirrors: Vec::new(),
             note: None,
+            filter: None,
             error: None,
         }
     }
@@ -92,6 +96,9 @@ impl SyncReport {
             .as_ref()
             .map(|n| format!(" ({n})"))
             .unwrap_or_default();
+        if let Some(f) = &self.filter {
+            note = format!("{note} ({})", f.summary());
+        }
         if !self.skipped_mirrors.is_empty() {
             note = format!(
                 "{note} (skipped upstream mirrors: {})",

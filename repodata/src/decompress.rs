@@ -7,7 +7,7 @@
 //! (or, when none is declared, [`ceiling`]): a 4 MB gzip bomb that inflates
 //! to 4 GiB costs nothing but the error.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 
 /// The compression detected from a file's first bytes.
@@ -32,6 +32,94 @@ pub fn detect(head: &[u8]) -> Compression {
     } else {
         Compression::Plain
     }
+}
+
+impl Compression {
+    /// The file name suffix createrepo_c gives this compression.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Self::Gzip => ".gz",
+            Self::Xz => ".xz",
+            Self::Bzip2 => ".bz2",
+            Self::Zstd => ".zst",
+            Self::Plain => "",
+        }
+    }
+}
+
+/// A writer compressing with one of the [`Compression`]s.
+pub enum Encoder<W: Write> {
+    Gzip(flate2::write::GzEncoder<W>),
+    Xz(liblzma::write::XzEncoder<W>),
+    Bzip2(bzip2::write::BzEncoder<W>),
+    Zstd(zstd::stream::write::Encoder<'static, W>),
+    Plain(W),
+}
+
+impl<W: Write> Encoder<W> {
+    /// Compress into `out` the way `kind` says, at the default levels.
+    pub fn new(kind: Compression, out: W) -> std::io::Result<Self> {
+        Ok(match kind {
+            Compression::Gzip => Self::Gzip(flate2::write::GzEncoder::new(
+                out,
+                flate2::Compression::default(),
+            )),
+            Compression::Xz => Self::Xz(liblzma::write::XzEncoder::new(out, 6)),
+            Compression::Bzip2 => Self::Bzip2(bzip2::write::BzEncoder::new(
+                out,
+                bzip2::Compression::default(),
+            )),
+            Compression::Zstd => Self::Zstd(zstd::stream::write::Encoder::new(out, 10)?),
+            Compression::Plain => Self::Plain(out),
+        })
+    }
+
+    /// Write the trailer; returns the inner writer.
+    pub fn finish(self) -> std::io::Result<W> {
+        match self {
+            Self::Gzip(e) => e.finish(),
+            Self::Xz(e) => e.finish(),
+            Self::Bzip2(e) => e.finish(),
+            Self::Zstd(e) => e.finish(),
+            Self::Plain(w) => Ok(w),
+        }
+    }
+}
+
+impl<W: Write> Write for Encoder<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Gzip(e) => e.write(buf),
+            Self::Xz(e) => e.write(buf),
+            Self::Bzip2(e) => e.write(buf),
+            Self::Zstd(e) => e.write(buf),
+            Self::Plain(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Gzip(e) => e.flush(),
+            Self::Xz(e) => e.flush(),
+            Self::Bzip2(e) => e.flush(),
+            Self::Zstd(e) => e.flush(),
+            Self::Plain(w) => w.flush(),
+        }
+    }
+}
+
+/// The compression of the file at `path`, from its first bytes.
+pub fn detect_file(path: &Path) -> std::io::Result<Compression> {
+    let mut head = [0u8; 8];
+    let mut f = std::fs::File::open(path)?;
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(detect(&head[..n]))
 }
 
 /// Wrap `inner` in the decoder its first bytes call for.
@@ -185,6 +273,21 @@ mod tests {
 
         roundtrip(zstd::encode_all(TEXT, 3).unwrap(), Compression::Zstd);
         roundtrip(TEXT.to_vec(), Compression::Plain);
+    }
+
+    #[test]
+    fn encoders_round_trip() {
+        for kind in [
+            Compression::Gzip,
+            Compression::Xz,
+            Compression::Bzip2,
+            Compression::Zstd,
+            Compression::Plain,
+        ] {
+            let mut e = Encoder::new(kind, Vec::new()).unwrap();
+            e.write_all(TEXT).unwrap();
+            roundtrip(e.finish().unwrap(), kind);
+        }
     }
 
     #[test]

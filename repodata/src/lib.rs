@@ -10,6 +10,8 @@
 //! - [`checksum`], [`href`] (paths metadata may name), [`decompress`]
 //!   (by content, bounded by the declared open-size), [`evr`] (rpm's
 //!   version order).
+//! - [`rewrite`]: streaming rewrites for filtered snapshots (records kept
+//!   byte for byte, dropped, or trimmed) and repomd.xml regenerated.
 
 pub mod checksum;
 pub mod content;
@@ -21,6 +23,7 @@ pub mod primary;
 pub mod records;
 pub mod repo;
 pub mod repomd;
+pub mod rewrite;
 pub mod xml;
 
 #[cfg(test)]
@@ -45,6 +48,10 @@ mod props {
             Just("<size package=\"12\"/>".to_owned()),
             Just("<version epoch=\"1\" ver=\"2\" rel=\"3\"/>".to_owned()),
             Just("<delta><filename>drpms/x.drpm</filename></delta>".to_owned()),
+            Just("<update>".to_owned()),
+            Just("</update>".to_owned()),
+            Just("<package name=\"n\" version=\"1\" release=\"1\" arch=\"x\"/>".to_owned()),
+            Just("<revision>1</revision>".to_owned()),
             Just("&amp;".to_owned()),
             Just("&bogus;".to_owned()),
             Just("<!DOCTYPE x>".to_owned()),
@@ -62,6 +69,12 @@ mod props {
             let _ = crate::records::for_each_record(text.as_bytes(), |_| Ok::<_, ()>(()));
             let _ = crate::content::deltas(text.as_bytes());
             let _ = crate::mirrorlist::parse_list(text.as_bytes(), &url::Url::parse("http://l/").unwrap());
+            let keep: std::collections::HashSet<String> = ["x".to_owned()].into();
+            let mut sink = Vec::new();
+            let _ = crate::rewrite::rewrite(text.as_bytes(), &mut sink, Some(1), &mut crate::rewrite::primary(&keep));
+            let _ = crate::rewrite::rewrite(text.as_bytes(), &mut sink, None, &mut crate::rewrite::updateinfo(&keep));
+            let _ = crate::rewrite::rewrite(text.as_bytes(), &mut sink, Some(2), &mut crate::rewrite::filelists_or_other(&keep));
+            let _ = crate::rewrite::repomd(text.as_bytes(), "1", &[], &|k| k == "primary");
         }
 
         #[test]

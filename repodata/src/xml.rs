@@ -62,6 +62,11 @@ impl<R: BufRead> XmlReader<R> {
         self.inner.buffer_position()
     }
 
+    /// The input, for wrappers that watch what the parser consumed.
+    pub fn get_mut(&mut self) -> &mut R {
+        self.inner.get_mut()
+    }
+
     /// Elements open right now (0 at the top level).
     pub fn depth(&self) -> usize {
         self.depth

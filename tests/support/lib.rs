@@ -92,7 +92,7 @@ pub fn stderr(o: &Output) -> String {
 
 // ------------------------------------------------------------------ RPM repos
 
-/// One package to build: `name-version-release.noarch`.
+/// One package to build: `name-version-release.arch` (noarch unless set).
 #[derive(Debug, Clone)]
 pub struct Pkg {
     pub name: String,
@@ -100,6 +100,7 @@ pub struct Pkg {
     pub release: String,
     /// Payload size in bytes (random, so incompressible).
     pub size: usize,
+    pub arch: String,
 }
 
 impl Pkg {
@@ -109,26 +110,58 @@ impl Pkg {
             version: version.into(),
             release: release.into(),
             size: 2048,
+            arch: "noarch".into(),
         }
     }
 
+    /// The same package built for `arch` (e.g. `x86_64`).
+    #[must_use]
+    pub fn arch(mut self, arch: &str) -> Self {
+        self.arch = arch.into();
+        self
+    }
+
     pub fn file_name(&self) -> String {
-        format!("{}-{}-{}.noarch.rpm", self.name, self.version, self.release)
+        format!(
+            "{}-{}-{}.{}.rpm",
+            self.name, self.version, self.release, self.arch
+        )
     }
 }
 
-/// Build real RPMs with one rpmbuild run (one spec, one subpackage each) and
-/// move them into `<repo>/<subdir>/`. Each package installs
-/// `/usr/share/<name>/VERSION` containing `version-release`.
+/// Build real RPMs with one rpmbuild run per architecture (one spec, one
+/// subpackage each) and move them into `<repo>/<subdir>/`. Each package
+/// installs `/usr/share/<name>/VERSION` containing `version-release`.
 pub fn build_rpms(repo: &Path, subdir: &str, pkgs: &[Pkg]) {
+    let mut arches: Vec<&str> = pkgs.iter().map(|p| p.arch.as_str()).collect();
+    arches.sort_unstable();
+    arches.dedup();
+    for arch in arches {
+        let these: Vec<Pkg> = pkgs.iter().filter(|p| p.arch == arch).cloned().collect();
+        build_rpms_for(repo, subdir, arch, &these, false);
+    }
+}
+
+/// A source package `name-version-release.src.rpm` in `<repo>/<subdir>/`.
+pub fn build_srpm(repo: &Path, subdir: &str, name: &str, version: &str, release: &str) {
+    let p = Pkg::new(name, version, release);
+    build_rpms_for(repo, subdir, "noarch", &[p], true);
+}
+
+fn build_rpms_for(repo: &Path, subdir: &str, arch: &str, pkgs: &[Pkg], source: bool) {
     let work = tempfile::tempdir().expect("tempdir");
-    let mut spec = String::from(
-        "%global debug_package %{nil}\n%global __os_install_post %{nil}\n%global _build_id_links none\n\
-         Name: e2e-bundle\nVersion: 1\nRelease: 1\nSummary: bundle\nLicense: MIT\nBuildArch: noarch\n\
+    // A source package is named after the spec: give it the package's name.
+    let (name, version, release) = match (source, pkgs.first()) {
+        (true, Some(p)) => (p.name.as_str(), p.version.as_str(), p.release.as_str()),
+        _ => ("e2e-bundle", "1", "1"),
+    };
+    let mut spec = format!(
+        "%global debug_package %{{nil}}\n%global __os_install_post %{{nil}}\n%global _build_id_links none\n\
+         Name: {name}\nVersion: {version}\nRelease: {release}\nSummary: bundle\nLicense: MIT\nBuildArch: {arch}\n\
          %description\ntest bundle\n",
     );
     let mut install = String::from("%install\n");
-    for p in pkgs {
+    for p in pkgs.iter().filter(|_| !source) {
         let _ = write!(
             spec,
             "%package -n {n}\nSummary: test package {n}\nVersion: {v}\nRelease: {r}\n%description -n {n}\nTest package {n} {v}-{r}.\n%files -n {n}\n/usr/share/{n}/VERSION\n/usr/share/{n}/payload\n",
@@ -153,12 +186,18 @@ pub fn build_rpms(repo: &Path, subdir: &str, pkgs: &[Pkg]) {
             .arg("--quiet")
             .arg("--define")
             .arg(format!("_topdir {}", work.path().join("top").display()))
-            .arg("-bb")
+            .args(if arch == "noarch" {
+                vec![]
+            } else {
+                vec!["--target", arch]
+            })
+            .arg(if source { "-bs" } else { "-bb" })
             .arg(&spec_path),
     );
     let dest = repo.join(subdir);
     std::fs::create_dir_all(&dest).expect("mkdir");
-    for e in walkdir::WalkDir::new(work.path().join("top/RPMS")) {
+    let out = if source { "top/SRPMS" } else { "top/RPMS" };
+    for e in walkdir::WalkDir::new(work.path().join(out)) {
         let e = e.expect("walk");
         if e.file_type().is_file() {
             std::fs::copy(e.path(), dest.join(e.file_name())).expect("copy rpm");
@@ -391,6 +430,118 @@ pub fn stop_gracefully(child: &mut Child, signal: rustix::process::Signal) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+// ------------------------------------------------------------------ gpg
+
+/// A private GNUPGHOME; its agent is stopped on drop.
+pub struct Gpg {
+    pub home: tempfile::TempDir,
+}
+
+impl Default for Gpg {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Gpg {
+    pub fn new() -> Self {
+        // Short path: gpg-agent's socket path has a length limit.
+        let home = tempfile::Builder::new()
+            .prefix("g")
+            .tempdir_in("/tmp")
+            .unwrap();
+        Self { home }
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(tool("gpg"));
+        c.env("GNUPGHOME", self.home.path()).args([
+            "--batch",
+            "--yes",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+        ]);
+        c
+    }
+
+    /// Make a signing key; `faked` makes it in the past (for expired keys).
+    pub fn key(&self, uid: &str, expire: &str, faked: Option<&str>) -> String {
+        let mut c = self.cmd();
+        if let Some(t) = faked {
+            c.args(["--faked-system-time", t]);
+        }
+        run_ok(c.args(["--quick-gen-key", uid, "rsa2048", "sign", expire]));
+        self.fingerprint(uid)
+    }
+
+    /// Make a signing key protected by `passphrase`.
+    pub fn key_with_passphrase(&self, uid: &str, passphrase: &str) -> String {
+        let mut c = self.cmd();
+        c.args(["--passphrase", passphrase]);
+        run_ok(c.args(["--quick-gen-key", uid, "rsa2048", "sign", "1y"]));
+        self.fingerprint(uid)
+    }
+
+    fn fingerprint(&self, uid: &str) -> String {
+        let out = run_ok(self.cmd().args(["--with-colons", "--fingerprint", uid]));
+        stdout(&out)
+            .lines()
+            .find_map(|l| l.strip_prefix("fpr:"))
+            .map(|l| l.trim_matches(':').to_owned())
+            .expect("fingerprint")
+    }
+
+    /// Export the secret key (still protected by its passphrase), armored.
+    pub fn export_secret(&self, fpr: &str, passphrase: &str, to: &Path) {
+        let mut c = self.cmd();
+        c.args(["--passphrase", passphrase]);
+        let out = run_ok(c.args(["--armor", "--export-secret-keys", fpr]));
+        std::fs::write(to, out.stdout).unwrap();
+    }
+
+    pub fn export(&self, fpr: &str, to: &Path) {
+        let out = run_ok(self.cmd().args(["--armor", "--export", fpr]));
+        std::fs::write(to, out.stdout).unwrap();
+    }
+
+    pub fn sign_detached(&self, fpr: &str, file: &Path, faked: Option<&str>) {
+        let mut c = self.cmd();
+        if let Some(t) = faked {
+            c.args(["--faked-system-time", t]);
+        }
+        run_ok(
+            c.args(["--local-user", fpr, "--detach-sign", "--armor"])
+                .arg(file),
+        );
+    }
+
+    pub fn rpmsign(&self, fpr: &str, rpm: &Path) {
+        run_ok(
+            Command::new(tool("rpmsign"))
+                .env("GNUPGHOME", self.home.path())
+                .args(["--define", &format!("_gpg_name {fpr}")])
+                .args(["--define", &format!("__gpg {}", tool("gpg").display())])
+                .args([
+                    "--define",
+                    "_gpg_sign_cmd_extra_args --pinentry-mode loopback --passphrase ''",
+                ])
+                .arg("--addsign")
+                .arg(rpm),
+        );
+    }
+}
+
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", self.home.path())
+            .args(["--kill", "all"])
+            .output();
+    }
 }
 
 // ------------------------------------------------------------------ dnf

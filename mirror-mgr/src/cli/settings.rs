@@ -158,6 +158,8 @@ fn select_specs(s: &Settings, args: &SyncArgs) -> Result<Vec<MirrorSpec>, Failur
             access: crate::access::AccessSpec::default(),
             trust: crate::config::TrustSpec::default(),
             health: crate::history::HealthPolicy::default(),
+            filter: crate::filter::FilterSpec::none(),
+            sign: None,
         });
         spec.upstream = upstream;
         config::set_vars(

@@ -61,6 +61,10 @@ pub struct MirrorSpec {
     /// repo someone built elsewhere). Without it `--url` is refused for a
     /// mirror the config defines, so its upstream cannot be swapped by accident.
     pub import: bool,
+    /// Which packages the snapshots keep (none: all, metadata byte-identical).
+    pub filter: crate::filter::FilterSpec,
+    /// The key that signs regenerated metadata.
+    pub sign: Option<crate::filter::SignSpec>,
 }
 
 /// Which signatures a sync checks, and against which keys.
@@ -147,9 +151,6 @@ const CLIENT_SIDE_OPTIONS: &[&str] = &[
 /// them, and is warned. Any key neither here nor in
 /// [`CLIENT_SIDE_OPTIONS`] is a typo and an error.
 const NOT_HONOURED_OPTIONS: &[&str] = &[
-    "exclude",
-    "excludepkgs",
-    "includepkgs",
     "timeout",
     "retries",
     "minrate",
@@ -183,7 +184,51 @@ const HONOURED_REPO_OPTIONS: &[&str] = &[
     "repo_gpgcheck",
     "gpgkey",
     "gpgkey_fingerprints",
+    "exclude",
+    "excludepkgs",
+    "includepkgs",
+    "newest_only",
+    "retain_versions",
+    "arches",
+    "source",
+    "sign_key",
+    "sign_key_passphrase",
+    "sign_key_passphrase_file",
+    "sign_key_passphrase_env",
 ];
+
+/// The filter settings as written (YAML or `.repo`), checked and combined.
+#[derive(Debug, Default)]
+pub(super) struct FilterOptions {
+    pub exclude: Vec<String>,
+    pub includepkgs: Vec<String>,
+    pub newest_only: Option<bool>,
+    pub retain_versions: Option<u32>,
+    pub arches: Vec<String>,
+    pub source: Option<bool>,
+}
+
+impl FilterOptions {
+    pub fn resolve(self) -> Result<crate::filter::FilterSpec, String> {
+        let retain = match (self.newest_only, self.retain_versions) {
+            (_, Some(0)) => return Err("retain_versions must be at least 1".into()),
+            (Some(true), Some(n)) if n != 1 => {
+                return Err(format!(
+                    "newest_only keeps 1 version, retain_versions says {n}: give one of them"
+                ));
+            }
+            (Some(true), _) => Some(1),
+            (_, n) => n,
+        };
+        Ok(crate::filter::FilterSpec {
+            exclude: self.exclude,
+            includepkgs: self.includepkgs,
+            retain_versions: retain,
+            arches: self.arches,
+            source: self.source.unwrap_or(true),
+        })
+    }
+}
 
 /// The 1-based line where `key:` is written as a mapping key, if found.
 fn line_of_key(text: &str, key: &str) -> Option<usize> {
@@ -447,7 +492,7 @@ mod tests {
     #[test]
     fn yaml_config_loads_and_warns_on_unknown_keys() {
         let (_d, p) = write(
-            "root: /srv/m\nbase_url: http://m/yum\nmirrors:\n  - name: a-el7\n    upstream: http://u/$releasever/$basearch/\n    releasever: 7\n    exclude: foo*\n  - name: b\n    mirrorlist: http://ml/?r=1\n  - name: c\n    baseurl: [http://x/, http://y/]\n",
+            "root: /srv/m\nbase_url: http://m/yum\nmirrors:\n  - name: a-el7\n    upstream: http://u/$releasever/$basearch/\n    releasever: 7\n    exclude: foo*\n    throttle: 1M\n  - name: b\n    mirrorlist: http://ml/?r=1\n  - name: c\n    baseurl: [http://x/, http://y/]\n",
             "c.yaml",
         );
         let cfg = load_yaml(&p).unwrap();
@@ -468,9 +513,12 @@ mod tests {
         );
         assert_eq!(cfg.warnings.len(), 1);
         assert!(
-            cfg.warnings[0].message.contains("`exclude`")
+            cfg.warnings[0].message.contains("`throttle`")
                 && cfg.warnings[0].message.contains("a-el7")
         );
+        // Filters are honoured (issue 10).
+        assert_eq!(a.filter.exclude, ["foo*"]);
+        assert!(a.filter.is_active() && !cfg.mirror("b").unwrap().filter.is_active());
     }
 
     #[test]
@@ -508,11 +556,57 @@ mod tests {
         );
         assert!(!cfg.mirrors[1].enabled);
         let msgs: Vec<_> = cfg.warnings.iter().map(|w| w.message.as_str()).collect();
-        assert_eq!(msgs.len(), 1, "{msgs:?}");
-        assert!(msgs[0].contains("`exclude`") && msgs[0].contains("base-el8"));
+        assert!(msgs.is_empty(), "{msgs:?}");
+        // exclude= with a continuation line, as dnf reads it.
+        assert_eq!(cfg.mirrors[0].filter.exclude, ["a*", "b*"]);
         // Access options are honoured now (issue 9), with dnf's spellings.
         assert!(!cfg.mirrors[1].access.sslverify);
         assert!(cfg.mirrors[0].access.sslverify);
+    }
+
+    /// Issue 10: filter options in both formats, and their errors.
+    #[test]
+    fn filter_options_load_and_are_checked() {
+        let (_d, p) = write(
+            "mirrors:\n  - name: a\n    baseurl: http://u/\n    exclude: [\"*-debuginfo\", \"kernel* texlive-*\"]\n    includepkgs: a,b\n    newest_only: true\n    arches: x86_64 noarch\n    source: false\n    sign_key: keys/mirror.asc\n    sign_key_passphrase_env: SIGN_PW\n",
+            "f.yaml",
+        );
+        let cfg = load_yaml(&p).unwrap();
+        let a = cfg.mirror("a").unwrap();
+        assert_eq!(a.filter.exclude, ["*-debuginfo", "kernel*", "texlive-*"]);
+        assert_eq!(a.filter.includepkgs, ["a", "b"]);
+        assert_eq!(a.filter.retain_versions, Some(1));
+        assert_eq!(a.filter.arches, ["x86_64", "noarch"]);
+        assert!(!a.filter.source);
+        let sign = a.sign.as_ref().unwrap();
+        assert!(sign.key.ends_with("keys/mirror.asc") && sign.key.is_absolute());
+        for (text, needle) in [
+            ("retain_versions: 0", "at least 1"),
+            (
+                "newest_only: true\n    retain_versions: 3",
+                "give one of them",
+            ),
+            (
+                "sign_key: k\n    sign_key_passphrase: x\n    sign_key_passphrase_env: Y",
+                "at most one of sign_key_passphrase",
+            ),
+        ] {
+            let (_d, p) = write(
+                &format!("mirrors:\n  - name: a\n    baseurl: http://u/\n    {text}\n"),
+                "bad.yaml",
+            );
+            let err = load_yaml(&p).unwrap_err().to_string();
+            assert!(err.contains("bad.yaml") && err.contains(needle), "{err}");
+        }
+        let (_d, p) = write(
+            "[a]\nbaseurl=http://u/\nretain_versions=3\nsource=0\narches=aarch64\n\n[b]\nbaseurl=http://u/\nsource=maybe\n",
+            "bad.repo",
+        );
+        let err = load_repo_file(&p, None, None).unwrap_err().to_string();
+        assert!(
+            err.contains("line 7") && err.contains("source=maybe"),
+            "{err}"
+        );
     }
 
     /// Issue 9: access options in both config formats, with paths relative

@@ -8,11 +8,12 @@ use mirror_index::MirrorName;
 use mirror_index::repofile::{Dialect, RepoFile};
 
 use super::{
-    CLIENT_SIDE_OPTIONS, Config, ConfigError, HONOURED_REPO_OPTIONS, MirrorSpec, TrustSpec,
-    Upstream, XmlBasePolicy, config_key, config_path, default_vars, proxy_spec, push_ignored, read,
-    secret_source, split_list, yes_no,
+    CLIENT_SIDE_OPTIONS, Config, ConfigError, FilterOptions, HONOURED_REPO_OPTIONS, MirrorSpec,
+    TrustSpec, Upstream, XmlBasePolicy, config_key, config_path, default_vars, proxy_spec,
+    push_ignored, read, secret_source, split_list, yes_no,
 };
 use crate::access::AccessSpec;
+use crate::filter::SignSpec;
 
 /// Load mirror definitions from a yum `.repo`-style file.
 pub fn load_repo_file(
@@ -106,6 +107,12 @@ pub fn load_repo_file(
             proxy_password: secret("proxy_password")?,
         };
         let flag = |k: &str| section.value(k).and_then(yes_no).unwrap_or(false);
+        let bool_opt = |k: &str| {
+            section
+                .value(k)
+                .map(|v| yes_no(v).ok_or_else(|| invalid(format!("{k}={v}: expected 0 or 1"))))
+                .transpose()
+        };
         let trust = TrustSpec {
             repo_gpgcheck: flag("repo_gpgcheck"),
             pkg_gpgcheck: flag("gpgcheck"),
@@ -121,6 +128,37 @@ pub fn load_repo_file(
                 .map(split_list)
                 .unwrap_or_default(),
         };
+        let filter = FilterOptions {
+            exclude: ["exclude", "excludepkgs"]
+                .iter()
+                .filter_map(|k| section.value(k))
+                .flat_map(split_list)
+                .collect(),
+            includepkgs: section
+                .value("includepkgs")
+                .map(split_list)
+                .unwrap_or_default(),
+            newest_only: bool_opt("newest_only")?,
+            retain_versions: section
+                .value("retain_versions")
+                .map(|v| {
+                    v.trim()
+                        .parse()
+                        .map_err(|_| invalid(format!("retain_versions={v}: expected a number")))
+                })
+                .transpose()?,
+            arches: section.value("arches").map(split_list).unwrap_or_default(),
+            source: bool_opt("source")?,
+        }
+        .resolve()
+        .map_err(invalid)?;
+        let sign = match file_opt("sign_key") {
+            Some(key) => Some(SignSpec {
+                key,
+                passphrase: secret("sign_key_passphrase")?,
+            }),
+            None => None,
+        };
         cfg.mirrors.push(MirrorSpec {
             name,
             upstream,
@@ -132,6 +170,8 @@ pub fn load_repo_file(
             access,
             trust,
             health: crate::history::HealthPolicy::default(),
+            filter,
+            sign,
         });
     }
     push_ignored(&mut cfg.warnings, path, ignored);

@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 use mirror_index::MirrorName;
 
 use super::{
-    CLIENT_SIDE_OPTIONS, Config, ConfigError, MirrorSpec, NOT_HONOURED_OPTIONS, TrustSpec,
-    Upstream, XmlBasePolicy, check_unique, config_key, config_path, default_vars, line_of_key,
-    proxy_spec, push_ignored, read, scalar, secret_source, set_vars, split_list, yes_no,
+    CLIENT_SIDE_OPTIONS, Config, ConfigError, FilterOptions, MirrorSpec, NOT_HONOURED_OPTIONS,
+    TrustSpec, Upstream, XmlBasePolicy, check_unique, config_key, config_path, default_vars,
+    line_of_key, proxy_spec, push_ignored, read, scalar, secret_source, set_vars, split_list,
+    yes_no,
 };
 use crate::access::AccessSpec;
+use crate::filter::SignSpec;
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,8 +77,32 @@ struct YamlMirror {
     allowed_keys: Vec<String>,
     stale_after: Option<String>,
     failing_after: Option<usize>,
+    #[serde(alias = "excludepkgs")]
+    exclude: Option<serde_yaml::Value>,
+    includepkgs: Option<serde_yaml::Value>,
+    newest_only: Option<bool>,
+    retain_versions: Option<u32>,
+    arches: Option<serde_yaml::Value>,
+    source: Option<bool>,
+    sign_key: Option<PathBuf>,
+    sign_key_passphrase: Option<String>,
+    sign_key_passphrase_file: Option<PathBuf>,
+    sign_key_passphrase_env: Option<String>,
     #[serde(flatten)]
     other: BTreeMap<String, serde_yaml::Value>,
+}
+
+/// A YAML list, or one string of dnf's whitespace- or comma-separated items.
+fn list(v: Option<serde_yaml::Value>) -> Vec<String> {
+    match v {
+        None => Vec::new(),
+        Some(serde_yaml::Value::Sequence(items)) => items
+            .iter()
+            .filter_map(scalar)
+            .flat_map(|s| split_list(&s))
+            .collect(),
+        Some(v) => scalar(&v).map(|s| split_list(&s)).unwrap_or_default(),
+    }
 }
 
 /// Load a YAML config.
@@ -174,11 +200,32 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             )
             .map_err(|e| invalid(format!("mirror {name}: {e}")))?,
         };
-        let gpgkeys: Vec<String> = match m.gpgkey {
-            None => Vec::new(),
-            Some(serde_yaml::Value::Sequence(items)) => items.iter().filter_map(scalar).collect(),
-            Some(v) => scalar(&v).map(|s| split_list(&s)).unwrap_or_default(),
-        };
+        let gpgkeys = list(m.gpgkey);
+        let filter = FilterOptions {
+            exclude: list(m.exclude),
+            includepkgs: list(m.includepkgs),
+            newest_only: m.newest_only,
+            retain_versions: m.retain_versions,
+            arches: list(m.arches),
+            source: m.source,
+        }
+        .resolve()
+        .map_err(|e| invalid(format!("mirror {name}: {e}")))?;
+        let sign = m
+            .sign_key
+            .map(|key| {
+                Ok::<_, ConfigError>(SignSpec {
+                    key: config_path(path, key),
+                    passphrase: secret_source(
+                        "sign_key_passphrase",
+                        m.sign_key_passphrase,
+                        m.sign_key_passphrase_file.map(|p| config_path(path, p)),
+                        m.sign_key_passphrase_env,
+                    )
+                    .map_err(|e| invalid(format!("mirror {name}: {e}")))?,
+                })
+            })
+            .transpose()?;
         let trust = TrustSpec {
             repo_gpgcheck: m.repo_gpgcheck,
             pkg_gpgcheck: m.pkg_gpgcheck || !m.allowed_keys.is_empty(),
@@ -214,6 +261,8 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             access,
             trust,
             health,
+            filter,
+            sign,
         });
     }
     push_ignored(&mut cfg.warnings, path, ignored);

@@ -124,6 +124,7 @@ pub fn gc(
             std::fs::rename(&from, &to).at(&from)?;
             mirror_index::atomic::sync_dir(&store.dir).at(&store.dir)?;
             std::fs::remove_dir_all(&to).at(&to)?;
+            store.forget_source(s)?;
         }
     }
     Ok(GcReport {

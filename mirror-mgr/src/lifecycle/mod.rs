@@ -18,7 +18,7 @@ mod verify;
 pub use gc::{GcReport, Retention, gc, parse_duration};
 pub use pins::{PIN_FILE, pins, set_pin};
 pub use rollback::rollback;
-pub use verify::{check_signatures, check_snapshot, check_tree};
+pub use verify::{check_mirror_signature, check_signatures, check_snapshot, check_tree};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LifecycleError {

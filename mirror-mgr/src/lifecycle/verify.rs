@@ -84,6 +84,20 @@ pub fn check_tree(dir: &Path, deep: bool, strict: bool) -> Result<Vec<String>, S
     Ok(problems)
 }
 
+/// The problem with a regenerated snapshot's `repomd.xml.asc` against the
+/// mirror's own key(s), if any; an unsigned one (no `sign_key`) is none.
+pub fn check_mirror_signature(dir: &Path, ring: &crate::trust::Keyring) -> Option<String> {
+    let asc = std::fs::read(dir.join("repodata/repomd.xml.asc")).ok()?;
+    let now = jiff::Timestamp::now().as_second();
+    match std::fs::read(dir.join("repodata/repomd.xml")) {
+        Ok(data) => ring
+            .verify_detached("repodata/repomd.xml", &data, &asc, now)
+            .err()
+            .map(|e| e.to_string()),
+        Err(e) => Some(format!("repodata/repomd.xml: {e}")),
+    }
+}
+
 /// Signature problems of a repository directory: its repomd.xml.asc (with
 /// `repo_gpgcheck`) and every RPM it lists (with `pkg_gpgcheck`). Files
 /// already checked (hard links shared between snapshots, by inode in

@@ -17,7 +17,8 @@ use super::fs::{
     fsync_dirs, fsync_tree, link_into, list_files, remove_any, remove_empty_dirs, set_dir_mode,
 };
 use super::{
-    ISSUED_FILE, IoContext, LATEST_FILE, OBJECTS_DIR, PENDING_FILE, REPOMD, Store, StoreError,
+    ISSUED_FILE, IoContext, LATEST_FILE, OBJECTS_DIR, PENDING_FILE, REPOMD, SOURCES_DIR, Store,
+    StoreError,
 };
 use crate::crashpoint;
 
@@ -67,9 +68,21 @@ impl Store {
         Ok(dir)
     }
 
-    /// Make a finished build visible as `name` (invariant 1).
-    pub fn publish(&self, build: &Path, name: &SnapshotName) -> Result<(), StoreError> {
+    /// Make a finished build visible as `name` (invariant 1). `source`, for
+    /// a filtered mirror, is what the snapshot was made from (see
+    /// [`Store::snapshot_source`]); it is recorded before the snapshot appears.
+    pub fn publish(
+        &self,
+        build: &Path,
+        name: &SnapshotName,
+        source: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
         fsync_tree(build)?;
+        if let Some(src) = source {
+            let dir = self.dir.join(SOURCES_DIR);
+            std::fs::create_dir_all(&dir).at(&dir)?;
+            write_atomic(&dir.join(name.as_str()), src)?;
+        }
         write_atomic(
             &self.dir.join(ISSUED_FILE),
             layout::format_latest(name).as_bytes(),

@@ -22,6 +22,7 @@ use super::{SMALL_FILE_LIMIT, SyncContext, SyncError, blocking};
 use crate::config::MirrorSpec;
 use crate::crashpoint;
 use crate::fetch::{self, Expect, FetchError, Fetcher};
+use crate::filter::sign::Signer;
 use crate::report::{Reporter, SyncReport};
 use crate::store::{IoContext, Store};
 
@@ -39,6 +40,10 @@ pub(super) struct Build<'a> {
     pub dir: PathBuf,
     /// The pinned keys, when the mirror checks signatures.
     pub keyring: Option<&'a crate::trust::Keyring>,
+    /// For a filtered mirror: what the snapshot is made from (recorded with
+    /// it), and the key that signs its regenerated metadata.
+    pub source: Option<&'a [u8]>,
+    pub signer: Option<&'a Arc<Signer>>,
 }
 
 /// What the planning phase found.
@@ -63,8 +68,9 @@ impl Build<'_> {
             mark = Instant::now();
         };
         self.fetch_metadata(report).await?;
+        let md = self.filter(report).await?;
         lap(report, "metadata");
-        let plan = self.plan(report).await?;
+        let plan = self.plan(&md, report).await?;
         self.fetch_files(&plan, report).await?;
         self.check_package_signatures(&plan).await?;
         self.confirm_upstream_unchanged().await?;
@@ -145,13 +151,36 @@ impl Build<'_> {
         Ok(())
     }
 
+    /// With a package filter: choose the packages, regenerate the metadata
+    /// in the build (and sign it). Returns the repomd the build now holds.
+    async fn filter(&self, report: &mut SyncReport) -> Result<Repomd, SyncError> {
+        if !self.spec.filter.is_active() {
+            return Ok(self.md.clone());
+        }
+        self.reporter.phase(&self.spec.name, "filtering packages");
+        let dir = self.dir.clone();
+        let bytes = self.repomd_bytes.to_vec();
+        let md = self.md.clone();
+        let filter = self.spec.filter.clone();
+        let signer = self.signer.cloned();
+        let mirror = self.spec.name.to_string();
+        let now = jiff::Timestamp::now().as_second();
+        let (md, filtered) = blocking(move || {
+            crate::filter::regen::apply(&dir, &bytes, &md, &filter, signer.as_deref(), now)
+                .map_err(|source| SyncError::Filter { mirror, source })
+        })
+        .await?;
+        report.filter = Some(filtered);
+        Ok(md)
+    }
+
     /// Every file the snapshot must hold, and which of them to download:
     /// not those base/ holds with the same checksum, nor verified objects a
     /// crashed run staged.
-    async fn plan(&self, report: &mut SyncReport) -> Result<Plan, SyncError> {
+    async fn plan(&self, md: &Repomd, report: &mut SyncReport) -> Result<Plan, SyncError> {
         self.reporter.phase(&self.spec.name, "reading primary");
         let base_url = self.ups.primary().clone();
-        let repo = RepoDir::with_repomd(&self.dir, self.md.clone());
+        let repo = RepoDir::with_repomd(&self.dir, md.clone());
         let primary_url =
             fetch::join(&base_url, repo.primary().href.as_str()).expect("checked href joins");
         let policy = self.spec.xml_base;
@@ -359,8 +388,24 @@ impl Build<'_> {
                 message: e.to_string(),
             }
         })?;
+        if let Some(signer) = self.signer {
+            // The key is published before any snapshot it signed can be latest.
+            let existing =
+                std::fs::read_to_string(self.store.dir.join(crate::filter::sign::PUBLIC_KEY_FILE))
+                    .ok();
+            let text = crate::filter::sign::public_key_file(existing.as_deref(), signer).map_err(
+                |source| SyncError::Sign {
+                    mirror: self.spec.name.to_string(),
+                    source,
+                },
+            )?;
+            if let Some(t) = text {
+                self.store.write_public_key(&t)?;
+            }
+        }
         let (store, build, n) = (self.store.clone(), self.dir.clone(), name.clone());
-        blocking(move || Ok(store.publish(&build, &n)?)).await?;
+        let source = self.source.map(<[u8]>::to_vec);
+        blocking(move || Ok(store.publish(&build, &n, source.as_deref())?)).await?;
         Ok(name)
     }
 }

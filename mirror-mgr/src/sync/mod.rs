@@ -23,6 +23,7 @@ use mirror_repodata::repo::RepoDir;
 use self::decide::{Decision, State};
 use crate::config::MirrorSpec;
 use crate::fetch::{self, FetchError, FetchOptions, Fetcher};
+use crate::filter::sign::Signer;
 use crate::report::{Reporter, Status, SyncReport};
 use crate::store::{Store, StoreError};
 
@@ -81,6 +82,18 @@ pub enum SyncError {
         mirror: String,
         #[source]
         source: crate::access::AccessError,
+    },
+    #[error("mirror {mirror}: package filter")]
+    Filter {
+        mirror: String,
+        #[source]
+        source: crate::filter::regen::RegenError,
+    },
+    #[error("mirror {mirror}")]
+    Sign {
+        mirror: String,
+        #[source]
+        source: crate::filter::sign::SignError,
     },
     #[error("internal task failed: {0}")]
     Join(String),
@@ -168,6 +181,7 @@ async fn sync_locked(
     } else {
         None
     };
+    let signer = load_signer(spec).await?;
     let mut report = SyncReport::new(&spec.name);
     let store = Store::new(&ctx.root, spec.name.clone());
     let _lock = {
@@ -190,14 +204,23 @@ async fn sync_locked(
     report.previous = latest.as_ref().map(ToString::to_string);
     let pending = store.pending()?;
     let snapshots = store.snapshots()?;
+    // A filtered mirror's snapshots are compared by what they were made
+    // from: the filter (and signing key) and upstream's repomd.xml.
+    let source = spec
+        .filter
+        .is_active()
+        .then(|| source_record(spec, signer.as_deref(), &repomd_bytes));
     let decision = decide::decide(
-        &repomd_bytes,
+        source.as_deref().unwrap_or(&repomd_bytes),
         &State {
             latest: latest.as_ref(),
             pending: pending.as_ref(),
             snapshots: &snapshots,
         },
-        |s| store.snapshot_repomd(s),
+        |s| match source {
+            Some(_) => store.snapshot_source(s),
+            None => store.snapshot_repomd(s),
+        },
     );
     let name = &spec.name;
     match decision {
@@ -258,6 +281,8 @@ async fn sync_locked(
                 md: &md,
                 dir: store.new_build()?,
                 keyring: keyring.as_ref(),
+                source: source.as_deref(),
+                signer: signer.as_ref(),
             };
             let result = build.run(&snapshots, &mut report).await;
             report.skipped_mirrors = ups.skipped_report();
@@ -288,6 +313,34 @@ async fn sync_locked(
     report.downloaded_bytes = fetcher.bytes.load(std::sync::atomic::Ordering::Relaxed);
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// What a filtered snapshot is made from, recorded with it: a line naming
+/// the filter and signing key, then upstream's repomd.xml.
+fn source_record(spec: &MirrorSpec, signer: Option<&Signer>, repomd: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "filter {} sign_key {}\n",
+        spec.filter.fingerprint(),
+        signer.map_or("none", |s| s.fingerprint.as_str())
+    )
+    .into_bytes();
+    out.extend_from_slice(repomd);
+    out
+}
+
+/// The mirror's signing key, when it filters and has one: loaded (and
+/// tried) before anything is downloaded.
+async fn load_signer(spec: &MirrorSpec) -> Result<Option<Arc<Signer>>, SyncError> {
+    let Some(sign) = spec.sign.clone().filter(|_| spec.filter.is_active()) else {
+        return Ok(None);
+    };
+    let mirror = spec.name.to_string();
+    blocking(move || {
+        Signer::load(&sign.key, sign.passphrase.as_ref())
+            .map(|s| Some(Arc::new(s)))
+            .map_err(|source| SyncError::Sign { mirror, source })
+    })
+    .await
 }
 
 /// The mirror's pinned keys: files and `file://` URLs read, `https://`

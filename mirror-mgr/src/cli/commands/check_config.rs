@@ -58,6 +58,8 @@ pub fn list(s: &Settings, out: Output) -> u8 {
                     "keys": m.trust.gpgkeys,
                     "fingerprints": m.trust.fingerprints,
                 },
+                "filter": m.filter.is_active().then(|| m.filter.fingerprint()),
+                "sign_key": m.sign.as_ref().map(|k| k.key.display().to_string()),
             })
         })
         .collect();
@@ -73,7 +75,7 @@ pub fn list(s: &Settings, out: Output) -> u8 {
             .filter_map(|v| v.as_str())
             .collect();
         out.data(format!(
-            "{:<32} {:<10} {}{}",
+            "{:<32} {:<10} {}{}{}",
             r["name"].as_str().unwrap_or(""),
             r["kind"].as_str().unwrap_or(""),
             urls.join(" "),
@@ -81,7 +83,11 @@ pub fn list(s: &Settings, out: Output) -> u8 {
                 "  (disabled)"
             } else {
                 ""
-            }
+            },
+            r["filter"]
+                .as_str()
+                .map(|f| format!("  (filter: {f})"))
+                .unwrap_or_default()
         ));
     }
     OK

@@ -26,14 +26,22 @@ pub fn run(
                 root: root.to_path_buf(),
             }));
         }
-        let mut targets: Vec<(String, PathBuf)> = store
+        let mut targets: Vec<(String, PathBuf, bool)> = store
             .snapshots()
             .map_err(|e| Failure::from_error(&e))?
             .into_iter()
-            .map(|sn| (sn.to_string(), store.snapshot_dir(&sn)))
+            .map(|sn| {
+                let regenerated = store.regenerated(&sn);
+                (sn.to_string(), store.snapshot_dir(&sn), regenerated)
+            })
             .collect();
         if store.base().join("repodata/repomd.xml").exists() {
-            targets.push(("base".into(), store.base()));
+            let regenerated = store
+                .latest()
+                .ok()
+                .flatten()
+                .is_some_and(|l| store.regenerated(&l));
+            targets.push(("base".into(), store.base(), regenerated));
         }
         let pointer = store
             .latest_problem()
@@ -54,12 +62,23 @@ pub fn run(
         } else {
             None
         };
+        // Regenerated metadata is signed by the mirror's own key, if at all.
+        let own_key = if signatures {
+            mirror_key(&store)?
+        } else {
+            None
+        };
         let mut seen = std::collections::HashSet::new();
-        for (label, dir) in targets {
+        for (label, dir, regenerated) in targets {
             let mut problems =
                 lifecycle::check_snapshot(&dir, !quick).map_err(|e| Failure::from_error(&e))?;
+            if regenerated && let Some(ring) = &own_key {
+                problems.extend(lifecycle::check_mirror_signature(&dir, ring));
+            }
             if let Some((ring, trust)) = &keyring {
-                problems.extend(lifecycle::check_signatures(&dir, ring, trust, &mut seen));
+                let mut trust = trust.clone();
+                trust.repo_gpgcheck &= !regenerated;
+                problems.extend(lifecycle::check_signatures(&dir, ring, &trust, &mut seen));
             }
             all.push(
                 serde_json::json!({"mirror": m.as_str(), "target": label, "problems": problems}),
@@ -88,6 +107,17 @@ pub fn run(
         }
     }
     Ok(if bad > 0 { FAILED } else { OK })
+}
+
+/// The mirror's own public key(s), `<mirror>/RPM-GPG-KEY-mirror`, when it has any.
+fn mirror_key(store: &crate::store::Store) -> Result<Option<crate::trust::Keyring>, Failure> {
+    let path = store.dir.join(crate::filter::sign::PUBLIC_KEY_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    crate::trust::Keyring::load(&[(path.display().to_string(), text)], &[])
+        .map(Some)
+        .map_err(|e| Failure::from_error(&e))
 }
 
 /// The mirror's pinned keys from the config, for `--signatures`.
