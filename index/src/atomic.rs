@@ -43,13 +43,27 @@ pub fn write_atomic_with(
     contents: &[u8],
     durability: Durability,
 ) -> Result<(), AtomicWriteError> {
-    write_inner(path, contents, durability).map_err(|source| AtomicWriteError {
+    write_inner(path, contents, durability, false).map_err(|source| AtomicWriteError {
         path: path.to_path_buf(),
         source,
     })
 }
 
-fn write_inner(path: &Path, contents: &[u8], durability: Durability) -> std::io::Result<()> {
+/// [`write_atomic`] for a file only its owner may read (mode 0600, whatever
+/// the file had before): secrets' hashes, tokens.
+pub fn write_atomic_private(path: &Path, contents: &[u8]) -> Result<(), AtomicWriteError> {
+    write_inner(path, contents, Durability::Fsync, true).map_err(|source| AtomicWriteError {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn write_inner(
+    path: &Path,
+    contents: &[u8],
+    durability: Durability,
+    private: bool,
+) -> std::io::Result<()> {
     let dir = parent_dir(path);
     let name = path
         .file_name()
@@ -60,7 +74,9 @@ fn write_inner(path: &Path, contents: &[u8], durability: Durability) -> std::io:
         .suffix(".tmp")
         .tempfile_in(dir)?;
     tmp.write_all(contents)?;
-    if let Ok(meta) = std::fs::metadata(path) {
+    if private {
+        // tempfile creates 0600 files; keep it so.
+    } else if let Ok(meta) = std::fs::metadata(path) {
         tmp.as_file().set_permissions(meta.permissions())?;
     } else {
         // tempfile creates 0600; a new file gets the usual 0644 so web servers can read it.

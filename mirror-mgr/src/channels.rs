@@ -94,6 +94,25 @@ pub enum ChannelError {
     Set(String),
     #[error("invalid vote: {0}")]
     BadVote(String),
+    #[error("channel {channel} names no snapshot of {mirror}; name the snapshot to roll back to")]
+    NotOnChannel { channel: String, mirror: MirrorName },
+    #[error("{mirror} has no snapshot older than {current}")]
+    NothingOlder { mirror: MirrorName, current: String },
+    #[error("invalid reason: {0}")]
+    BadReason(String),
+}
+
+/// Longest reason a promotion keeps.
+const MAX_REASON: usize = 1024;
+
+/// A promotion's reason, checked like a vote's fields: printable, bounded.
+pub fn check_reason(reason: &str) -> Result<&str, ChannelError> {
+    if reason.len() > MAX_REASON || reason.chars().any(char::is_control) {
+        return Err(ChannelError::BadReason(format!(
+            "at most {MAX_REASON} bytes of printable text"
+        )));
+    }
+    Ok(reason)
 }
 
 /// A set of snapshots, one per mirror (what a CI job used).
@@ -109,7 +128,6 @@ pub fn set_from_frozen(text: &str, base_url: &str) -> Result<Set, ChannelError> 
             "expected a mapping of mirror names to snapshot URLs".into(),
         ));
     };
-    let base = base_url.trim_end_matches('/');
     let mut set = Set::new();
     for (k, v) in map {
         let (Some(name), Some(url)) = (k.as_str(), v.as_str()) else {
@@ -118,16 +136,53 @@ pub fn set_from_frozen(text: &str, base_url: &str) -> Result<Set, ChannelError> 
         if name.contains(':') {
             continue;
         }
-        let rest = url
-            .trim_end_matches('/')
-            .strip_prefix(base)
-            .and_then(|r| r.strip_prefix('/'))
-            .ok_or_else(|| ChannelError::Set(format!("{name}: {url} is not under {base}")))?;
-        let (m, s) = rest
-            .split_once('/')
-            .ok_or_else(|| ChannelError::Set(format!("{name}: {url} does not name a snapshot")))?;
-        let mirror = MirrorName::new(m).map_err(|e| ChannelError::Set(format!("{name}: {e}")))?;
-        let snap = SnapshotName::parse(s).map_err(|e| ChannelError::Set(format!("{name}: {e}")))?;
+        let (mirror, snap) = snapshot_url(name, url, base_url)?;
+        set.insert(mirror, snap);
+    }
+    if set.is_empty() {
+        return Err(ChannelError::Set("the set names no snapshot".into()));
+    }
+    Ok(set)
+}
+
+/// The mirror and snapshot a URL `<base_url>/<mirror>/<snapshot>` names
+/// (`name` is the map key it came under, for errors).
+pub fn snapshot_url(
+    name: &str,
+    url: &str,
+    base_url: &str,
+) -> Result<(MirrorName, SnapshotName), ChannelError> {
+    let base = base_url.trim_end_matches('/');
+    let rest = url
+        .trim_end_matches('/')
+        .strip_prefix(base)
+        .and_then(|r| r.strip_prefix('/'))
+        .ok_or_else(|| ChannelError::Set(format!("{name}: {url} is not under {base}")))?;
+    let (m, s) = rest
+        .split_once('/')
+        .ok_or_else(|| ChannelError::Set(format!("{name}: {url} does not name a snapshot")))?;
+    let mirror = MirrorName::new(m).map_err(|e| ChannelError::Set(format!("{name}: {e}")))?;
+    let snap = SnapshotName::parse(s).map_err(|e| ChannelError::Set(format!("{name}: {e}")))?;
+    Ok((mirror, snap))
+}
+
+/// A set given as `{mirror: snapshot name or snapshot URL}` (the API's form).
+pub fn set_from_map(map: &BTreeMap<String, String>, base_url: &str) -> Result<Set, ChannelError> {
+    let mut set = Set::new();
+    for (name, value) in map {
+        let mirror =
+            MirrorName::new(name).map_err(|e| ChannelError::Set(format!("{name}: {e}")))?;
+        let snap = if let Ok(s) = SnapshotName::parse(value) {
+            s
+        } else {
+            let (m, s) = snapshot_url(name, value, base_url)?;
+            if m != mirror {
+                return Err(ChannelError::Set(format!(
+                    "{name}: {value} is a snapshot of {m}"
+                )));
+            }
+            s
+        };
         set.insert(mirror, snap);
     }
     if set.is_empty() {
@@ -240,15 +295,67 @@ fn lock(root: &Path) -> Result<std::fs::File, StoreError> {
 }
 
 /// Move `channel` to `set` (see the module docs). Returns the record.
+/// `by` names who asked: the user running the command, or the API token.
 pub fn promote(
     root: &Path,
     base_url: &str,
     channel: &Channel,
     set: &Set,
     reason: &str,
+    by: &str,
 ) -> Result<Promotion, ChannelError> {
     let _lock = lock(root)?;
-    promote_locked(root, base_url, channel, set, reason)
+    promote_locked(root, base_url, channel, set, reason, by)
+}
+
+/// Who runs this process (`$USER`), for promotions made from the command line.
+pub fn current_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Move `channel`'s pointer of one mirror back: to `to`, or by default to
+/// the newest snapshot older than the one it names now.
+pub fn rollback(
+    root: &Path,
+    base_url: &str,
+    channel: &Channel,
+    mirror: &MirrorName,
+    to: Option<SnapshotName>,
+    by: &str,
+) -> Result<Promotion, ChannelError> {
+    let _lock = lock(root)?;
+    let store = Store::new(root, mirror.clone());
+    let target = if let Some(t) = to {
+        t
+    } else {
+        let current = pointers_of(&store.dir)?
+            .get(channel.as_str())
+            .and_then(|s| SnapshotName::parse(s).ok())
+            .ok_or_else(|| ChannelError::NotOnChannel {
+                channel: channel.to_string(),
+                mirror: mirror.clone(),
+            })?;
+        store
+            .snapshots()?
+            .into_iter()
+            .rev()
+            .find(|s| *s < current)
+            .ok_or_else(|| ChannelError::NothingOlder {
+                mirror: mirror.clone(),
+                current: current.to_string(),
+            })?
+    };
+    let reason = format!("rollback of {mirror} on {channel}");
+    promote_locked(
+        root,
+        base_url,
+        channel,
+        &Set::from([(mirror.clone(), target)]),
+        &reason,
+        by,
+    )
 }
 
 fn promote_locked(
@@ -257,6 +364,7 @@ fn promote_locked(
     channel: &Channel,
     set: &Set,
     reason: &str,
+    by: &str,
 ) -> Result<Promotion, ChannelError> {
     finish_pending(root, base_url, channel)?;
     for (mirror, snap) in set {
@@ -285,9 +393,7 @@ fn promote_locked(
             .map(|(m, s)| (m.to_string(), s.to_string()))
             .collect(),
         reason: reason.to_owned(),
-        by: std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "unknown".into()),
+        by: by.to_owned(),
     };
     let state = root.join(STATE_DIR);
     std::fs::create_dir_all(&state).at(&state)?;
@@ -449,13 +555,26 @@ fn votes_path(root: &Path, id: &str) -> PathBuf {
 
 /// The votes on a set, oldest first.
 pub fn votes(root: &Path, set: &Set) -> Vec<Vote> {
-    std::fs::read_to_string(votes_path(root, &set_id(set)))
+    votes_by_id(root, &set_id(set))
+        .map(|(_, v)| v)
+        .unwrap_or_default()
+}
+
+/// The set a [`set_id`] names and its votes, when anyone voted on it.
+pub fn votes_by_id(root: &Path, id: &str) -> Option<(BTreeMap<String, String>, Vec<Vote>)> {
+    if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let path = votes_path(root, id);
+    let set = serde_json::from_slice(&std::fs::read(path.with_extension("set.json")).ok()?).ok()?;
+    let votes = std::fs::read_to_string(&path)
         .map(|t| {
             t.lines()
                 .filter_map(|l| serde_json::from_str(l).ok())
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    Some((set, votes))
 }
 
 /// Record a vote (never lost: appended under the channel lock), then move
@@ -468,6 +587,7 @@ pub fn vote(
     set: &Set,
     v: &Vote,
     policies: &BTreeMap<String, Vec<String>>,
+    by: &str,
 ) -> Result<Vec<Promotion>, ChannelError> {
     for (mirror, snap) in set {
         if !Store::new(root, mirror.clone()).snapshot_dir(snap).is_dir() {
@@ -529,7 +649,7 @@ pub fn vote(
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            made.push(promote_locked(root, base_url, &channel, set, &reason)?);
+            made.push(promote_locked(root, base_url, &channel, set, &reason, by)?);
         }
     }
     Ok(made)

@@ -432,6 +432,170 @@ pub fn stop_gracefully(child: &mut Child, signal: rustix::process::Signal) {
     let _ = child.wait();
 }
 
+// ------------------------------------------------------------------ mirror-mgr serve
+
+/// `mirror-mgr serve` on a free loopback port, stopped (SIGTERM) on drop.
+pub struct Server {
+    pub port: u16,
+    pub child: Child,
+}
+
+impl Server {
+    /// Start `cmd` (a `mirror-mgr ... serve` command without `--listen`) and
+    /// wait until it accepts connections.
+    pub fn start(mut cmd: Command) -> Self {
+        let port = free_port();
+        let child = cmd
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start mirror-mgr serve");
+        let mut s = Self { port, child };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = s.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = s.child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
+                }
+                panic!("mirror-mgr serve exited ({status}): {err}");
+            }
+            assert!(Instant::now() < deadline, "mirror-mgr serve did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        s
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "http://127.0.0.1:{}/{}",
+            self.port,
+            path.trim_start_matches('/')
+        )
+    }
+
+    /// One request over a fresh connection: (status, headers, body).
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> (u16, String, Vec<u8>) {
+        http_request(self.port, method, path, token, body, extra)
+    }
+
+    /// A JSON request: (status, parsed body).
+    pub fn json(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let (code, _, b) = self.request(method, path, token, body, &[]);
+        (
+            code,
+            serde_json::from_slice(&b).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Stop with SIGTERM; returns what it printed on stderr.
+    pub fn stop(mut self) -> String {
+        stop_gracefully(&mut self.child, rustix::process::Signal::TERM);
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut err);
+        }
+        err
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        stop_gracefully(&mut self.child, rustix::process::Signal::TERM);
+    }
+}
+
+/// A minimal HTTP/1.1 client (the path is sent exactly as given, as
+/// attackers send it): (status, header block, body).
+pub fn http_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+    extra: &[(&str, &str)],
+) -> (u16, String, Vec<u8>) {
+    use std::io::Read as _;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    if let Some(t) = token {
+        let _ = write!(req, "Authorization: Bearer {t}\r\n");
+    }
+    for (k, v) in extra {
+        let _ = write!(req, "{k}: {v}\r\n");
+    }
+    if let Some(b) = body {
+        let _ = write!(
+            req,
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            b.len()
+        );
+    }
+    req.push_str("\r\n");
+    req.push_str(body.unwrap_or(""));
+    // A server may answer (413) before reading all of a large body.
+    let _ = s.write_all(req.as_bytes());
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header block");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut rest = raw[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        rest = dechunk(&rest);
+    }
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status code");
+    (code, head, rest)
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(nl) = b.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..nl]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[nl + 2..nl + 2 + size]);
+        b = &b[nl + 2 + size + 2..];
+    }
+}
+
+/// The value of header `name` in a header block.
+pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
 // ------------------------------------------------------------------ gpg
 
 /// A private GNUPGHOME; its agent is stopped on drop.

@@ -224,6 +224,37 @@ pub enum Command {
         /// The mirror.
         name: String,
     },
+    /// Serve the tree over HTTP (GET/HEAD, Range, listings; never private
+    /// state or anything outside the root) with a JSON API under /api/v1/
+    /// for votes, promotions, rollbacks and remote imports. Stops on
+    /// SIGTERM/SIGINT after in-flight requests and running syncs.
+    Serve {
+        #[command(flatten)]
+        tree: TreeOpts,
+        /// Address to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// The tokens file (default: ROOT/.api-tokens.json).
+        #[arg(long, value_name = "FILE")]
+        tokens: Option<PathBuf>,
+        /// Reads (files and the API) need a token too.
+        #[arg(long)]
+        protect_reads: bool,
+        /// Parallel downloads of a sync started over the API.
+        #[arg(long, value_name = "N")]
+        concurrency: Option<usize>,
+    },
+    /// API tokens for `serve`: `add NAME --scopes vote,promote,import,admin`
+    /// (prints the token once; only its hash is kept), `list`, `revoke NAME`.
+    Token {
+        #[command(flatten)]
+        tree: TreeOpts,
+        /// The tokens file (default: ROOT/.api-tokens.json).
+        #[arg(long, value_name = "FILE", global = true)]
+        tokens: Option<PathBuf>,
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Every mirror's health, latest snapshot and its age, last attempt,
     /// last success and error; exits 1 when any mirror is not ok.
     Status {
@@ -251,6 +282,25 @@ pub enum Command {
         /// Where to write them.
         #[arg(short, long, value_name = "DIR", default_value = ".")]
         output: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Make a token; it is printed once, on stdout.
+    Add {
+        /// A name for who holds it (shown in promotions and the audit log).
+        name: String,
+        /// What it may do: vote, promote, import, admin (admin: everything).
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+    },
+    /// The tokens: name, scopes, when made (never the token).
+    List,
+    /// Remove a token; requests with it fail from then on.
+    Revoke {
+        /// The token's name.
+        name: String,
     },
 }
 
@@ -351,6 +401,8 @@ const USES: &[(&str, &[&str])] = &[
     ("history", &["root", "config"]),
     ("status", &["root", "config"]),
     ("metrics", &["root", "config"]),
+    ("serve", &["root", "base_url", "config", "repo_config"]),
+    ("token", &["root", "config"]),
 ];
 
 const TREE_ARGS: [&str; 5] = ["root", "base_url", "config", "repo_config", "wait"];

@@ -37,7 +37,11 @@ fn channel_failure(e: &channels::ChannelError) -> Failure {
         | channels::ChannelError::Latest
         | channels::ChannelError::NoSnapshot { .. }
         | channels::ChannelError::Set(_)
-        | channels::ChannelError::BadVote(_) => Failure::usage(mirror_index::error_chain(e)),
+        | channels::ChannelError::BadVote(_)
+        | channels::ChannelError::BadReason(_)
+        | channels::ChannelError::NotOnChannel { .. } => {
+            Failure::usage(mirror_index::error_chain(e))
+        }
         _ => Failure::from_error(e),
     }
 }
@@ -77,8 +81,16 @@ pub fn promote(
         }
         _ => return Err(Failure::usage("promote: give NAME SNAPSHOT or --set FILE")),
     };
-    let record =
-        channels::promote(root, base, &channel, &set, reason).map_err(|e| channel_failure(&e))?;
+    let reason = channels::check_reason(reason).map_err(|e| channel_failure(&e))?;
+    let record = channels::promote(
+        root,
+        base,
+        &channel,
+        &set,
+        reason,
+        &channels::current_user(),
+    )
+    .map_err(|e| channel_failure(&e))?;
     report(&record, out);
     Ok(OK)
 }
@@ -97,38 +109,14 @@ pub fn rollback(
     let channel = Channel::new(channel).map_err(|e| channel_failure(&e))?;
     let mirror = settings::mirror_name(name)?;
     let store = Store::new(root, mirror.clone());
-    let target = if let Some(t) = to {
-        SnapshotName::parse(t).map_err(|_| unknown_snapshot(&store, t))?
-    } else {
-        let all = channels::pointers(root).map_err(|e| Failure::from_error(&e))?;
-        let current = all
-            .get(channel.as_str())
-            .and_then(|m| m.get(mirror.as_str()))
-            .and_then(|s| SnapshotName::parse(s).ok())
-            .ok_or_else(|| {
-                Failure::usage(format!(
-                    "channel {channel} names no snapshot of {mirror}; pass --to SNAPSHOT"
-                ))
-            })?;
-        store
-            .snapshots()
-            .map_err(|e| Failure::from_error(&e))?
-            .into_iter()
-            .rev()
-            .find(|s| *s < current)
-            .ok_or_else(|| {
-                Failure::failed(format!("{mirror} has no snapshot older than {current}"))
-            })?
-    };
-    let reason = format!("rollback of {mirror} on {channel}");
-    let record = channels::promote(
-        root,
-        base,
-        &channel,
-        &Set::from([(mirror, target)]),
-        &reason,
-    )
-    .map_err(|e| channel_failure(&e))?;
+    let to = to
+        .map(|t| SnapshotName::parse(t).map_err(|_| unknown_snapshot(&store, t)))
+        .transpose()?;
+    let record = channels::rollback(root, base, &channel, &mirror, to, &channels::current_user())
+        .map_err(|e| match e {
+        channels::ChannelError::NothingOlder { .. } => Failure::failed(e.to_string()),
+        e => channel_failure(&e),
+    })?;
     report(&record, out);
     Ok(OK)
 }
@@ -195,8 +183,15 @@ pub fn vote(s: &Settings, file: &Path, v: &channels::Vote, out: Output) -> Resul
     let root = s.root()?;
     let set = read_set(s, file)?;
     let base = s.base_url("promotions rewrite channel indexes")?;
-    let made =
-        channels::vote(root, base, &set, v, &s.config.channels).map_err(|e| channel_failure(&e))?;
+    let made = channels::vote(
+        root,
+        base,
+        &set,
+        v,
+        &s.config.channels,
+        &channels::current_user(),
+    )
+    .map_err(|e| channel_failure(&e))?;
     if out.json {
         out.json(
             &serde_json::json!({"set": channels::set_id(&set), "vote": v, "promotions": made}),

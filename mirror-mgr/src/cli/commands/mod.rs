@@ -11,8 +11,10 @@ mod index;
 mod man;
 mod pin;
 mod rollback;
+mod serve;
 mod snapshots;
 mod sync;
+mod token;
 mod verify;
 
 use super::args::{Cli, Command};
@@ -111,6 +113,26 @@ pub fn run(cli: &Cli, out: Output) -> Result<u8, Failure> {
             signatures,
         } => verify::run(&resolve(tree, &no_vars)?, names, *quick, *signatures, out),
         Command::History { tree, name } => history::history(&resolve(tree, &no_vars)?, name, out),
+        Command::Serve {
+            tree,
+            listen,
+            tokens,
+            protect_reads,
+            concurrency,
+        } => serve::run(
+            &resolve(tree, &no_vars)?,
+            serve::Options {
+                listen: *listen,
+                tokens: tokens.as_deref(),
+                protect_reads: *protect_reads,
+                concurrency: *concurrency,
+            },
+        ),
+        Command::Token {
+            tree,
+            tokens,
+            action,
+        } => token::run(&resolve(tree, &no_vars)?, tokens.as_deref(), action, out),
         Command::Status { tree, names } => history::status(&resolve(tree, &no_vars)?, names, out),
         Command::Metrics { tree, output } => {
             history::metrics(&resolve(tree, &no_vars)?, output.as_deref(), out)
