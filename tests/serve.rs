@@ -307,6 +307,67 @@ fn votes_promote_and_auth() {
         "{audit}"
     );
 
+    // Rollbacks need admin: of latest, and of a channel.
+    build_rpms(&w.upstream(), "Packages", &[Pkg::new("alpha", "2.0", "1")]);
+    createrepo(&w.upstream(), &RepoOpts::default());
+    let s2 = w.sync("voted-el9")["snapshot"].as_str().unwrap().to_owned();
+    let admin = add_token(&w, "ops", "admin");
+    let (code, _) = server.json(
+        "POST",
+        "/api/v1/mirrors/voted-el9/rollback",
+        Some(&release),
+        Some("{}"),
+    );
+    assert_eq!(code, 403);
+    let (code, v) = server.json(
+        "POST",
+        "/api/v1/mirrors/voted-el9/rollback",
+        Some(&admin),
+        Some(r#"{"to": "1999-01-01-00-00"}"#),
+    );
+    assert_eq!(code, 404, "{v}");
+    let (code, v) = server.json(
+        "POST",
+        "/api/v1/mirrors/voted-el9/rollback",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(
+        (v["previous"].as_str(), v["latest"].as_str()),
+        (Some(s2.as_str()), Some(snap.as_str())),
+        "{v}"
+    );
+    assert_eq!(
+        latest(&w.root().join("voted-el9")).as_deref(),
+        Some(snap.as_str())
+    );
+    let idx = std::fs::read_to_string(w.root().join("all_latest.json")).unwrap();
+    assert!(idx.contains(&format!("voted-el9/{snap}")), "{idx}");
+    let (code, v) = server.json(
+        "POST",
+        "/api/v1/mirrors/voted-el9/rollback",
+        Some(&admin),
+        Some(r#"{"channel": "tested"}"#),
+    );
+    assert_eq!(code, 409, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("no snapshot older"),
+        "{v}"
+    );
+    let body = format!(r#"{{"channel": "tested", "mirror": "voted-el9", "snapshot": "{s2}"}}"#);
+    let (code, v) = server.json("POST", "/api/v1/promote", Some(&release), Some(&body));
+    assert_eq!(code, 200, "{v}");
+    let (code, v) = server.json(
+        "POST",
+        "/api/v1/mirrors/voted-el9/rollback",
+        Some(&admin),
+        Some(r#"{"channel": "tested"}"#),
+    );
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["set"]["voted-el9"], snap.as_str(), "{v}");
+    assert_eq!(v["by"], "token:ops", "{v}");
+
     // Revoked tokens fail at once.
     run_ok(w.mgr().args(["token", "revoke", "ci-unit"]));
     let (code, _) = server.json("POST", "/api/v1/votes", Some(&unit), Some(&vote("unit")));
