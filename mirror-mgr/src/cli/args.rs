@@ -76,6 +76,22 @@ pub enum Command {
     Index {
         #[command(flatten)]
         tree: TreeOpts,
+        /// Rebuild the bucket's index (the config's `publish:` target) from
+        /// the pointers in the bucket alone, instead of the local index.
+        #[arg(long)]
+        from_bucket: bool,
+    },
+    /// Upload committed snapshots the bucket (the config's `publish:`
+    /// target) lacks, then the pointers, then the shared index; remove
+    /// from the bucket what gc removed here.
+    Publish {
+        #[command(flatten)]
+        tree: TreeOpts,
+        /// Mirrors to publish (default with --all: every mirror under the root).
+        names: Vec<String>,
+        /// Every mirror under the root.
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
     },
     /// Point a mirror's latest.txt at an older (or any existing) snapshot, then re-index.
     Rollback {
@@ -305,6 +321,7 @@ pub enum TokenAction {
 }
 
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // each is a documented flag of `sync`
 pub struct SyncArgs {
     #[command(flatten)]
     pub tree: TreeOpts,
@@ -351,6 +368,9 @@ pub struct SyncArgs {
     /// Exit with 10 when a new snapshot was made (0 when all were unchanged).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// After syncing, publish the synced mirrors to the config's `publish:` bucket.
+    #[arg(long)]
+    pub publish: bool,
 }
 
 #[derive(Debug, Args)]
@@ -385,6 +405,7 @@ const USES: &[(&str, &[&str])] = &[
         &["root", "base_url", "config", "repo_config", "wait"],
     ),
     ("index", &["root", "base_url", "config"]),
+    ("publish", &["root", "config", "wait"]),
     ("rollback", &["root", "base_url", "config", "wait"]),
     ("promote", &["root", "base_url", "config"]),
     ("channels", &["root", "config"]),

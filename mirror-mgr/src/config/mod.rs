@@ -88,9 +88,29 @@ impl TrustSpec {
     }
 }
 
+/// Where `publish` uploads the tree: an S3-compatible bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Spec {
+    /// The S3 API's URL (`https://s3.eu-west-1.amazonaws.com`, or a
+    /// SeaweedFS/MinIO/Ceph gateway).
+    pub endpoint: String,
+    pub bucket: String,
+    /// Key prefix of the tree in the bucket (no leading or trailing `/`).
+    pub prefix: String,
+    pub region: String,
+    /// Credentials: from the environment or a file only, never inline.
+    pub access_key: SecretSource,
+    pub secret_key: SecretSource,
+    /// What clients read the bucket at (its public endpoint or a CDN): the
+    /// index's URLs start with it.
+    pub public_url: String,
+}
+
 /// Everything a config file gives.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
+    /// The object store `publish` uploads to.
+    pub publish: Option<S3Spec>,
     /// Promotion policies: channel -> jobs whose passing votes move it.
     pub channels: BTreeMap<String, Vec<String>>,
     pub root: Option<PathBuf>,
@@ -562,6 +582,54 @@ mod tests {
         // Access options are honoured now (issue 9), with dnf's spellings.
         assert!(!cfg.mirrors[1].access.sslverify);
         assert!(cfg.mirrors[0].access.sslverify);
+    }
+
+    /// Issue 14: the publish target; credentials only from env or files.
+    #[test]
+    fn publish_target_loads_and_is_checked() {
+        let (d, p) = write(
+            "publish:\n  s3:\n    endpoint: http://127.0.0.1:8333\n    bucket: mirrors\n    prefix: /repos/yum/\n    access_key_env: AK\n    secret_key_file: keys/s3.secret\n    public_url: https://cdn.example/repos/yum/\nmirrors: []\n",
+            "p.yaml",
+        );
+        let cfg = load_yaml(&p).unwrap();
+        let s3 = cfg.publish.unwrap();
+        assert_eq!(
+            (s3.bucket.as_str(), s3.prefix.as_str()),
+            ("mirrors", "repos/yum")
+        );
+        assert_eq!(s3.region, "us-east-1");
+        assert_eq!(s3.public_url, "https://cdn.example/repos/yum");
+        assert_eq!(s3.access_key, SecretSource::Env("AK".into()));
+        assert_eq!(
+            s3.secret_key,
+            SecretSource::File(d.path().join("keys/s3.secret"))
+        );
+        for (block, needle) in [
+            (
+                "access_key: AKIA\n    secret_key_env: S",
+                "unknown field `access_key`",
+            ),
+            ("secret_key_env: S", "exactly one of access_key_env"),
+            (
+                "access_key_env: A\n    access_key_file: f\n    secret_key_env: S",
+                "exactly one of access_key_env",
+            ),
+        ] {
+            let (_d, p) = write(
+                &format!(
+                    "publish:\n  s3:\n    endpoint: http://h/\n    bucket: b\n    public_url: http://h/b\n    {block}\n"
+                ),
+                "bad.yaml",
+            );
+            let err = load_yaml(&p).unwrap_err().to_string();
+            assert!(err.contains("bad.yaml") && err.contains(needle), "{err}");
+        }
+        let (_d, p) = write(
+            "publish:\n  s3:\n    endpoint: ftp://h/\n    bucket: b\n    public_url: http://h/b\n    access_key_env: A\n    secret_key_env: S\n",
+            "bad.yaml",
+        );
+        let err = load_yaml(&p).unwrap_err().to_string();
+        assert!(err.contains("publish.s3: endpoint"), "{err}");
     }
 
     /// Issue 10: filter options in both formats, and their errors.

@@ -7,11 +7,11 @@ use mirror_index::MirrorName;
 
 use super::{
     CLIENT_SIDE_OPTIONS, Config, ConfigError, FilterOptions, MirrorSpec, NOT_HONOURED_OPTIONS,
-    TrustSpec, Upstream, XmlBasePolicy, check_unique, config_key, config_path, default_vars,
-    line_of_key, proxy_spec, push_ignored, read, scalar, secret_source, set_vars, split_list,
-    yes_no,
+    S3Spec, TrustSpec, Upstream, XmlBasePolicy, check_unique, config_key, config_path,
+    default_vars, line_of_key, proxy_spec, push_ignored, read, scalar, secret_source, set_vars,
+    split_list, yes_no,
 };
-use crate::access::AccessSpec;
+use crate::access::{AccessSpec, SecretSource};
 use crate::filter::SignSpec;
 
 #[derive(serde::Deserialize)]
@@ -26,6 +26,28 @@ struct YamlFile {
     mirrors: Vec<YamlMirror>,
     #[serde(default)]
     channels: BTreeMap<String, YamlChannel>,
+    publish: Option<YamlPublish>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct YamlPublish {
+    s3: YamlS3,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct YamlS3 {
+    endpoint: String,
+    bucket: String,
+    #[serde(default)]
+    prefix: String,
+    region: Option<String>,
+    access_key_env: Option<String>,
+    access_key_file: Option<PathBuf>,
+    secret_key_env: Option<String>,
+    secret_key_file: Option<PathBuf>,
+    public_url: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -92,6 +114,36 @@ struct YamlMirror {
     other: BTreeMap<String, serde_yaml::Value>,
 }
 
+/// The `publish: s3:` block, checked: URLs parse, credentials come from the
+/// environment or a file (exactly one of each).
+fn s3_spec(s: YamlS3, config: &Path) -> Result<S3Spec, String> {
+    for (k, v) in [("endpoint", &s.endpoint), ("public_url", &s.public_url)] {
+        let u = url::Url::parse(v).map_err(|e| format!("{k} {v:?}: {e}"))?;
+        if !matches!(u.scheme(), "http" | "https") {
+            return Err(format!("{k} {v:?} is not an http(s) URL"));
+        }
+    }
+    if s.bucket.is_empty() || s.bucket.contains('/') {
+        return Err(format!("bucket {:?} is not a bucket name", s.bucket));
+    }
+    let secret = |name: &str, env: Option<String>, file: Option<PathBuf>| match (env, file) {
+        (Some(e), None) => Ok(SecretSource::Env(e)),
+        (None, Some(f)) => Ok(SecretSource::File(config_path(config, f))),
+        _ => Err(format!(
+            "give exactly one of {name}_env and {name}_file (credentials are never written in the config)"
+        )),
+    };
+    Ok(S3Spec {
+        endpoint: s.endpoint,
+        bucket: s.bucket,
+        prefix: s.prefix.trim_matches('/').to_owned(),
+        region: s.region.unwrap_or_else(|| "us-east-1".into()),
+        access_key: secret("access_key", s.access_key_env, s.access_key_file)?,
+        secret_key: secret("secret_key", s.secret_key_env, s.secret_key_file)?,
+        public_url: s.public_url.trim_end_matches('/').to_owned(),
+    })
+}
+
 /// A YAML list, or one string of dnf's whitespace- or comma-separated items.
 fn list(v: Option<serde_yaml::Value>) -> Vec<String> {
     match v {
@@ -116,7 +168,13 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
     for ch in file.channels.keys() {
         crate::channels::Channel::new(ch).map_err(|e| invalid(format!("channels: {e}")))?;
     }
+    let publish = file
+        .publish
+        .map(|p| s3_spec(p.s3, path))
+        .transpose()
+        .map_err(|e| invalid(format!("publish.s3: {e}")))?;
     let mut cfg = Config {
+        publish,
         channels: file
             .channels
             .into_iter()

@@ -46,6 +46,15 @@ fn channel_failure(e: &channels::ChannelError) -> Failure {
     }
 }
 
+/// The mirrors a promotion moved.
+fn moved(record: &channels::Promotion) -> Vec<mirror_index::MirrorName> {
+    record
+        .set
+        .keys()
+        .filter_map(|m| mirror_index::MirrorName::new(m).ok())
+        .collect()
+}
+
 fn report(record: &channels::Promotion, out: Output) {
     if out.json {
         out.json(record);
@@ -92,7 +101,7 @@ pub fn promote(
     )
     .map_err(|e| channel_failure(&e))?;
     report(&record, out);
-    Ok(OK)
+    Ok(super::publish::follow(s, &moved(&record), out))
 }
 
 /// Move a channel's pointer of one mirror back (default: to the newest
@@ -118,7 +127,7 @@ pub fn rollback(
         e => channel_failure(&e),
     })?;
     report(&record, out);
-    Ok(OK)
+    Ok(super::publish::follow(s, &moved(&record), out))
 }
 
 pub fn list(s: &Settings, name: Option<&str>, out: Output) -> Result<u8, Failure> {
@@ -207,7 +216,12 @@ pub fn vote(s: &Settings, file: &Path, v: &channels::Vote, out: Output) -> Resul
             out.line(format!("promoted to {}: {}", p.channel, p.reason));
         }
     }
-    Ok(OK)
+    let code = made
+        .iter()
+        .map(|p| super::publish::follow(s, &moved(p), out))
+        .max()
+        .unwrap_or(OK);
+    Ok(code)
 }
 
 pub fn votes(s: &Settings, file: Option<&Path>, out: Output) -> Result<u8, Failure> {

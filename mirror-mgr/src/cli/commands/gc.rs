@@ -26,8 +26,9 @@ pub fn run(s: &Settings, args: &GcArgs, out: Output) -> Result<u8, Failure> {
     let now = jiff::Timestamp::now();
     let mut reports = Vec::new();
     let mut code = OK;
-    for m in settings::mirrors_or_all(root, &args.names)? {
-        match lifecycle::gc(root, &m, &policy, args.dry_run, s.wait, now) {
+    let mirrors = settings::mirrors_or_all(root, &args.names)?;
+    for m in &mirrors {
+        match lifecycle::gc(root, m, &policy, args.dry_run, s.wait, now) {
             Ok(r) => {
                 if !out.json {
                     let verb = if args.dry_run {
@@ -69,6 +70,10 @@ pub fn run(s: &Settings, args: &GcArgs, out: Output) -> Result<u8, Failure> {
     }
     if out.json {
         out.json(&reports);
+    }
+    if !args.dry_run {
+        // The bucket drops what was removed here.
+        code = code.max(super::publish::follow(s, &mirrors, out));
     }
     Ok(code)
 }

@@ -10,6 +10,7 @@ mod history;
 mod index;
 mod man;
 mod pin;
+mod publish;
 mod rollback;
 mod serve;
 mod snapshots;
@@ -34,7 +35,21 @@ pub fn run(cli: &Cli, out: Output) -> Result<u8, Failure> {
     let no_vars = super::args::VarOpts::default();
     match &cli.command {
         Command::Sync(args) => sync::run(&resolve(&args.tree, &args.vars)?, args, out),
-        Command::Index { tree } => index::run(&resolve(tree, &no_vars)?, out),
+        Command::Index { tree, from_bucket } => {
+            let s = resolve(tree, &no_vars)?;
+            if *from_bucket {
+                publish::index_from_bucket(&s, out)
+            } else {
+                index::run(&s, out)
+            }
+        }
+        Command::Publish { tree, names, all } => {
+            let s = resolve(tree, &no_vars)?;
+            if names.is_empty() && !*all {
+                return Err(Failure::usage("publish: name mirrors, or pass --all"));
+            }
+            publish::run(&s, names, out)
+        }
         Command::Rollback {
             tree,
             name,

@@ -23,5 +23,6 @@ pub fn run(s: &Settings, name: &str, to: Option<&str>, out: Output) -> Result<u8
         ));
     }
     super::index::report(&o, out);
-    Ok(super::index::code(&o))
+    let published = super::publish::follow(s, std::slice::from_ref(&name), out);
+    Ok(super::index::code(&o).max(published))
 }

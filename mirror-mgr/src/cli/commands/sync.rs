@@ -84,11 +84,27 @@ pub fn run(s: &Settings, args: &SyncArgs, out: Output) -> Result<u8, Failure> {
         None => (None, None),
     };
     let reports: Vec<&SyncReport> = results.iter().map(|(r, _)| r).collect();
+    // --publish: the mirrors that synced go to the bucket, after the local index.
+    let (published, publish_err) = if args.publish {
+        let ok: Vec<mirror_index::MirrorName> = reports
+            .iter()
+            .filter(|r| r.status != Status::Failed)
+            .filter_map(|r| mirror_index::MirrorName::new(&r.mirror).ok())
+            .collect();
+        match super::publish::publish_mirrors(s, &ok, out) {
+            Ok(p) => (Some(p), None),
+            Err(f) => (None, Some(f.message)),
+        }
+    } else {
+        (None, None)
+    };
     if out.json {
         out.json(&serde_json::json!({
             "mirrors": reports,
             "index": index_out.as_ref().map(|o| serde_json::json!({"mirrors": o.map.len(), "skipped": o.skipped, "errors": o.errors})),
             "index_error": index_err,
+            "published": published,
+            "publish_error": publish_err,
         }));
     } else {
         for r in &reports {
@@ -105,8 +121,12 @@ pub fn run(s: &Settings, args: &SyncArgs, out: Output) -> Result<u8, Failure> {
     if let Some(e) = &index_err {
         out.error(format!("writing the index: {e}"));
     }
+    if let Some(e) = &publish_err {
+        out.error(e);
+    }
     let failed = reports.iter().any(|r| r.status == Status::Failed)
         || index_err.is_some()
+        || publish_err.is_some()
         || index_out.as_ref().is_some_and(|o| !o.errors.is_empty());
     let only_locked = results.iter().any(|(_, l)| *l)
         && results

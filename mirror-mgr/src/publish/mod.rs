@@ -1,0 +1,560 @@
+//! `publish`: the local tree uploaded to an S3-compatible bucket, in the
+//! same layout, so dnf reads the bucket (or a CDN in front of it) exactly
+//! as it reads the tree.
+//!
+//! Invariants, per mirror (see [`publish_mirror`]):
+//! - a snapshot's files go up before its metadata, its metadata before
+//!   `repomd.xml`: a client never finds a `repomd.xml` whose files are
+//!   missing; an object that exists is complete (a PUT is atomic; a killed
+//!   multipart upload leaves no object);
+//! - `latest.txt` and channel pointers go up after every snapshot they
+//!   name is complete, the index ([`index`]) after the pointers;
+//! - a package's bytes are uploaded once: a file hard-linked to one of an
+//!   already published snapshot (the same inode, so the same bytes) is a
+//!   server-side copy;
+//! - snapshots removed locally (gc) are removed from the bucket after the
+//!   pointers and the index stopped naming them, `repomd.xml` first;
+//! - a killed publish leaves the bucket serving the previous state; the
+//!   next run skips what is there and finishes.
+//!
+//! Credentials come from the environment or files and never appear in
+//! output or errors.
+
+pub mod index;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures_util::{StreamExt, TryStreamExt};
+use object_store::aws::{AmazonS3, AmazonS3Builder, S3ConditionalPut};
+use object_store::path::Path as Key;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use mirror_index::{MirrorName, SnapshotName};
+
+use crate::access::{Secret, SecretSource};
+use crate::config::S3Spec;
+use crate::crashpoint;
+use crate::store::{Store, StoreError};
+
+/// Files above this size go up in parts.
+const MULTIPART_OVER: u64 = 32 << 20;
+/// Part size of multipart uploads.
+const PART: usize = 16 << 20;
+/// Uploads in flight at once.
+const PARALLEL: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("publish: {0}")]
+    Config(String),
+    #[error("{what} {key}")]
+    Bucket {
+        what: &'static str,
+        key: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the index {key} kept changing under other publishers; gave up after {tries} tries")]
+    Contended { key: String, tries: u32 },
+}
+
+fn secret(what: &str, src: &SecretSource) -> Result<Secret, PublishError> {
+    match src {
+        SecretSource::Env(v) => std::env::var(v).map(Secret::new).map_err(|_| {
+            PublishError::Config(format!("{what}: environment variable {v} is not set"))
+        }),
+        SecretSource::File(p) => std::fs::read_to_string(p)
+            .map(|t| Secret::new(t.lines().next().unwrap_or_default().trim()))
+            .map_err(|e| PublishError::Config(format!("{what}: cannot read {}: {e}", p.display()))),
+        SecretSource::Value(_) => Err(PublishError::Config(format!(
+            "{what}: give it in a file or the environment"
+        ))),
+    }
+}
+
+/// A bucket and the prefix the tree lives under.
+pub struct Bucket {
+    store: AmazonS3,
+    prefix: String,
+    /// What clients read the bucket at.
+    pub public_url: String,
+    /// For messages: `s3://bucket/prefix`.
+    pub shown: String,
+}
+
+impl std::fmt::Debug for Bucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl Bucket {
+    /// Connect (nothing is sent yet); credentials are read here.
+    pub fn open(spec: &S3Spec) -> Result<Self, PublishError> {
+        let access = secret("access_key", &spec.access_key)?;
+        let secret_key = secret("secret_key", &spec.secret_key)?;
+        let store = AmazonS3Builder::new()
+            .with_endpoint(&spec.endpoint)
+            .with_bucket_name(&spec.bucket)
+            .with_region(&spec.region)
+            .with_access_key_id(access.expose())
+            .with_secret_access_key(secret_key.expose())
+            .with_allow_http(spec.endpoint.starts_with("http://"))
+            .with_virtual_hosted_style_request(false)
+            .with_conditional_put(S3ConditionalPut::ETagMatch)
+            .build()
+            .map_err(|e| PublishError::Config(format!("s3 endpoint {}: {e}", spec.endpoint)))?;
+        Ok(Self {
+            store,
+            prefix: spec.prefix.clone(),
+            public_url: spec.public_url.clone(),
+            shown: format!("s3://{}/{}", spec.bucket, spec.prefix),
+        })
+    }
+
+    /// The key of `rel` (a path in the tree).
+    pub fn key(&self, rel: &str) -> Key {
+        let full = if self.prefix.is_empty() {
+            rel.to_owned()
+        } else {
+            format!("{}/{rel}", self.prefix)
+        };
+        // parse keeps names as they are ('~', '+', '%' ...); only empty
+        // segments and `.`/`..` are refused, which local trees never have.
+        Key::parse(&full).unwrap_or_else(|_| Key::from(full.as_str()))
+    }
+
+    fn err(what: &'static str, key: &Key) -> impl FnOnce(object_store::Error) -> PublishError {
+        let key = key.to_string();
+        move |source| PublishError::Bucket { what, key, source }
+    }
+
+    /// The bytes at `key`, when it exists, with its ETag.
+    pub async fn get(&self, key: &Key) -> Result<Option<(Vec<u8>, Option<String>)>, PublishError> {
+        match self.store.get(key).await {
+            Ok(r) => {
+                let etag = r.meta.e_tag.clone();
+                let b = r.bytes().await.map_err(Self::err("reading", key))?;
+                Ok(Some((b.to_vec(), etag)))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Self::err("reading", key)(e)),
+        }
+    }
+
+    pub async fn put(&self, key: &Key, data: Vec<u8>) -> Result<(), PublishError> {
+        self.store
+            .put(key, PutPayload::from(data))
+            .await
+            .map(|_| ())
+            .map_err(Self::err("uploading", key))
+    }
+
+    /// Every key under `rel/` (relative to `rel`).
+    pub async fn list(&self, rel: &str) -> Result<HashSet<String>, PublishError> {
+        let base = self.key(rel);
+        let strip = format!("{base}/");
+        self.store
+            .list(Some(&base))
+            .map_ok(|m| {
+                m.location
+                    .as_ref()
+                    .strip_prefix(&strip)
+                    .unwrap_or(m.location.as_ref())
+                    .to_owned()
+            })
+            .try_collect()
+            .await
+            .map_err(Self::err("listing", &base))
+    }
+
+    /// What lies right under `rel`: the names of its "directories" and of
+    /// its objects (files).
+    pub async fn entries(&self, rel: &str) -> Result<(Vec<String>, Vec<String>), PublishError> {
+        let base = self.key(rel);
+        let r = self
+            .store
+            .list_with_delimiter(Some(&base))
+            .await
+            .map_err(Self::err("listing", &base))?;
+        let names = |keys: Vec<&Key>| -> Vec<String> {
+            keys.into_iter()
+                .filter_map(|k| k.filename().map(str::to_owned))
+                .collect()
+        };
+        Ok((
+            names(r.common_prefixes.iter().collect()),
+            names(r.objects.iter().map(|m| &m.location).collect()),
+        ))
+    }
+
+    pub async fn dirs(&self, rel: &str) -> Result<Vec<String>, PublishError> {
+        Ok(self.entries(rel).await?.0)
+    }
+
+    pub async fn files(&self, rel: &str) -> Result<Vec<String>, PublishError> {
+        Ok(self.entries(rel).await?.1)
+    }
+
+    async fn exists(&self, key: &Key) -> Result<bool, PublishError> {
+        match self.store.head(key).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(Self::err("checking", key)(e)),
+        }
+    }
+
+    async fn delete(&self, key: &Key) -> Result<(), PublishError> {
+        match self.store.delete(key).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(Self::err("deleting", key)(e)),
+        }
+    }
+
+    /// Upload a local file (in parts when large).
+    async fn upload_file(
+        &self,
+        key: &Key,
+        path: &std::path::Path,
+        size: u64,
+    ) -> Result<(), PublishError> {
+        let io = |source| PublishError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let over = std::env::var(crate::env_vars::MULTIPART_OVER)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(MULTIPART_OVER);
+        if size <= over {
+            let data = tokio::fs::read(path).await.map_err(io)?;
+            return self.put(key, data).await;
+        }
+        let upload = self
+            .store
+            .put_multipart(key)
+            .await
+            .map_err(Self::err("starting an upload of", key))?;
+        let mut w = object_store::WriteMultipart::new_with_chunk_size(upload, PART);
+        let mut f = tokio::fs::File::open(path).await.map_err(io)?;
+        let mut buf = vec![0u8; PART];
+        loop {
+            let n = tokio::io::AsyncReadExt::read(&mut f, &mut buf)
+                .await
+                .map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            w.wait_for_capacity(4)
+                .await
+                .map_err(Self::err("uploading", key))?;
+            w.write(&buf[..n]);
+        }
+        w.finish()
+            .await
+            .map_err(Self::err("finishing the upload of", key))?;
+        Ok(())
+    }
+}
+
+/// Publish `mirrors` of the tree at `root`: each mirror's snapshots and
+/// pointers (under its lock, so no sync or gc changes it meanwhile), then
+/// the shared index, then what gc removed. One report per mirror.
+pub async fn publish(
+    bucket: &Bucket,
+    root: &std::path::Path,
+    mirrors: &[MirrorName],
+) -> Result<Vec<PublishReport>, PublishError> {
+    let mut reports = Vec::new();
+    let mut latest: index::Changes = BTreeMap::new();
+    let mut channels: BTreeMap<String, index::Changes> = BTreeMap::new();
+    let mut locks = Vec::new();
+    for name in mirrors {
+        let store = Store::new(root, name.clone());
+        if !store.dir.is_dir() {
+            return Err(PublishError::Config(format!(
+                "mirror {name} does not exist under {}",
+                root.display()
+            )));
+        }
+        let lock = {
+            let s = store.clone();
+            tokio::task::spawn_blocking(move || s.lock(true))
+                .await
+                .map_err(|e| PublishError::Config(e.to_string()))??
+        };
+        locks.push(lock);
+        reports.push(publish_mirror(bucket, &store).await?);
+        latest.insert(
+            name.to_string(),
+            store
+                .latest()?
+                .map(|l| index::snapshot_url(bucket, name.as_str(), l.as_str())),
+        );
+        for (ch, snap) in crate::channels::pointers_of(&store.dir)? {
+            channels.entry(ch).or_default().insert(
+                name.to_string(),
+                Some(index::snapshot_url(bucket, name.as_str(), &snap)),
+            );
+        }
+    }
+    index::merge(
+        bucket,
+        "latest",
+        mirror_index::all_latest::WRAPPER_KEY,
+        &latest,
+        false,
+    )
+    .await?;
+    for (ch, changes) in &channels {
+        index::merge(bucket, ch, &index::wrapper_key(ch), changes, false).await?;
+    }
+    for (name, report) in mirrors.iter().zip(reports.iter_mut()) {
+        prune_mirror(bucket, &Store::new(root, name.clone()), report).await?;
+    }
+    drop(locks);
+    Ok(reports)
+}
+
+/// What one mirror's publish did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct PublishReport {
+    pub mirror: String,
+    /// Snapshots completed in the bucket by this run.
+    pub snapshots_uploaded: Vec<String>,
+    /// Files sent (their bytes), files copied inside the bucket from a
+    /// published snapshot, files already there.
+    pub files_uploaded: u64,
+    pub bytes_uploaded: u64,
+    pub files_copied: u64,
+    pub files_present: u64,
+    /// Pointers (`latest.txt`, `<channel>.txt`) that changed.
+    pub pointers_updated: Vec<String>,
+    /// Snapshots removed from the bucket (gone locally).
+    pub snapshots_deleted: Vec<String>,
+}
+
+/// Counters shared by parallel uploads.
+#[derive(Default)]
+struct Counts {
+    uploaded: AtomicU64,
+    bytes: AtomicU64,
+    copied: AtomicU64,
+    present: AtomicU64,
+}
+
+/// The snapshots of a mirror the bucket holds completely (their
+/// `repomd.xml` is there; it goes up last).
+async fn complete_in_bucket(
+    bucket: &Bucket,
+    name: &MirrorName,
+) -> Result<Vec<SnapshotName>, PublishError> {
+    let mut out = Vec::new();
+    for d in bucket.dirs(name.as_str()).await? {
+        if let Ok(s) = SnapshotName::parse(&d)
+            && bucket
+                .exists(&bucket.key(&format!("{name}/{s}/repodata/repomd.xml")))
+                .await?
+        {
+            out.push(s);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Upload what the bucket lacks of a mirror, move its pointers, and remove
+/// what gc removed locally. The index is [`index::merge`]'s job,
+/// called once for all mirrors after this.
+pub async fn publish_mirror(bucket: &Bucket, store: &Store) -> Result<PublishReport, PublishError> {
+    let name = store.name.clone();
+    let mut report = PublishReport {
+        mirror: name.to_string(),
+        ..PublishReport::default()
+    };
+    let local = store.snapshots()?;
+    let mut done = complete_in_bucket(bucket, &name).await?;
+    let counts = Arc::new(Counts::default());
+    for snap in &local {
+        if done.contains(snap) {
+            continue;
+        }
+        // Files whose bytes the bucket has: those of published snapshots
+        // kept locally (newest first, a few are enough: later snapshots
+        // share most of their packages with the ones just before).
+        let mut have: HashMap<(u64, u64), Key> = HashMap::new();
+        for older in done.iter().rev().filter(|s| local.contains(s)).take(3) {
+            let dir = store.snapshot_dir(older);
+            for rel in crate::store::list_files(&dir)? {
+                if let Ok(m) = std::fs::metadata(dir.join(&rel)) {
+                    have.entry((m.dev(), m.ino()))
+                        .or_insert_with(|| bucket.key(&format!("{name}/{older}/{rel}")));
+                }
+            }
+        }
+        upload_snapshot(bucket, store, snap, &have, &counts).await?;
+        report.snapshots_uploaded.push(snap.to_string());
+        done.push(snap.clone());
+        done.sort();
+    }
+    report.files_uploaded = counts.uploaded.load(Ordering::Relaxed);
+    report.bytes_uploaded = counts.bytes.load(Ordering::Relaxed);
+    report.files_copied = counts.copied.load(Ordering::Relaxed);
+    report.files_present = counts.present.load(Ordering::Relaxed);
+
+    // Pointers: each names a snapshot complete in the bucket by now.
+    let mut pointers: BTreeMap<String, String> = crate::channels::pointers_of(&store.dir)?
+        .into_iter()
+        .map(|(ch, s)| (format!("{ch}.txt"), s))
+        .collect();
+    if let Some(l) = store.latest()? {
+        pointers.insert(mirror_index::layout::LATEST_FILE.into(), l.to_string());
+    }
+    for (file, snap) in &pointers {
+        let key = bucket.key(&format!("{name}/{file}"));
+        let text = format!("{snap}\n");
+        let same = bucket
+            .get(&key)
+            .await?
+            .is_some_and(|(b, _)| b == text.as_bytes());
+        if !same {
+            bucket.put(&key, text.into_bytes()).await?;
+            report.pointers_updated.push(file.clone());
+            crashpoint::hit("publish-pointer-written");
+        }
+    }
+    Ok(report)
+}
+
+/// After the index stopped naming them: remove from the bucket the
+/// snapshots of `store` that are gone locally, `repomd.xml` first.
+pub async fn prune_mirror(
+    bucket: &Bucket,
+    store: &Store,
+    report: &mut PublishReport,
+) -> Result<(), PublishError> {
+    let name = &store.name;
+    let local: HashSet<SnapshotName> = store.snapshots()?.into_iter().collect();
+    let named: HashSet<String> = {
+        let mut n = HashSet::new();
+        // latest.txt and every channel pointer.
+        for f in bucket.files(name.as_str()).await? {
+            let pointer = std::path::Path::new(&f)
+                .extension()
+                .is_some_and(|e| e == "txt");
+            if pointer && let Some((b, _)) = bucket.get(&bucket.key(&format!("{name}/{f}"))).await?
+            {
+                n.insert(String::from_utf8_lossy(&b).trim().to_owned());
+            }
+        }
+        n
+    };
+    for d in bucket.dirs(name.as_str()).await? {
+        let Ok(s) = SnapshotName::parse(&d) else {
+            continue;
+        };
+        if local.contains(&s) || named.contains(s.as_str()) {
+            continue;
+        }
+        let base = format!("{name}/{s}");
+        bucket
+            .delete(&bucket.key(&format!("{base}/repodata/repomd.xml")))
+            .await?;
+        crashpoint::hit("publish-repomd-deleted");
+        let keys: Vec<Key> = bucket
+            .list(&base)
+            .await?
+            .into_iter()
+            .map(|rel| bucket.key(&format!("{base}/{rel}")))
+            .collect();
+        futures_util::stream::iter(keys.iter().map(|k| bucket.delete(k)))
+            .buffer_unordered(PARALLEL)
+            .try_collect::<()>()
+            .await?;
+        report.snapshots_deleted.push(s.to_string());
+    }
+    Ok(())
+}
+
+/// One snapshot: files, then metadata, then `repomd.xml` (with its
+/// signature just before it).
+async fn upload_snapshot(
+    bucket: &Bucket,
+    store: &Store,
+    snap: &SnapshotName,
+    have: &HashMap<(u64, u64), Key>,
+    counts: &Counts,
+) -> Result<(), PublishError> {
+    let name = &store.name;
+    let dir = store.snapshot_dir(snap);
+    let present = bucket.list(&format!("{name}/{snap}")).await?;
+    let files = crate::store::list_files(&dir)?;
+    let is_root = |f: &str| f == "repodata/repomd.xml";
+    let is_sig = |f: &str| f.starts_with("repodata/repomd.xml.");
+    let (meta, data): (Vec<String>, Vec<String>) =
+        files.into_iter().partition(|f| f.starts_with("repodata/"));
+    let one = |rel: String| {
+        let dir = dir.clone();
+        let present = &present;
+        async move {
+            if present.contains(rel.as_str()) {
+                counts.present.fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            }
+            let path = dir.join(&rel);
+            let m = std::fs::metadata(&path).map_err(|source| PublishError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let key = bucket.key(&format!("{name}/{snap}/{rel}"));
+            if let Some(from) = have.get(&(m.dev(), m.ino())) {
+                bucket
+                    .store
+                    .copy(from, &key)
+                    .await
+                    .map_err(Bucket::err("copying to", &key))?;
+                counts.copied.fetch_add(1, Ordering::Relaxed);
+            } else {
+                bucket.upload_file(&key, &path, m.len()).await?;
+                counts.uploaded.fetch_add(1, Ordering::Relaxed);
+                counts.bytes.fetch_add(m.len(), Ordering::Relaxed);
+            }
+            crashpoint::hit("publish-file-uploaded");
+            Ok::<_, PublishError>(())
+        }
+    };
+    futures_util::stream::iter(data.into_iter().map(one))
+        .buffer_unordered(PARALLEL)
+        .try_collect::<()>()
+        .await?;
+    crashpoint::hit("publish-packages-uploaded");
+    futures_util::stream::iter(
+        meta.iter()
+            .filter(|f| !is_root(f) && !is_sig(f))
+            .map(|f| one(f.clone())),
+    )
+    .buffer_unordered(PARALLEL)
+    .try_collect::<()>()
+    .await?;
+    for f in meta.iter().filter(|f| is_sig(f)) {
+        one(f.clone()).await?;
+    }
+    crashpoint::hit("publish-metadata-uploaded");
+    for f in meta.iter().filter(|f| is_root(f)) {
+        one(f.clone()).await?;
+    }
+    crashpoint::hit("publish-snapshot-complete");
+    Ok(())
+}

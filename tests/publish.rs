@@ -1,0 +1,317 @@
+//! Publishing to S3-compatible object storage (issue 14), on a real
+//! distributed engine: SeaweedFS (single node, S3 gateway, anonymous read
+//! like a CDN), with dnf and mirror-client reading the bucket.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use mirror_e2e::*;
+
+fn config(w: &World, root: &Path, s3: &Seaweed, prefix: &str, name: &str) -> PathBuf {
+    let cfg = root.with_extension(format!("{prefix}.yaml"));
+    write(
+        &cfg,
+        &format!(
+            "root: {}\nbase_url: {}\n{}mirrors:\n  - name: {name}\n    baseurl: {}\n",
+            root.display(),
+            w.base_url(),
+            s3.publish_yaml(prefix),
+            w.upstream_url()
+        ),
+    );
+    cfg
+}
+
+fn mgr_cfg(cfg: &Path) -> Command {
+    let mut c = Command::new(bin("mirror-mgr"));
+    c.arg("--config").arg(cfg);
+    with_s3_env(&mut c);
+    c
+}
+
+/// What a client of the bucket sees: every mirror the index names installs
+/// `pkg` at the version it expects (None: that mirror is not indexed).
+fn installs_from_index(public: &str, mirror: &str, pkg: &str) -> Option<String> {
+    let (code, body) = Seaweed::get(&format!("{public}/all_latest.json"));
+    if code == 404 {
+        return None;
+    }
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("the index parses");
+    let url = v["latest_ci_repos"][mirror].as_str()?.to_owned();
+    let dnf = Dnf::new();
+    let out = dnf.install_from("bucket", &format!("{url}/"), &[pkg]);
+    assert!(
+        out.status.success(),
+        "the index names {url}, which dnf cannot install from: {}",
+        stderr(&out)
+    );
+    dnf.installed_version(pkg)
+}
+
+/// Acceptance 1 and 2: sync and publish; dnf installs from the bucket and
+/// through mirror-client; an upstream update uploads only the changed
+/// package's bytes (the others are copied inside the bucket); both
+/// snapshots install; rollback and gc act on the bucket.
+#[test]
+fn publish_install_update_and_lifecycle() {
+    let s3 = Seaweed::start("mirrors");
+    let w = World::new();
+    build_rpms(
+        &w.upstream(),
+        "Packages",
+        &[
+            Pkg::new("alpha", "1.0", "1"),
+            Pkg::new("beta", "1.0", "1"),
+            Pkg::new("gamma", "1.0", "1"),
+        ],
+    );
+    createrepo(&w.upstream(), &RepoOpts::default());
+    let root = w.root();
+    let cfg = config(&w, &root, &s3, "yum", "pub-el9");
+    let public = s3.public_url("yum");
+
+    let out = run_ok(mgr_cfg(&cfg).args(["--json", "sync", "pub-el9", "--publish"]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s1 = v["mirrors"][0]["snapshot"].as_str().unwrap().to_owned();
+    let p = &v["published"][0];
+    assert_eq!(p["snapshots_uploaded"][0], s1.as_str(), "{v}");
+    assert_eq!(p["files_copied"], 0, "{v}");
+    // Credentials never show.
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        !all.contains(S3_SECRET) && !all.contains(S3_ACCESS),
+        "{all}"
+    );
+
+    // dnf installs straight from the bucket, and through mirror-client.
+    let dnf = Dnf::new();
+    let out = dnf.install_from("b", &format!("{public}/pub-el9/{s1}/"), &["alpha", "beta"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let job = w.top.path().join("job.repo");
+    write(
+        &job,
+        "[pub-el9]\nname=x\nmirrorlist=http://unreachable.invalid/ml\ngpgcheck=0\n",
+    );
+    run_ok(
+        Command::new(bin("mirror-client"))
+            .arg("--mirrors")
+            .arg(format!("{public}/all_latest.json"))
+            .arg(&job),
+    );
+    let text = std::fs::read_to_string(&job).unwrap();
+    assert!(
+        text.contains(&format!("baseurl={public}/pub-el9/{s1}")),
+        "{text}"
+    );
+    let dnf = Dnf::new();
+    let mut c = dnf.cmd();
+    c.arg(format!(
+        "--setopt=reposdir={}",
+        job.parent().unwrap().display()
+    ))
+    .args(["--repo", "pub-el9", "install", "gamma"]);
+    let out = run(&mut c);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(dnf.installed_version("gamma").as_deref(), Some("1.0-1"));
+
+    // An update: one new package; the unchanged ones are not sent again.
+    build_rpms(&w.upstream(), "Packages", &[Pkg::new("alpha", "2.0", "1")]);
+    std::fs::remove_file(w.upstream().join("Packages/alpha-1.0-1.noarch.rpm")).unwrap();
+    createrepo(&w.upstream(), &RepoOpts::default());
+    let out = run_ok(mgr_cfg(&cfg).args(["--json", "sync", "pub-el9", "--publish"]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s2 = v["mirrors"][0]["snapshot"].as_str().unwrap().to_owned();
+    let p = &v["published"][0];
+    let snap2 = root.join("pub-el9").join(&s2);
+    let metadata = files(&snap2.join("repodata"));
+    let new_pkg = std::fs::metadata(snap2.join("Packages/alpha-2.0-1.noarch.rpm"))
+        .unwrap()
+        .len();
+    let meta_bytes: u64 = metadata
+        .iter()
+        .map(|f| {
+            std::fs::metadata(snap2.join("repodata").join(f))
+                .unwrap()
+                .len()
+        })
+        .sum();
+    assert_eq!(p["files_copied"], 2, "beta and gamma are copies: {p}");
+    assert_eq!(p["files_uploaded"], 1 + metadata.len(), "{p}");
+    assert_eq!(p["bytes_uploaded"], new_pkg + meta_bytes, "{p}");
+    assert_eq!(
+        installs_from_index(&public, "pub-el9", "alpha").as_deref(),
+        Some("2.0-1")
+    );
+    let dnf = Dnf::new();
+    let out = dnf.install_from("old", &format!("{public}/pub-el9/{s1}/"), &["alpha"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(dnf.installed_version("alpha").as_deref(), Some("1.0-1"));
+
+    // A publish with nothing new sends nothing.
+    let out = run_ok(mgr_cfg(&cfg).args(["--json", "publish", "--all"]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["published"][0]["files_uploaded"], 0, "{v}");
+
+    // rollback moves the bucket's pointer and index too; gc removes there too.
+    run_ok(mgr_cfg(&cfg).args(["rollback", "pub-el9"]));
+    let (_, latest) = Seaweed::get(&format!("{public}/pub-el9/latest.txt"));
+    assert_eq!(String::from_utf8_lossy(&latest).trim(), s1);
+    assert_eq!(
+        installs_from_index(&public, "pub-el9", "alpha").as_deref(),
+        Some("1.0-1")
+    );
+    run_ok(mgr_cfg(&cfg).args(["rollback", "pub-el9", "--to", &s2]));
+    run_ok(mgr_cfg(&cfg).args(["gc", "pub-el9", "--keep-last", "1"]));
+    let (code, _) = Seaweed::get(&format!("{public}/pub-el9/{s1}/repodata/repomd.xml"));
+    assert_eq!(code, 404, "gc left {s1} in the bucket");
+    let (code, _) = Seaweed::get(&format!(
+        "{public}/pub-el9/{s1}/Packages/beta-1.0-1.noarch.rpm"
+    ));
+    assert_eq!(code, 404);
+    assert_eq!(
+        installs_from_index(&public, "pub-el9", "alpha").as_deref(),
+        Some("2.0-1")
+    );
+
+    // The index can be rebuilt from the bucket alone.
+    let (_, before) = Seaweed::get(&format!("{public}/all_latest.json"));
+    run_ok(
+        Command::new("curl")
+            .args(["-s", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user"])
+            .arg(format!("{S3_ACCESS}:{S3_SECRET}"))
+            .args(["-X", "DELETE"])
+            .arg(format!("{public}/all_latest.json")),
+    );
+    assert_eq!(Seaweed::get(&format!("{public}/all_latest.json")).0, 404);
+    run_ok(mgr_cfg(&cfg).args(["index", "--from-bucket"]));
+    let (_, after) = Seaweed::get(&format!("{public}/all_latest.json"));
+    assert_eq!(after, before);
+}
+
+/// Acceptance 3: SIGKILL at every publish step; the bucket always serves a
+/// complete previous or new state (dnf installs from whatever the index
+/// names), and the next publish completes.
+#[test]
+fn killed_publishes_leave_a_complete_state() {
+    let s3 = Seaweed::start("crash");
+    let w = World::new();
+    build_rpms(
+        &w.upstream(),
+        "Packages",
+        &[Pkg::new("alpha", "1.0", "1"), Pkg::new("beta", "1.0", "1")],
+    );
+    createrepo(&w.upstream(), &RepoOpts::default());
+    // Host state before and after an update: root_a has S1, root_b S1 and S2.
+    let root_a = w.top.path().join("root-a");
+    let cfg0 = config(&w, &root_a, &s3, "unused", "crashy-el9");
+    run_ok(mgr_cfg(&cfg0).args(["sync", "crashy-el9"]));
+    build_rpms(
+        &w.upstream(),
+        "Packages",
+        &[Pkg::new("alpha", "2.0", "1"), Pkg::new("delta", "1.0", "1")],
+    );
+    createrepo(&w.upstream(), &RepoOpts::default());
+    let root_b = w.top.path().join("root-b");
+    run_ok(Command::new("cp").arg("-a").arg(&root_a).arg(&root_b));
+    let cfg_b0 = config(&w, &root_b, &s3, "unused", "crashy-el9");
+    run_ok(mgr_cfg(&cfg_b0).args(["sync", "crashy-el9"]));
+
+    let mut points: Vec<String> = [
+        "publish-packages-uploaded",
+        "publish-metadata-uploaded",
+        "publish-snapshot-complete",
+        "publish-pointer-written",
+        "publish-index-written@1",
+        "publish-index-written@2",
+    ]
+    .iter()
+    .map(|p| (*p).to_owned())
+    .collect();
+    points.extend((1..=3).map(|n| format!("publish-file-uploaded@{n}")));
+    for (i, point) in points.iter().enumerate() {
+        let prefix = format!("crash-{i}");
+        let public = s3.public_url(&prefix);
+        let cfg_a = config(&w, &root_a, &s3, &prefix, "crashy-el9");
+        let cfg_b = config(&w, &root_b, &s3, &prefix, "crashy-el9");
+        run_ok(mgr_cfg(&cfg_a).args(["publish", "--all"]));
+        assert_eq!(
+            installs_from_index(&public, "crashy-el9", "alpha").as_deref(),
+            Some("1.0-1")
+        );
+        // Packages over 1 KiB go up in parts here: killed multipart uploads too.
+        let out = run(mgr_cfg(&cfg_b)
+            .env("MIRROR_MGR_CRASH_AT", point)
+            .env("MIRROR_MGR_MULTIPART_OVER", "1024")
+            .args(["publish", "--all"]));
+        assert_eq!(
+            out.status.signal(),
+            Some(9),
+            "{point}: not killed: {}",
+            stderr(&out)
+        );
+        // Whatever the index names installs: the old or the new state.
+        let seen = installs_from_index(&public, "crashy-el9", "alpha");
+        assert!(
+            matches!(seen.as_deref(), Some("1.0-1" | "2.0-1")),
+            "{point}: {seen:?}"
+        );
+        run_ok(
+            mgr_cfg(&cfg_b)
+                .env("MIRROR_MGR_MULTIPART_OVER", "1024")
+                .args(["publish", "--all"]),
+        );
+        assert_eq!(
+            installs_from_index(&public, "crashy-el9", "alpha").as_deref(),
+            Some("2.0-1"),
+            "{point}: the next publish did not finish"
+        );
+    }
+}
+
+/// Several publishers, one bucket: hosts publishing their own mirrors at
+/// the same time never lose each other's index entries.
+#[test]
+fn concurrent_publishers_share_the_index() {
+    let s3 = Seaweed::start("shared");
+    let w = World::new();
+    build_rpms(&w.upstream(), "Packages", &[Pkg::new("alpha", "1.0", "1")]);
+    createrepo(&w.upstream(), &RepoOpts::default());
+    let hosts: Vec<(PathBuf, String)> = (0..4)
+        .map(|i| {
+            let root = w.top.path().join(format!("host-{i}"));
+            let name = format!("host{i}-el9");
+            let cfg = config(&w, &root, &s3, "shared", &name);
+            run_ok(mgr_cfg(&cfg).args(["sync", &name]));
+            (cfg, name)
+        })
+        .collect();
+    for _round in 0..3 {
+        let handles: Vec<_> = hosts
+            .iter()
+            .map(|(cfg, _)| {
+                let cfg = cfg.clone();
+                std::thread::spawn(move || run(mgr_cfg(&cfg).args(["publish", "--all"])))
+            })
+            .collect();
+        for h in handles {
+            let out = h.join().unwrap();
+            assert!(out.status.success(), "{}", stderr(&out));
+        }
+    }
+    let public = s3.public_url("shared");
+    let (_, body) = Seaweed::get(&format!("{public}/all_latest.json"));
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    for (_, name) in &hosts {
+        assert!(v["latest_ci_repos"][name].is_string(), "{name} lost: {v}");
+    }
+    let (_, yaml) = Seaweed::get(&format!("{public}/all_latest.yaml"));
+    let y: serde_yaml::Value = serde_yaml::from_slice(&yaml).unwrap();
+    assert_eq!(
+        y["latest_ci_repos"]
+            .as_mapping()
+            .map(serde_yaml::Mapping::len),
+        Some(hosts.len())
+    );
+}
