@@ -175,6 +175,19 @@ fn publish_install_update_and_lifecycle() {
         Some("2.0-1")
     );
 
+    // A promotion moves the channel's pointer and index in the bucket too.
+    run_ok(mgr_cfg(&cfg).args(["promote", "pub-el9", &s2, "--channel", "tested"]));
+    let (code, body) = Seaweed::get(&format!("{public}/all_tested.json"));
+    assert_eq!(code, 200);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        v["tested_ci_repos"]["pub-el9"],
+        format!("{public}/pub-el9/{s2}"),
+        "{v}"
+    );
+    let (_, pointer) = Seaweed::get(&format!("{public}/pub-el9/tested.txt"));
+    assert_eq!(String::from_utf8_lossy(&pointer).trim(), s2);
+
     // The index can be rebuilt from the bucket alone.
     let (_, before) = Seaweed::get(&format!("{public}/all_latest.json"));
     run_ok(
