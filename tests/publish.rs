@@ -120,6 +120,7 @@ fn publish_install_update_and_lifecycle() {
     build_rpms(&w.upstream(), "Packages", &[Pkg::new("alpha", "2.0", "1")]);
     std::fs::remove_file(w.upstream().join("Packages/alpha-1.0-1.noarch.rpm")).unwrap();
     createrepo(&w.upstream(), &RepoOpts::default());
+    let (puts, copies) = (s3.requests("PUT", 200), s3.requests("COPY", 200));
     let out = run_ok(mgr_cfg(&cfg).args(["--json", "sync", "pub-el9", "--publish"]));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let s2 = v["mirrors"][0]["snapshot"].as_str().unwrap().to_owned();
@@ -140,6 +141,14 @@ fn publish_install_update_and_lifecycle() {
     assert_eq!(p["files_copied"], 2, "beta and gamma are copies: {p}");
     assert_eq!(p["files_uploaded"], 1 + metadata.len(), "{p}");
     assert_eq!(p["bytes_uploaded"], new_pkg + meta_bytes, "{p}");
+    // The server agrees: two copies, and PUTs for the new package, the
+    // metadata, latest.txt and the index (JSON and YAML) only.
+    assert_eq!(s3.requests("COPY", 200) - copies, 2);
+    assert_eq!(
+        s3.requests("PUT", 200) - puts,
+        1 + metadata.len() as u64 + 1 + 2,
+        "{p}"
+    );
     assert_eq!(
         installs_from_index(&public, "pub-el9", "alpha").as_deref(),
         Some("2.0-1")

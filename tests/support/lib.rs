@@ -629,6 +629,8 @@ fn free_port_pair() -> u16 {
 pub struct Seaweed {
     pub dir: tempfile::TempDir,
     pub s3_port: u16,
+    /// Prometheus metrics (`SeaweedFS_s3_request_total` by type and code).
+    pub metrics_port: u16,
     pub bucket: String,
     child: Child,
 }
@@ -649,6 +651,7 @@ impl Seaweed {
         )
         .unwrap();
         let ports: Vec<u16> = (0..4).map(|_| free_port_pair()).collect();
+        let metrics_port = free_port();
         let log = std::fs::File::create(d.join("weed.log")).unwrap();
         let child = Command::new(weed())
             .arg("server")
@@ -668,6 +671,7 @@ impl Seaweed {
                 "-s3.port.lance=0",
                 "-master.telemetry=false",
             ])
+            .arg(format!("-metricsPort={metrics_port}"))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -676,6 +680,7 @@ impl Seaweed {
         let s = Self {
             dir,
             s3_port: ports[3],
+            metrics_port,
             bucket: bucket.to_owned(),
             child,
         };
@@ -705,6 +710,23 @@ impl Seaweed {
 
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.s3_port)
+    }
+
+    /// How many S3 requests of `kind` (`PUT`, `COPY`, `GET` ...) on the
+    /// bucket answered `code`, by the server's own count.
+    pub fn requests(&self, kind: &str, code: u16) -> u64 {
+        let (_, body) = Self::get(&format!("http://127.0.0.1:{}/metrics", self.metrics_port));
+        let want = [
+            format!("bucket=\"{}\"", self.bucket),
+            format!("code=\"{code}\""),
+            format!("type=\"{kind}\""),
+        ];
+        String::from_utf8_lossy(&body)
+            .lines()
+            .filter(|l| l.starts_with("SeaweedFS_s3_request_total{"))
+            .filter(|l| want.iter().all(|w| l.contains(w.as_str())))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
     }
 
     /// The public (anonymous) URL of `prefix` in the bucket.
