@@ -13,6 +13,9 @@ pub const CRASH_AT: &str = "MIRROR_MGR_CRASH_AT";
 /// Test hook: files larger than this many bytes are published in parts
 /// (default 32 MiB), so small test packages exercise multipart uploads.
 pub const MULTIPART_OVER: &str = "MIRROR_MGR_MULTIPART_OVER";
+/// Bench hook: make every build durable with one `syncfs` (the behaviour
+/// before per-file fsyncs), to compare the two.
+pub const SYNCFS: &str = "MIRROR_MGR_SYNCFS";
 /// Log filter, as for every `tracing` program.
 pub const LOG: &str = "RUST_LOG";
 /// Disable colour.

@@ -183,15 +183,49 @@ pub(super) fn fsync_dirs(root: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Make everything written under `root` durable: one `syncfs` of its
-/// filesystem (downloads, build files, directory entries) instead of an
-/// fsync per file, which costs a millisecond each and dominated syncs of
-/// many small packages.
-pub(super) fn fsync_tree(root: &Path) -> Result<(), StoreError> {
-    let dir = File::open(root).at(root)?;
-    rustix::fs::syncfs(&dir)
-        .map_err(std::io::Error::from)
-        .at(root)
+/// Above this many new files a build is made durable with one `syncfs`
+/// (its own writes dominate then); at or below, with an fsync per new file.
+const FSYNC_FILES_MAX: usize = 256;
+
+/// Make a build durable before it is renamed into place: the data of every
+/// file `fresh` names (relative to `root`: what this sync wrote or
+/// downloaded) and every directory's entries. Files linked from `base/`
+/// need nothing: their inodes were made durable when the snapshot they came
+/// from was published.
+///
+/// Small builds fsync those files from a few threads, so their cost is
+/// proportional to what this sync wrote, not to other programs' dirty
+/// pages (a `syncfs` waits for all of the filesystem's writeback). Large
+/// builds use one `syncfs`, which beats thousands of fsyncs when the
+/// writeback is mostly their own.
+pub(super) fn fsync_build(root: &Path, fresh: &[String]) -> Result<(), StoreError> {
+    if fresh.len() > FSYNC_FILES_MAX || std::env::var_os(crate::env_vars::SYNCFS).is_some() {
+        let dir = File::open(root).at(root)?;
+        return rustix::fs::syncfs(&dir)
+            .map_err(std::io::Error::from)
+            .at(root);
+    }
+    let threads = fresh.len().clamp(1, 8);
+    let chunk = fresh.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = fresh
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    for rel in part {
+                        let p = root.join(rel);
+                        File::open(&p).and_then(|f| f.sync_all()).at(&p)?;
+                    }
+                    Ok::<_, StoreError>(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+        }
+        Ok::<_, StoreError>(())
+    })?;
+    fsync_dirs(root)
 }
 
 /// Take an exclusive OS lock on `path` (created when missing), waiting for

@@ -8,6 +8,13 @@
 //!   only then are files upstream dropped removed ([`Store::update_base`]);
 //! - `latest.txt` is replaced atomically and only names published snapshots;
 //! - one writer at a time through an OS lock on `.lock` ([`Store::lock`]);
+//! - durability before a snapshot appears (power loss): every file of the
+//!   build that this sync wrote or downloaded is fsynced, and every
+//!   directory of the build; files linked from `base/` are inodes an earlier
+//!   publish made durable; then `.pending`, the rename and its directory are
+//!   fsynced in that order. Only then does `base/` or `latest.txt` change,
+//!   each durably ([`Store::update_base`] fsyncs base's directories,
+//!   pointers are written with [`mirror_index::atomic::write_atomic`]);
 //! - a crashed sync leaves `.staging/build-*` (deleted by the next run),
 //!   verified downloads in `.staging/objects` (reused by the next run), and
 //!   possibly `.pending` naming a published snapshot whose commit the next
@@ -306,7 +313,8 @@ mod tests {
         write(&build.join("repodata/new-primary.xml.gz"), "y");
         write(&build.join("Packages/a/new.rpm"), "new");
         let name = snap("2026-11-21-09-30");
-        s.publish(&build, &name, None).unwrap();
+        s.publish(&build, &name, None, &std::collections::HashSet::new())
+            .unwrap();
         assert!(!build.exists());
         assert_eq!(s.pending().unwrap(), Some(name.clone()));
         assert_eq!(s.snapshots().unwrap(), vec![name.clone()]);

@@ -14,7 +14,7 @@ use mirror_repodata::primary::Package;
 use mirror_repodata::repo::RepoDir;
 
 use super::fs::{
-    fsync_dirs, fsync_tree, link_into, list_files, remove_any, remove_empty_dirs, set_dir_mode,
+    fsync_build, fsync_dirs, link_into, list_files, remove_any, remove_empty_dirs, set_dir_mode,
 };
 use super::{
     ISSUED_FILE, IoContext, LATEST_FILE, OBJECTS_DIR, PENDING_FILE, REPOMD, SOURCES_DIR, Store,
@@ -70,14 +70,21 @@ impl Store {
 
     /// Make a finished build visible as `name` (invariant 1). `source`, for
     /// a filtered mirror, is what the snapshot was made from (see
-    /// [`Store::snapshot_source`]); it is recorded before the snapshot appears.
+    /// [`Store::snapshot_source`]); it is recorded before the snapshot
+    /// appears. `from_base` names the build's files linked from `base/`
+    /// (already durable); every other file is made durable first.
     pub fn publish(
         &self,
         build: &Path,
         name: &SnapshotName,
         source: Option<&[u8]>,
+        from_base: &HashSet<String>,
     ) -> Result<(), StoreError> {
-        fsync_tree(build)?;
+        let fresh: Vec<String> = list_files(build)?
+            .into_iter()
+            .filter(|f| !from_base.contains(f))
+            .collect();
+        fsync_build(build, &fresh)?;
         if let Some(src) = source {
             let dir = self.dir.join(SOURCES_DIR);
             std::fs::create_dir_all(&dir).at(&dir)?;

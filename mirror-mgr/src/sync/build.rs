@@ -376,6 +376,11 @@ impl Build<'_> {
         snapshots: &[SnapshotName],
     ) -> Result<SnapshotName, SyncError> {
         self.reporter.phase(&self.spec.name, "building snapshot");
+        let from_base: HashSet<String> = items
+            .iter()
+            .filter(|i| i.from_base)
+            .map(|i| i.href.clone())
+            .collect();
         {
             let (store, build) = (self.store.clone(), self.dir.clone());
             blocking(move || link_build(&store, &build, &items)).await?;
@@ -405,7 +410,7 @@ impl Build<'_> {
         }
         let (store, build, n) = (self.store.clone(), self.dir.clone(), name.clone());
         let source = self.source.map(<[u8]>::to_vec);
-        blocking(move || Ok(store.publish(&build, &n, source.as_deref())?)).await?;
+        blocking(move || Ok(store.publish(&build, &n, source.as_deref(), &from_base)?)).await?;
         Ok(name)
     }
 }
