@@ -9,7 +9,7 @@
 //! `dest` is removed. It writes `dest` in place (no temp file and rename per
 //! download), so callers only download into private staging directories:
 //! build directories are deleted after a crash, and staged objects are
-//! re-hashed before reuse. Durability comes from the store's syncfs.
+//! re-hashed before reuse. Durability comes from the store's publish.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -339,8 +339,9 @@ impl Fetcher {
         };
         // Plain blocking writes into a 1 MiB buffer: writes to the page cache
         // take microseconds, while tokio::fs would hand every call to another
-        // thread. Durability comes from one syncfs before the snapshot is
-        // published (see `Store::publish`), not from an fsync per file.
+        // thread. Durability comes when the snapshot is published (see
+        // `Store::publish`: the new files' fsyncs, or one syncfs for large
+        // builds), not from an fsync here per download.
         let file = create_file(dest).map_err(werr)?;
         let mut file = std::io::BufWriter::with_capacity(1 << 20, file);
         let mut hasher: Hasher = expect.checksum.kind.hasher();

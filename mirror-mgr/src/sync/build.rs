@@ -225,7 +225,7 @@ impl Build<'_> {
                 report.added += 1;
             }
             // An object left by an interrupted run is re-hashed before reuse: it was
-            // verified when downloaded, but a power loss before the syncfs could
+            // verified when downloaded, but a power loss before its publish could
             // have left it with the right size and the wrong bytes.
             let obj = self.store.object_path(&item.checksum);
             let reusable = std::fs::metadata(&obj)
