@@ -139,7 +139,9 @@ fn read(option: &'static str, path: &Path) -> Result<Vec<u8>, AccessError> {
     })
 }
 
-fn secret(option: &'static str, src: &SecretSource) -> Result<Secret, AccessError> {
+/// The secret `src` gives: the value, a file's first line, or an
+/// environment variable; errors name `option` and the file or variable.
+pub fn secret(option: &'static str, src: &SecretSource) -> Result<Secret, AccessError> {
     match src {
         SecretSource::Value(s) => Ok(s.clone()),
         SecretSource::File(p) => {

@@ -55,7 +55,7 @@ impl Channel {
 
     /// The key that wraps this channel's index (`tested_ci_repos`).
     pub fn wrapper_key(&self) -> String {
-        format!("{}_ci_repos", self.0)
+        wrapper_key(&self.0)
     }
 }
 
@@ -445,6 +445,21 @@ fn finish_pending(root: &Path, base_url: &str, channel: &Channel) -> Result<(), 
     }
 }
 
+/// The key a channel's index wraps its map in: `latest_ci_repos`,
+/// `tested_ci_repos`, ...
+pub fn wrapper_key(channel: &str) -> String {
+    format!("{channel}_ci_repos")
+}
+
+/// A channel index's JSON and YAML: `{key: {mirror: url}}`.
+pub fn render_index(key: &str, map: &BTreeMap<String, String>) -> (String, String) {
+    let json = serde_json::to_string_pretty(&serde_json::json!({ key: map }))
+        .expect("serialisable")
+        + "\n";
+    let yaml = serde_yaml::to_string(&BTreeMap::from([(key, map)])).expect("serialisable");
+    (json, yaml)
+}
+
 /// `all_<channel>.json` / `.yaml` from every mirror's `<channel>.txt`.
 pub fn write_channel_index(
     root: &Path,
@@ -467,11 +482,7 @@ pub fn write_channel_index(
                 .collect()
         })
         .unwrap_or_default();
-    let key = channel.wrapper_key();
-    let json = serde_json::to_string_pretty(&serde_json::json!({ key.clone(): map }))
-        .expect("serialisable")
-        + "\n";
-    let yaml = serde_yaml::to_string(&BTreeMap::from([(key, map)])).expect("serialisable");
+    let (json, yaml) = render_index(&channel.wrapper_key(), &map);
     write_atomic(&root.join(format!("all_{channel}.yaml")), yaml.as_bytes())?;
     // The JSON is what clients read: it goes last, in one rename.
     write_atomic(&root.join(format!("all_{channel}.json")), json.as_bytes())?;

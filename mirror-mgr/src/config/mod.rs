@@ -630,6 +630,19 @@ mod tests {
         );
         let err = load_yaml(&p).unwrap_err().to_string();
         assert!(err.contains("publish.s3: endpoint"), "{err}");
+        for (field, needle) in [
+            ("prefix: a/../b\n    public_url: http://h/b", "prefix"),
+            ("public_url: \"http://h/b\\ngpgcheck=0\"", "public_url"),
+        ] {
+            let (_d, p) = write(
+                &format!(
+                    "publish:\n  s3:\n    endpoint: http://h/\n    bucket: b\n    {field}\n    access_key_env: A\n    secret_key_env: S\n"
+                ),
+                "bad.yaml",
+            );
+            let err = load_yaml(&p).unwrap_err().to_string();
+            assert!(err.contains(needle) && err.contains("refused"), "{err}");
+        }
     }
 
     /// Issue 10: filter options in both formats, and their errors.

@@ -126,6 +126,19 @@ fn s3_spec(s: YamlS3, config: &Path) -> Result<S3Spec, String> {
     if s.bucket.is_empty() || s.bucket.contains('/') {
         return Err(format!("bucket {:?} is not a bucket name", s.bucket));
     }
+    // The index hands public_url to CI jobs' repo files, as base_url.
+    mirror_index::map_value::check_url(&s.public_url)
+        .map_err(|e| format!("public_url {:?} is refused: {e}", s.public_url))?;
+    let prefix = s.prefix.trim_matches('/');
+    let bad_segment = |seg: &str| {
+        seg.is_empty() || seg == "." || seg == ".." || seg.chars().any(char::is_control)
+    };
+    if !prefix.is_empty() && prefix.split('/').any(bad_segment) {
+        return Err(format!(
+            "prefix {:?}: empty, `.` or `..` segments and control characters are refused",
+            s.prefix
+        ));
+    }
     let secret = |name: &str, env: Option<String>, file: Option<PathBuf>| match (env, file) {
         (Some(e), None) => Ok(SecretSource::Env(e)),
         (None, Some(f)) => Ok(SecretSource::File(config_path(config, f))),
@@ -136,7 +149,7 @@ fn s3_spec(s: YamlS3, config: &Path) -> Result<S3Spec, String> {
     Ok(S3Spec {
         endpoint: s.endpoint,
         bucket: s.bucket,
-        prefix: s.prefix.trim_matches('/').to_owned(),
+        prefix: prefix.to_owned(),
         region: s.region.unwrap_or_else(|| "us-east-1".into()),
         access_key: secret("access_key", s.access_key_env, s.access_key_file)?,
         secret_key: secret("secret_key", s.secret_key_env, s.secret_key_file)?,

@@ -15,7 +15,7 @@ use pgp::composed::{
 use pgp::crypto::hash::HashAlgorithm;
 use pgp::types::{KeyDetails, Password};
 
-use crate::access::{Secret, SecretSource};
+use crate::access::SecretSource;
 
 /// The file beside a mirror's snapshots that holds its public signing key(s).
 pub const PUBLIC_KEY_FILE: &str = "RPM-GPG-KEY-mirror";
@@ -48,18 +48,6 @@ impl std::fmt::Debug for Signer {
     }
 }
 
-fn read_secret(src: &SecretSource) -> Result<Secret, SignError> {
-    match src {
-        SecretSource::Value(s) => Ok(s.clone()),
-        SecretSource::File(p) => std::fs::read_to_string(p)
-            .map(|t| Secret::new(t.lines().next().unwrap_or_default()))
-            .map_err(|e| SignError::Passphrase(format!("cannot read {}: {e}", p.display()))),
-        SecretSource::Env(v) => std::env::var(v)
-            .map(Secret::new)
-            .map_err(|_| SignError::Passphrase(format!("environment variable {v} is not set"))),
-    }
-}
-
 impl Signer {
     /// Read the key (armored or binary) and check, by signing, that it
     /// can sign with the passphrase given.
@@ -78,7 +66,11 @@ impl Signer {
         key.verify_bindings()
             .map_err(|e| bad(format!("its self-signatures do not verify ({e})")))?;
         let password = match passphrase {
-            Some(src) => Password::from(read_secret(src)?.expose()),
+            Some(src) => Password::from(
+                crate::access::secret("sign_key_passphrase", src)
+                    .map_err(|e| SignError::Passphrase(e.to_string()))?
+                    .expose(),
+            ),
             None => Password::empty(),
         };
         let fingerprint = hex::encode_upper(key.fingerprint().as_bytes());

@@ -20,17 +20,6 @@ const TRIES: u32 = 20;
 /// (`None`: remove that mirror's entry).
 pub type Changes = BTreeMap<String, Option<String>>;
 
-fn render_json(key: &str, map: &BTreeMap<String, String>) -> Vec<u8> {
-    (serde_json::to_string_pretty(&serde_json::json!({ key: map })).expect("serialisable") + "\n")
-        .into_bytes()
-}
-
-fn render_yaml(key: &str, map: &BTreeMap<String, String>) -> Vec<u8> {
-    serde_yaml::to_string(&BTreeMap::from([(key, map)]))
-        .expect("serialisable")
-        .into_bytes()
-}
-
 /// The map an index file holds (empty when unreadable: it is rebuilt).
 fn parse(bytes: &[u8], key: &str) -> BTreeMap<String, String> {
     let v: serde_yaml::Value = serde_yaml::from_slice(bytes).unwrap_or_default();
@@ -49,12 +38,9 @@ pub async fn merge(
     replace: bool,
 ) -> Result<(), PublishError> {
     // YAML first: the JSON, which clients read, is the last word.
-    for (file, render) in [
-        (
-            format!("all_{name}.yaml"),
-            render_yaml as fn(&str, &BTreeMap<String, String>) -> Vec<u8>,
-        ),
-        (format!("all_{name}.json"), render_json),
+    for (file, json) in [
+        (format!("all_{name}.yaml"), false),
+        (format!("all_{name}.json"), true),
     ] {
         let k = bucket.key(&file);
         let mut tries = 0;
@@ -71,7 +57,8 @@ pub async fn merge(
                     None => map.remove(mirror),
                 };
             }
-            let body = render(key, &map);
+            let (j, y) = crate::channels::render_index(key, &map);
+            let body = if json { j } else { y }.into_bytes();
             if current.as_ref().is_some_and(|(b, _)| *b == body) {
                 break;
             }
@@ -117,11 +104,6 @@ pub async fn merge(
     Ok(())
 }
 
-/// The URL clients use for a mirror's snapshot in the bucket.
-pub fn snapshot_url(bucket: &Bucket, mirror: &str, snapshot: &str) -> String {
-    format!("{}/{mirror}/{snapshot}", bucket.public_url)
-}
-
 /// Rebuild every index from the pointers in the bucket alone (`index
 /// --from-bucket`): returns channel -> mirror -> URL.
 pub async fn rebuild(
@@ -129,9 +111,9 @@ pub async fn rebuild(
 ) -> Result<BTreeMap<String, BTreeMap<String, String>>, PublishError> {
     let mut all: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for mirror in bucket.dirs("").await? {
-        if mirror_index::MirrorName::new(&mirror).is_err() {
+        let Ok(name) = mirror_index::MirrorName::new(&mirror) else {
             continue;
-        }
+        };
         for f in bucket.files(&mirror).await? {
             let Some(channel) = f.strip_suffix(".txt") else {
                 continue;
@@ -148,9 +130,10 @@ pub async fn rebuild(
             if bucket.get(&repomd).await?.is_none() {
                 continue;
             }
-            all.entry(channel.to_owned())
-                .or_default()
-                .insert(mirror.clone(), snapshot_url(bucket, &mirror, snap.as_str()));
+            all.entry(channel.to_owned()).or_default().insert(
+                mirror.clone(),
+                mirror_index::all_latest::snapshot_url(&bucket.public_url, &name, &snap),
+            );
         }
     }
     for (channel, map) in &all {
@@ -158,12 +141,14 @@ pub async fn rebuild(
             .iter()
             .map(|(m, u)| (m.clone(), Some(u.clone())))
             .collect();
-        merge(bucket, channel, &wrapper_key(channel), &changes, true).await?;
+        merge(
+            bucket,
+            channel,
+            &crate::channels::wrapper_key(channel),
+            &changes,
+            true,
+        )
+        .await?;
     }
     Ok(all)
-}
-
-/// `latest_ci_repos`, `tested_ci_repos`, ...
-pub fn wrapper_key(channel: &str) -> String {
-    format!("{channel}_ci_repos")
 }

@@ -70,18 +70,11 @@ pub enum PublishError {
     Contended { key: String, tries: u32 },
 }
 
-fn secret(what: &str, src: &SecretSource) -> Result<Secret, PublishError> {
-    match src {
-        SecretSource::Env(v) => std::env::var(v).map(Secret::new).map_err(|_| {
-            PublishError::Config(format!("{what}: environment variable {v} is not set"))
-        }),
-        SecretSource::File(p) => std::fs::read_to_string(p)
-            .map(|t| Secret::new(t.lines().next().unwrap_or_default().trim()))
-            .map_err(|e| PublishError::Config(format!("{what}: cannot read {}: {e}", p.display()))),
-        SecretSource::Value(_) => Err(PublishError::Config(format!(
-            "{what}: give it in a file or the environment"
-        ))),
-    }
+/// A credential (the config allows only files and the environment), trimmed.
+fn secret(what: &'static str, src: &SecretSource) -> Result<Secret, PublishError> {
+    crate::access::secret(what, src)
+        .map(|s| Secret::new(s.expose().trim()))
+        .map_err(|e| PublishError::Config(e.to_string()))
 }
 
 /// A bucket and the prefix the tree lives under.
@@ -301,13 +294,17 @@ pub async fn publish(
             name.to_string(),
             store
                 .latest()?
-                .map(|l| index::snapshot_url(bucket, name.as_str(), l.as_str())),
+                .map(|l| mirror_index::all_latest::snapshot_url(&bucket.public_url, name, &l)),
         );
         for (ch, snap) in crate::channels::pointers_of(&store.dir)? {
-            channels.entry(ch).or_default().insert(
-                name.to_string(),
-                Some(index::snapshot_url(bucket, name.as_str(), &snap)),
-            );
+            let Ok(snap) = SnapshotName::parse(&snap) else {
+                continue;
+            };
+            let url = mirror_index::all_latest::snapshot_url(&bucket.public_url, name, &snap);
+            channels
+                .entry(ch)
+                .or_default()
+                .insert(name.to_string(), Some(url));
         }
     }
     index::merge(
@@ -319,7 +316,14 @@ pub async fn publish(
     )
     .await?;
     for (ch, changes) in &channels {
-        index::merge(bucket, ch, &index::wrapper_key(ch), changes, false).await?;
+        index::merge(
+            bucket,
+            ch,
+            &crate::channels::wrapper_key(ch),
+            changes,
+            false,
+        )
+        .await?;
     }
     for (name, report) in mirrors.iter().zip(reports.iter_mut()) {
         prune_mirror(bucket, &Store::new(root, name.clone()), report).await?;

@@ -164,6 +164,11 @@ fn shown(b: &Body) -> String {
     )
 }
 
+/// How promotions, votes and jobs name the token that asked.
+fn who(token: &Token) -> String {
+    format!("token:{}", token.name)
+}
+
 /// A JSON body, at most [`MAX_BODY`] bytes.
 fn body<T: serde::de::DeserializeOwned>(b: &Body) -> Result<T, ApiError> {
     let bytes = raw(b)?;
@@ -452,7 +457,7 @@ async fn vote(State(st): St, headers: HeaderMap, bytes: Body) -> Response {
             let v = channels::Vote::new(&b.job, pass, b.url.as_deref(), b.notes.as_deref())
                 .map_err(|e| channel_error(&e))?;
             blocking(move || {
-                let by = format!("token:{}", token.name);
+                let by = who(&token);
                 let made = channels::vote(
                     &st.s.root,
                     &st.s.base_url,
@@ -510,7 +515,7 @@ async fn promote(State(st): St, headers: HeaderMap, bytes: Body) -> Response {
                 .unwrap_or_else(|| format!("promoted over the API by {}", token.name));
             channels::check_reason(&reason).map_err(|e| channel_error(&e))?;
             blocking(move || {
-                let by = format!("token:{}", token.name);
+                let by = who(&token);
                 let record =
                     channels::promote(&st.s.root, &st.s.base_url, &channel, &set, &reason, &by)
                         .map_err(|e| channel_error(&e))?;
@@ -556,7 +561,7 @@ async fn rollback(
                         .transpose()?;
                 if let Some(ch) = b.channel {
                     let channel = Channel::new(&ch).map_err(|e| channel_error(&e))?;
-                    let by = format!("token:{}", token.name);
+                    let by = who(&token);
                     let record = channels::rollback(
                         &st.s.root,
                         &st.s.base_url,
@@ -664,7 +669,7 @@ fn start_sync(
         ctx,
         spec,
         url: b.url.clone(),
-        by: format!("token:{}", token.name),
+        by: who(token),
         base_url: st.s.base_url.clone(),
         root: st.s.root.clone(),
     });
