@@ -11,6 +11,10 @@
 //!
 //! Errors name the 1-based line: duplicate section, duplicate option, an
 //! option before the first section, a line that is none of the above.
+//!
+//! [`Lexer`] classifies lines one at a time without keeping them (an editor
+//! of a 100,000-section file holds one section); [`RepoFile`] collects the
+//! whole structure for readers that want it.
 
 use std::fmt;
 
@@ -154,110 +158,238 @@ fn split_option(content: &str) -> Option<(&str, &str)> {
     Some((key, content[pos + 1..].trim()))
 }
 
+/// One classified line, as [`Lexer`] yields them: the unit both the
+/// whole-file [`RepoFile`] and streaming editors are built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawLine<'a> {
+    /// 0-based index of the line in the text.
+    pub index: usize,
+    /// Byte offset of the line's first byte.
+    pub start: usize,
+    /// Byte offset just past the line's content (before its line ending).
+    pub end: usize,
+    /// `"\n"`, `"\r\n"` or `""` (last line without a final newline).
+    pub eol: &'static str,
+    pub kind: RawKind<'a>,
+}
+
+/// What a line is; every `&str` borrows the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawKind<'a> {
+    Blank,
+    Comment,
+    Template,
+    /// `[id]`, the id verbatim.
+    Header(&'a str),
+    /// The first line of an option: key as written, value trimmed.
+    Option {
+        key: &'a str,
+        value: &'a str,
+    },
+    /// A continuation line of the option above, trimmed.
+    Continuation(&'a str),
+}
+
+/// Classifies a text line by line, without keeping any line: memory is
+/// one set of section ids (to refuse duplicates) and the current section's
+/// keys, whatever the file's size.
+pub struct Lexer<'a> {
+    text: &'a str,
+    dialect: Dialect,
+    pos: usize,
+    index: usize,
+    /// An option is open: an indented line continues it.
+    open_option: bool,
+    in_set_block: bool,
+    seen_ids: std::collections::HashSet<&'a str>,
+    /// The current section's id and keys as written.
+    section: Option<&'a str>,
+    keys: Vec<&'a str>,
+    failed: bool,
+}
+
+impl<'a> Lexer<'a> {
+    pub fn new(text: &'a str, dialect: Dialect) -> Self {
+        Self {
+            text,
+            dialect,
+            pos: 0,
+            index: 0,
+            open_option: false,
+            in_set_block: false,
+            // Sized once: growing a big set step by step leaves the
+            // smaller tables behind as holes in the heap.
+            seen_ids: std::collections::HashSet::with_capacity(header_estimate(text)),
+            section: None,
+            keys: Vec::new(),
+            failed: false,
+        }
+    }
+
+    fn classify(&mut self, content: &'a str) -> Result<RawKind<'a>, ParseErrorKind> {
+        let trimmed = content.trim();
+        let indented = content.starts_with([' ', '\t']);
+        if trimmed.is_empty() {
+            self.open_option = false;
+            return Ok(RawKind::Blank);
+        }
+        if trimmed.starts_with('#') || trimmed.starts_with(';') {
+            return Ok(RawKind::Comment);
+        }
+        if indented && self.open_option {
+            // Checked before templates: an indented `{{- x }}` continues the option above.
+            return Ok(RawKind::Continuation(trimmed));
+        }
+        if self.dialect == Dialect::MockTemplate && (self.in_set_block || is_template(trimmed)) {
+            // `{% set x %}...{% endset %}` holds template text, not ini lines.
+            if trimmed.starts_with("{%") {
+                let tag = trimmed
+                    .trim_start_matches("{%")
+                    .trim_start_matches('-')
+                    .trim_start();
+                if tag.starts_with("endset") {
+                    self.in_set_block = false;
+                } else if tag.starts_with("set ")
+                    && !tag.split("%}").next().unwrap_or("").contains('=')
+                {
+                    self.in_set_block = true;
+                }
+            }
+            return Ok(RawKind::Template);
+        }
+        if !indented && content.starts_with('[') {
+            let body = content.trim_end();
+            if !body.ends_with(']') || body.len() < 3 {
+                return Err(ParseErrorKind::BadHeader(content.to_owned()));
+            }
+            let id = &body[1..body.len() - 1];
+            if !self.seen_ids.insert(id) {
+                return Err(ParseErrorKind::DuplicateSection(id.to_owned()));
+            }
+            self.section = Some(id);
+            self.keys.clear();
+            self.open_option = false;
+            return Ok(RawKind::Header(id));
+        }
+        if let Some((key, value)) = split_option(content) {
+            let Some(section) = self.section else {
+                return Err(ParseErrorKind::OptionBeforeSection);
+            };
+            if self.keys.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+                return Err(ParseErrorKind::DuplicateOption {
+                    section: section.to_owned(),
+                    key: key.to_ascii_lowercase(),
+                });
+            }
+            self.keys.push(key);
+            self.open_option = true;
+            return Ok(RawKind::Option { key, value });
+        }
+        Err(ParseErrorKind::StrayLine(content.to_owned()))
+    }
+}
+
+impl<'a> Iterator for Lexer<'a> {
+    type Item = Result<RawLine<'a>, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.pos >= self.text.len() {
+            return None;
+        }
+        let (text, pos) = (self.text, self.pos);
+        let nl = text[pos..].find('\n').map(|i| pos + i);
+        let (end, eol, next) = match nl {
+            Some(i) if i > pos && text.as_bytes()[i - 1] == b'\r' => (i - 1, "\r\n", i + 1),
+            Some(i) => (i, "\n", i + 1),
+            None => (text.len(), "", text.len()),
+        };
+        let index = self.index;
+        let kind = match self.classify(&text[pos..end]) {
+            Ok(k) => k,
+            Err(kind) => {
+                self.failed = true;
+                return Some(Err(ParseError {
+                    line: index + 1,
+                    kind,
+                }));
+            }
+        };
+        self.pos = next;
+        self.index += 1;
+        Some(Ok(RawLine {
+            index,
+            start: pos,
+            end,
+            eol,
+            kind,
+        }))
+    }
+}
+
+/// An upper bound on a text's section count, cheap to compute (for sizing).
+pub fn header_estimate(text: &str) -> usize {
+    usize::from(text.starts_with('[')) + text.matches("\n[").count()
+}
+
+/// The line ending a text uses for new lines: its first one, else `\n`.
+pub fn first_newline(text: &str) -> &'static str {
+    match text.find('\n') {
+        Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    }
+}
+
 impl<'a> RepoFile<'a> {
     /// Parse `text` (see the module docs for the grammar).
     pub fn parse(text: &'a str, dialect: Dialect) -> Result<Self, ParseError> {
         let mut lines = Vec::new();
         let mut sections: Vec<Section> = Vec::new();
-        let mut pos = 0;
-        // (section, entry) of the option that a continuation line would extend.
-        let mut open_option: Option<(usize, usize)> = None;
-        let mut in_set_block = false;
-        // Section ids seen so far: a set, so files with many sections stay linear.
-        let mut seen_ids: std::collections::HashSet<&str> = std::collections::HashSet::new();
-        while pos < text.len() {
-            let nl = text[pos..].find('\n').map(|i| pos + i);
-            let (end, eol, next) = match nl {
-                Some(i) if i > pos && text.as_bytes()[i - 1] == b'\r' => (i - 1, "\r\n", i + 1),
-                Some(i) => (i, "\n", i + 1),
-                None => (text.len(), "", text.len()),
-            };
-            let content = &text[pos..end];
-            let idx = lines.len();
-            let err = |kind| ParseError {
-                line: idx + 1,
-                kind,
-            };
-            let trimmed = content.trim();
-            let indented = content.starts_with([' ', '\t']);
-            let kind = if trimmed.is_empty() {
-                open_option = None;
-                LineKind::Blank
-            } else if trimmed.starts_with('#') || trimmed.starts_with(';') {
-                LineKind::Comment
-            } else if let (true, Some((s, o))) = (indented, open_option) {
-                // Checked before templates: an indented `{{- x }}` continues the option above.
-                let entry = &mut sections[s].entries[o];
-                entry.value.push('\n');
-                entry.value.push_str(trimmed);
-                entry.last_line = idx;
-                LineKind::Continuation(s, o)
-            } else if dialect == Dialect::MockTemplate && (in_set_block || is_template(trimmed)) {
-                // `{% set x %}...{% endset %}` holds template text, not ini lines.
-                if trimmed.starts_with("{%") {
-                    let tag = trimmed
-                        .trim_start_matches("{%")
-                        .trim_start_matches('-')
-                        .trim_start();
-                    if tag.starts_with("endset") {
-                        in_set_block = false;
-                    } else if tag.starts_with("set ")
-                        && !tag.split("%}").next().unwrap_or("").contains('=')
-                    {
-                        in_set_block = true;
+        for raw in Lexer::new(text, dialect) {
+            let raw = raw?;
+            let idx = raw.index;
+            let kind = match raw.kind {
+                RawKind::Blank => LineKind::Blank,
+                RawKind::Comment => LineKind::Comment,
+                RawKind::Template => LineKind::Template,
+                RawKind::Header(id) => {
+                    if let Some(prev) = sections.last_mut() {
+                        prev.end_line = idx;
                     }
+                    sections.push(Section {
+                        id: id.to_owned(),
+                        header_line: idx,
+                        end_line: idx + 1,
+                        entries: Vec::new(),
+                    });
+                    LineKind::Header(sections.len() - 1)
                 }
-                LineKind::Template
-            } else if !indented && content.starts_with('[') {
-                let body = content.trim_end();
-                if !body.ends_with(']') || body.len() < 3 {
-                    return Err(err(ParseErrorKind::BadHeader(content.to_owned())));
+                RawKind::Option { key, value } => {
+                    let s = sections.len() - 1;
+                    let section = &mut sections[s];
+                    section.entries.push(Entry {
+                        key: key.to_ascii_lowercase(),
+                        value: value.to_owned(),
+                        first_line: idx,
+                        last_line: idx,
+                    });
+                    LineKind::Option(s, section.entries.len() - 1)
                 }
-                let id = &body[1..body.len() - 1];
-                if !seen_ids.insert(id) {
-                    return Err(err(ParseErrorKind::DuplicateSection(id.to_owned())));
+                RawKind::Continuation(more) => {
+                    let s = sections.len() - 1;
+                    let o = sections[s].entries.len() - 1;
+                    let entry = &mut sections[s].entries[o];
+                    entry.value.push('\n');
+                    entry.value.push_str(more);
+                    entry.last_line = idx;
+                    LineKind::Continuation(s, o)
                 }
-                if let Some(prev) = sections.last_mut() {
-                    prev.end_line = idx;
-                }
-                sections.push(Section {
-                    id: id.to_owned(),
-                    header_line: idx,
-                    end_line: idx + 1,
-                    entries: Vec::new(),
-                });
-                open_option = None;
-                LineKind::Header(sections.len() - 1)
-            } else if let Some((key, value)) = split_option(content) {
-                let Some(s) = sections.len().checked_sub(1) else {
-                    return Err(err(ParseErrorKind::OptionBeforeSection));
-                };
-                let key = key.to_ascii_lowercase();
-                let section = &mut sections[s];
-                if section.entries.iter().any(|e| e.key == key) {
-                    return Err(err(ParseErrorKind::DuplicateOption {
-                        section: section.id.clone(),
-                        key,
-                    }));
-                }
-                section.entries.push(Entry {
-                    key,
-                    value: value.to_owned(),
-                    first_line: idx,
-                    last_line: idx,
-                });
-                open_option = Some((s, section.entries.len() - 1));
-                LineKind::Option(s, section.entries.len() - 1)
-            } else {
-                return Err(err(ParseErrorKind::StrayLine(content.to_owned())));
             };
             lines.push(Line {
-                start: pos,
-                end,
-                eol,
+                start: raw.start,
+                end: raw.end,
+                eol: raw.eol,
                 kind,
             });
-            pos = next;
         }
         if let Some(last) = sections.last_mut() {
             last.end_line = lines.len();
@@ -287,11 +419,7 @@ impl<'a> RepoFile<'a> {
 
     /// The line ending to use for new lines: the file's first one, else `\n`.
     pub fn newline(&self) -> &'static str {
-        self.lines
-            .iter()
-            .map(|l| l.eol)
-            .find(|e| !e.is_empty())
-            .unwrap_or("\n")
+        first_newline(self.text)
     }
 }
 

@@ -318,15 +318,21 @@ fn inject(cli: &Cli) -> u8 {
                 if !cli.quiet && !cli.json {
                     eprint!("{}", describe(&r, cli.dry_run));
                 }
-                reports.push(serde_json::json!({
-                    "file": r.path,
-                    "format": r.format,
-                    "changed": r.changed(),
-                    "written": r.changed() && !cli.dry_run,
-                    "mirrored": r.summary.mirrored,
-                    "inserted": r.summary.inserted.iter().map(|(id, url, before)| serde_json::json!({"id": id, "url": url, "before": before})).collect::<Vec<_>>(),
-                    "untouched": r.summary.untouched,
-                }));
+                if cli.json {
+                    let mirrored: serde_json::Map<String, serde_json::Value> = r
+                        .mirrored()
+                        .map(|(id, url)| (id.to_owned(), url.into()))
+                        .collect();
+                    reports.push(serde_json::json!({
+                        "file": r.path,
+                        "format": r.format,
+                        "changed": r.changed(),
+                        "written": r.changed() && !cli.dry_run,
+                        "mirrored": mirrored,
+                        "inserted": r.summary.inserted.iter().map(|(id, url, before)| serde_json::json!({"id": id, "url": url, "before": before})).collect::<Vec<_>>(),
+                        "untouched": r.untouched().collect::<Vec<_>>(),
+                    }));
+                }
             }
             Err(e) => {
                 failed += 1;
@@ -365,7 +371,7 @@ fn describe(r: &files::FileResult, dry_run: bool) -> String {
         .replace("(Ini)", "(ini)")
         .replace("(Repos)", "(repos)")
         .replace("(Mock)", "(mock)");
-    for (id, url) in &r.summary.mirrored {
+    for (id, url) in r.mirrored() {
         let _ = writeln!(s, "  {id} -> {url}");
     }
     for (id, url, before) in &r.summary.inserted {
@@ -375,7 +381,7 @@ fn describe(r: &files::FileResult, dry_run: bool) -> String {
         let _ = writeln!(
             s,
             "  no mirror, left alone: {}",
-            r.summary.untouched.join(", ")
+            r.untouched().collect::<Vec<_>>().join(", ")
         );
     }
     s

@@ -9,16 +9,18 @@
 //! every line the rules do not touch comes out identical (comments, order,
 //! spacing, CRLF, a missing final newline), and a second run changes nothing.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
-use mirror_index::repofile::{Dialect, ParseError, RepoFile, Section};
+use mirror_index::repofile::{Dialect, Lexer, ParseError, RawKind, RawLine, first_newline};
 
 use crate::map::Resolved;
 
 /// Why a text was not rewritten.
 #[derive(Debug, thiserror::Error)]
 pub enum RewriteError {
+    #[error("larger than {} MiB: not a repo configuration", MAX_TEXT >> 20)]
+    TooLarge,
     #[error(transparent)]
     Parse(#[from] ParseError),
     /// The file uses a repo id whose map entry was refused: rewriting it
@@ -83,34 +85,83 @@ pub fn none_value_for(id: &str) -> &'static str {
     }
 }
 
-/// What a rewrite did to one file (or block).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Summary {
-    /// repo id -> snapshot URL it now points at.
-    pub mirrored: BTreeMap<String, String>,
-    /// Inserted sections: (new id, url, inserted before this id).
-    pub inserted: Vec<(String, String, String)>,
-    /// Repo ids present but without a mirror.
-    pub untouched: Vec<String>,
+/// A byte range of a text: the input or the output of a rewrite. 32-bit
+/// offsets: texts are limited to [`MAX_TEXT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    start: u32,
+    end: u32,
 }
 
-impl Summary {
-    pub fn merge(&mut self, other: Summary) {
-        self.mirrored.extend(other.mirrored);
-        self.inserted.extend(other.inserted);
-        self.untouched.extend(other.untouched);
+/// The largest text rewritten (the output may grow past it, up to 4 GiB).
+pub const MAX_TEXT: usize = 1 << 30;
+
+impl Span {
+    fn new(start: usize, len: usize) -> Self {
+        let at = |n: usize| u32::try_from(n).expect("texts are limited to MAX_TEXT");
+        Self {
+            start: at(start),
+            end: at(start + len),
+        }
+    }
+
+    /// `s` as a span of `text`, which it must borrow from.
+    fn within(text: &str, s: &str) -> Self {
+        Self::new(s.as_ptr() as usize - text.as_ptr() as usize, s.len())
+    }
+
+    fn shifted(self, by: usize) -> Self {
+        Self::new(self.start as usize + by, (self.end - self.start) as usize)
+    }
+
+    pub fn of<'t>(&self, text: &'t str) -> &'t str {
+        &text[self.start as usize..self.end as usize]
     }
 }
 
-/// A planned change to the original lines.
-#[derive(Default)]
-struct Plan {
-    /// Line index -> replacement content (`None` deletes the line).
-    replace: HashMap<usize, Option<String>>,
-    /// Lines to emit after a line.
-    after: HashMap<usize, Vec<String>>,
-    /// Lines to emit before a line.
-    before: HashMap<usize, Vec<String>>,
+/// What a rewrite did to one file (or block). Ids and URLs are spans of
+/// the texts, not copies: a 100,000-section file costs 48 bytes a section.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Every mirrored section in file order: its id (in the input) and the
+    /// URL it now points at (in the output).
+    pub mirrored: Vec<(Span, Span)>,
+    /// Inserted sections: (new id, url, inserted before this id).
+    pub inserted: Vec<(String, String, String)>,
+    /// Ids (in the input) of sections present but without a mirror.
+    pub untouched: Vec<Span>,
+}
+
+impl Summary {
+    /// Append the summary of a block that starts at `input_at` in the
+    /// input and at `output_at` in the output.
+    pub fn merge(&mut self, other: Summary, input_at: usize, output_at: usize) {
+        self.mirrored.extend(
+            other
+                .mirrored
+                .into_iter()
+                .map(|(id, url)| (id.shifted(input_at), url.shifted(output_at))),
+        );
+        self.inserted.extend(other.inserted);
+        self.untouched
+            .extend(other.untouched.into_iter().map(|id| id.shifted(input_at)));
+    }
+
+    /// (id, URL) of every mirrored section.
+    pub fn mirrored_in<'t>(
+        &'t self,
+        input: &'t str,
+        output: &'t str,
+    ) -> impl Iterator<Item = (&'t str, &'t str)> + 't {
+        self.mirrored
+            .iter()
+            .map(move |(id, url)| (id.of(input), url.of(output)))
+    }
+
+    /// Ids of the sections without a mirror.
+    pub fn untouched_in<'t>(&'t self, input: &'t str) -> impl Iterator<Item = &'t str> + 't {
+        self.untouched.iter().map(move |id| id.of(input))
+    }
 }
 
 /// `key = ` / `key=` / `key: ` exactly as written on an option's first line.
@@ -123,197 +174,309 @@ fn option_prefix(line: &str) -> &str {
     &line[..sep + 1 + ws]
 }
 
-/// The separator style of a section, copied for options we add.
-fn added_option(section: &Section, file: &RepoFile<'_>, key: &str, value: &str) -> String {
-    let spaced = section.entries.first().is_some_and(|e| {
-        let p = option_prefix(file.line_text(e.first_line));
+/// The output text, written line by line. Every line ends with a newline
+/// except that the last one keeps the input's choice (with or without a
+/// final newline); added lines use the file's first line ending.
+struct Out {
+    s: String,
+    nl: &'static str,
+    pending_eol: Option<&'static str>,
+}
+
+impl Out {
+    fn new(text: &str) -> Self {
+        Self {
+            // Room for every line to grow: capacity that is never written
+            // costs no memory, while growing would copy the text and leave
+            // the old buffer as a hole in the heap.
+            s: String::with_capacity(2 * text.len() + 4096),
+            nl: first_newline(text),
+            pending_eol: None,
+        }
+    }
+
+    /// Write one line; returns where its text starts in the output.
+    fn line(&mut self, text: &str, eol: &'static str) -> usize {
+        if let Some(e) = self.pending_eol.take() {
+            self.s.push_str(if e.is_empty() { self.nl } else { e });
+        }
+        let at = self.s.len();
+        self.s.push_str(text);
+        self.pending_eol = Some(eol);
+        at
+    }
+
+    fn added(&mut self, text: &str) -> usize {
+        self.line(text, self.nl)
+    }
+
+    fn finish(mut self, ends_with_newline: bool) -> String {
+        if let (Some(e), true) = (self.pending_eol, ends_with_newline) {
+            self.s.push_str(if e.is_empty() { self.nl } else { e });
+        }
+        self.s
+    }
+}
+
+/// One option of the section being edited; lines are indexes into it.
+struct Opt<'a> {
+    key: &'a str,
+    value: &'a str,
+    first: usize,
+    last: usize,
+}
+
+/// What happens to one line of a mirrored section.
+enum Act {
+    Keep,
+    Drop,
+    Put(String),
+}
+
+/// The edit of one mirrored section: per-line actions, lines added after
+/// a line, and where the URL ends up.
+struct SectionEdit {
+    acts: Vec<Act>,
+    after: Vec<(usize, String)>,
+    /// The URL's line and its offset in that line's new text.
+    url_at: UrlAt,
+}
+
+enum UrlAt {
+    Line(usize, usize),
+    After(usize),
+}
+
+/// Plan the rules for one mirrored section (`lines[0]` is its header).
+/// New lines go where they keep the meaning of any Jinja block around
+/// them: `baseurl` takes the place of the removed `mirrorlist`/`metalink`
+/// (or follows the header), and a new `proxy` follows `baseurl`.
+fn edit_section(text: &str, lines: &[RawLine<'_>], url: &str, proxy: Option<&str>) -> SectionEdit {
+    let mut opts: Vec<Opt<'_>> = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        match l.kind {
+            RawKind::Option { key, value } => opts.push(Opt {
+                key,
+                value,
+                first: i,
+                last: i,
+            }),
+            RawKind::Continuation(_) => {
+                if let Some(o) = opts.last_mut() {
+                    o.last = i;
+                }
+            }
+            _ => {}
+        }
+    }
+    let get = |k: &str| opts.iter().find(|o| o.key.eq_ignore_ascii_case(k));
+    let line_text = |i: usize| &text[lines[i].start..lines[i].end];
+    // Options we add copy the section's separator style.
+    let spaced = opts.first().is_some_and(|o| {
+        let p = option_prefix(line_text(o.first));
         p.trim_start().contains(" =") || p.ends_with("= ")
     });
-    if spaced {
-        format!("{key} = {value}")
-    } else {
-        format!("{key}={value}")
-    }
-}
-
-/// Replace option `e` by `key{sep}value` in place, keeping how the key was
-/// written; its continuation lines go. Returns false when it already says that.
-fn replace_entry(
-    plan: &mut Plan,
-    file: &RepoFile<'_>,
-    e: &mirror_index::repofile::Entry,
-    value: &str,
-) -> bool {
-    if e.first_line == e.last_line && e.value == value {
-        return false;
-    }
-    let prefix = option_prefix(file.line_text(e.first_line));
-    plan.replace
-        .insert(e.first_line, Some(format!("{prefix}{value}")));
-    for l in e.first_line + 1..=e.last_line {
-        plan.replace.insert(l, None);
-    }
-    true
-}
-
-/// Apply the rules to one mirrored section. New lines go where they keep the
-/// meaning of any Jinja block around them: `baseurl` takes the place of the
-/// removed `mirrorlist`/`metalink` (or follows the header), and a new
-/// `proxy` follows `baseurl`.
-fn rewrite_section(
-    plan: &mut Plan,
-    file: &RepoFile<'_>,
-    section: &Section,
-    url: &str,
-    proxy: Option<&str>,
-) {
-    let dropped: Vec<&mirror_index::repofile::Entry> = ["mirrorlist", "metalink"]
+    let added = |key: &str, value: &str| {
+        if spaced {
+            format!("{key} = {value}")
+        } else {
+            format!("{key}={value}")
+        }
+    };
+    let mut edit = SectionEdit {
+        acts: lines.iter().map(|_| Act::Keep).collect(),
+        after: Vec::new(),
+        url_at: UrlAt::Line(0, 0),
+    };
+    // Replace option `o` by its key as written and `value`; its continuation
+    // lines go. Returns the offset of the value in the line.
+    let replace = |edit: &mut SectionEdit, o: &Opt<'_>, value: &str| -> usize {
+        if o.first == o.last && o.value == value {
+            return o.value.as_ptr() as usize - text.as_ptr() as usize - lines[o.first].start;
+        }
+        let prefix = option_prefix(line_text(o.first));
+        edit.acts[o.first] = Act::Put(format!("{prefix}{value}"));
+        for l in o.first + 1..=o.last {
+            edit.acts[l] = Act::Drop;
+        }
+        prefix.len()
+    };
+    let dropped: Vec<&Opt<'_>> = ["mirrorlist", "metalink"]
         .iter()
-        .filter_map(|k| section.get(k))
+        .filter_map(|k| get(k))
         .collect();
-    for e in &dropped {
-        for l in e.first_line..=e.last_line {
-            plan.replace.insert(l, None);
+    for o in &dropped {
+        for l in o.first..=o.last {
+            edit.acts[l] = Act::Drop;
         }
     }
     // The line after which a new proxy line goes.
-    let baseurl_end = if let Some(e) = section.get("baseurl") {
-        replace_entry(plan, file, e, url);
-        e.last_line
-    } else if let Some(first) = dropped.iter().min_by_key(|e| e.first_line) {
-        plan.replace.insert(
-            first.first_line,
-            Some(added_option(section, file, "baseurl", url)),
-        );
-        first.last_line
+    let baseurl_end = if let Some(o) = get("baseurl") {
+        let at = replace(&mut edit, o, url);
+        edit.url_at = UrlAt::Line(o.first, at);
+        o.last
+    } else if let Some(first) = dropped.iter().min_by_key(|o| o.first) {
+        let line = added("baseurl", url);
+        edit.url_at = UrlAt::Line(first.first, line.len() - url.len());
+        edit.acts[first.first] = Act::Put(line);
+        first.last
     } else {
-        plan.after
-            .entry(section.header_line)
-            .or_default()
-            .push(added_option(section, file, "baseurl", url));
-        section.header_line
+        edit.url_at = UrlAt::After(edit.after.len());
+        edit.after.push((0, added("baseurl", url)));
+        0
     };
     if let Some(value) = proxy {
-        match section.get("proxy") {
-            Some(e) => {
-                replace_entry(plan, file, e, value);
+        match get("proxy") {
+            Some(o) => {
+                replace(&mut edit, o, value);
             }
-            None => plan
-                .after
-                .entry(baseurl_end)
-                .or_default()
-                .push(added_option(section, file, "proxy", value)),
+            None => edit.after.push((baseurl_end, added("proxy", value))),
         }
     }
+    edit
+}
+
+/// Ids that `before:` lists would insert but the file already has: they
+/// are rewritten in place (to the list's URL) instead of inserted again.
+/// Needs a first pass over the file, made only when the map has inserts.
+fn present_inserts<'m>(
+    text: &str,
+    dialect: Dialect,
+    map: &'m Resolved,
+) -> Result<HashMap<&'m str, &'m str>, ParseError> {
+    let mut out = HashMap::new();
+    if map.before.is_empty() {
+        return Ok(out);
+    }
+    let new_ids: HashSet<&str> = map
+        .before
+        .values()
+        .flatten()
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let mut present: HashSet<&str> = HashSet::new();
+    let mut targets: Vec<&str> = Vec::new();
+    for raw in Lexer::new(text, dialect) {
+        if let RawKind::Header(id) = raw?.kind {
+            if new_ids.contains(id) {
+                present.insert(id);
+            }
+            if map.before.contains_key(id) {
+                targets.push(id);
+            }
+        }
+    }
+    for t in targets {
+        for (new_id, url) in &map.before[t] {
+            if present.contains(new_id.as_str()) {
+                out.insert(new_id.as_str(), url.as_str());
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Rewrite ini text. Returns the new text (equal to the input when nothing
-/// changed) and a summary.
+/// changed) and a summary. Streams: one section is held at a time.
 pub fn rewrite_ini(
     text: &str,
     dialect: Dialect,
     map: &Resolved,
     proxy: &ProxyPolicy,
 ) -> Result<(String, Summary), RewriteError> {
-    let file = RepoFile::parse(text, dialect)?;
-    for section in &file.sections {
-        refuse_if_rejected(map, &section.id)?;
+    if text.len() > MAX_TEXT {
+        return Err(RewriteError::TooLarge);
     }
-    let ids: HashSet<&str> = file.sections.iter().map(|s| s.id.as_str()).collect();
+    let present = present_inserts(text, dialect, map)?;
+    let mut out = Out::new(text);
     let mut summary = Summary::default();
-    let mut plan = Plan::default();
-
-    // Which ids get which URL: the map, plus inserts already present in the file.
-    let mut targets: HashMap<&str, &str> = map
-        .repos
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let mut inserts: Vec<(usize, &str, &str, &str)> = Vec::new();
-    let mut inserted_ids: HashSet<&str> = HashSet::new();
-    for section in &file.sections {
-        let Some(list) = map.before.get(&section.id) else {
-            continue;
+    // Sized once (see Lexer::new); only mirrored sections use it.
+    summary
+        .mirrored
+        .reserve(mirror_index::repofile::header_estimate(text).min(map.repos.len() + 16));
+    let mut inserted: HashSet<&str> = HashSet::new();
+    let mut section: Vec<RawLine<'_>> = Vec::new();
+    let mut ends_with_newline = true;
+    let mut flush = |lines: &mut Vec<RawLine<'_>>,
+                     out: &mut Out,
+                     summary: &mut Summary|
+     -> Result<(), RewriteError> {
+        let Some(RawLine {
+            kind: RawKind::Header(id),
+            ..
+        }) = lines.first().copied()
+        else {
+            for l in lines.drain(..) {
+                out.line(&text[l.start..l.end], l.eol);
+            }
+            return Ok(());
         };
-        for (new_id, url) in list {
-            if ids.contains(new_id.as_str()) {
-                targets.insert(new_id, url);
-            } else if inserted_ids.insert(new_id) {
-                inserts.push((section.header_line, new_id, url, &section.id));
+        refuse_if_rejected(map, id)?;
+        for (new_id, url) in map.before.get(id).into_iter().flatten() {
+            if present.contains_key(new_id.as_str()) || !inserted.insert(new_id) {
+                continue;
+            }
+            out.added(&format!("[{new_id}]"));
+            out.added(&format!("baseurl={url}"));
+            if let Some(value) = proxy.value_for(new_id) {
+                out.added(&format!("proxy={value}"));
+            }
+            out.added("");
+            summary
+                .inserted
+                .push((new_id.clone(), url.clone(), id.to_owned()));
+        }
+        let url = present.get(id).copied().or_else(|| map.repos.get(id));
+        let Some(url) = url else {
+            summary.untouched.push(Span::within(text, id));
+            for l in lines.drain(..) {
+                out.line(&text[l.start..l.end], l.eol);
+            }
+            return Ok(());
+        };
+        let edit = edit_section(text, lines, url, proxy.value_for(id).as_deref());
+        let mut url_span = None;
+        let mut after = edit.after.iter().enumerate().peekable();
+        for (i, (l, act)) in lines.iter().zip(&edit.acts).enumerate() {
+            let at = match act {
+                Act::Keep => Some(out.line(&text[l.start..l.end], l.eol)),
+                Act::Drop => None,
+                Act::Put(t) => Some(out.line(t, l.eol)),
+            };
+            if let (UrlAt::Line(n, off), Some(at)) = (&edit.url_at, at)
+                && *n == i
+            {
+                url_span = Some(Span::new(at + off, url.len()));
+            }
+            while let Some((k, (_, t))) = after.next_if(|(_, (n, _))| *n == i) {
+                let at = out.added(t);
+                if matches!(edit.url_at, UrlAt::After(j) if j == k) {
+                    url_span = Some(Span::new(at + t.len() - url.len(), url.len()));
+                }
             }
         }
-    }
-
-    for section in &file.sections {
-        let Some(url) = targets.get(section.id.as_str()) else {
-            summary.untouched.push(section.id.clone());
-            continue;
-        };
-        summary
-            .mirrored
-            .insert(section.id.clone(), (*url).to_owned());
-        rewrite_section(
-            &mut plan,
-            &file,
-            section,
-            url,
-            proxy.value_for(&section.id).as_deref(),
-        );
-    }
-    for (line, new_id, url, target) in inserts {
-        let out = plan.before.entry(line).or_default();
-        out.push(format!("[{new_id}]"));
-        out.push(format!("baseurl={url}"));
-        if let Some(value) = proxy.value_for(new_id) {
-            out.push(format!("proxy={value}"));
-        }
-        out.push(String::new());
-        summary
-            .inserted
-            .push((new_id.to_owned(), url.to_owned(), target.to_owned()));
-    }
-    Ok((render(&file, &plan), summary))
-}
-
-fn render(file: &RepoFile<'_>, plan: &Plan) -> String {
-    if plan.replace.is_empty() && plan.after.is_empty() && plan.before.is_empty() {
-        return file.text.to_owned();
-    }
-    let nl = file.newline();
-    // Lines are written as (text, line ending) pairs borrowed from the input
-    // or the plan; every line ends with a newline except that the output's
-    // last line keeps the input's choice (with or without a final newline).
-    let ends_with_newline = file.lines.last().is_none_or(|l| !l.eol.is_empty());
-    let mut s = String::with_capacity(file.text.len() + 256);
-    let mut pending_eol: Option<&str> = None;
-    let mut emit = |s: &mut String, text: &str, eol: &'static str| {
-        if let Some(e) = pending_eol.take() {
-            s.push_str(if e.is_empty() { nl } else { e });
-        }
-        s.push_str(text);
-        pending_eol = Some(eol);
+        let url_span = url_span.expect("a mirrored section always gets its baseurl");
+        summary.mirrored.push((Span::within(text, id), url_span));
+        lines.clear();
+        Ok(())
     };
-    for (i, line) in file.lines.iter().enumerate() {
-        for extra in plan.before.get(&i).into_iter().flatten() {
-            emit(&mut s, extra, nl);
+    for raw in Lexer::new(text, dialect) {
+        let raw = raw?;
+        ends_with_newline = !raw.eol.is_empty();
+        if matches!(raw.kind, RawKind::Header(_)) {
+            flush(&mut section, &mut out, &mut summary)?;
         }
-        match plan.replace.get(&i) {
-            Some(None) => {}
-            Some(Some(t)) => emit(&mut s, t, line.eol),
-            None => emit(&mut s, file.line_text(i), line.eol),
-        }
-        for extra in plan.after.get(&i).into_iter().flatten() {
-            emit(&mut s, extra, nl);
-        }
+        section.push(raw);
     }
-    if let (Some(e), true) = (pending_eol, ends_with_newline) {
-        s.push_str(if e.is_empty() { nl } else { e });
-    }
-    s
+    flush(&mut section, &mut out, &mut summary)?;
+    Ok((out.finish(ends_with_newline), summary))
 }
 
 /// Rewrite a `*.repos` list: `repo_id,url` lines; comments and blank lines kept.
 pub fn rewrite_repos_list(text: &str, map: &Resolved) -> Result<(String, Summary), RewriteError> {
+    if text.len() > MAX_TEXT {
+        return Err(RewriteError::TooLarge);
+    }
     let mut summary = Summary::default();
     let present: HashSet<&str> = text
         .lines()
@@ -354,13 +517,16 @@ pub fn rewrite_repos_list(text: &str, map: &Resolved) -> Result<(String, Summary
             .values()
             .flatten()
             .find(|(n, _)| n == id)
-            .map(|(_, u)| u);
+            .map(|(_, u)| u.as_str());
         if let Some(url) = inserted_url.or_else(|| map.repos.get(id)) {
+            let at = out.len() + id.len() + 1;
             let _ = write!(out, "{id},{url}{eol}");
-            summary.mirrored.insert(id.to_owned(), url.clone());
+            summary
+                .mirrored
+                .push((Span::within(text, id), Span::new(at, url.len())));
         } else {
             out.push_str(line);
-            summary.untouched.push(id.to_owned());
+            summary.untouched.push(Span::within(text, id));
         }
     }
     Ok((out, summary))
@@ -387,7 +553,7 @@ mod tests {
                     )
                 })
                 .collect(),
-            rejected: BTreeMap::new(),
+            rejected: std::collections::BTreeMap::default(),
         }
     }
 
@@ -485,12 +651,26 @@ baseurl=http://keep/me/
                 "ml-el7".into()
             )]
         );
-        assert_eq!(summary.untouched, vec!["unmirrored".to_owned()]);
+        assert_eq!(
+            summary.mirrored_in(text, &out).collect::<Vec<_>>(),
+            [
+                ("plain-el7", "http://m/plain/S1"),
+                ("ml-el7", "http://m/ml/S1"),
+                ("meta-fc30", "http://m/meta/S1")
+            ]
+        );
+        assert_eq!(
+            summary.untouched_in(text).collect::<Vec<_>>(),
+            ["unmirrored"]
+        );
         // Idempotent: the second run changes nothing, and the inserted section counts as mirrored.
         let (again, s2) = rewrite_ini(&out, Dialect::Ini, &m, &ProxyPolicy::default()).unwrap();
         assert_eq!(again, out);
         assert!(s2.inserted.is_empty());
-        assert_eq!(s2.mirrored["gated-el7"], "http://m/gated/S1");
+        assert!(
+            s2.mirrored_in(&out, &again)
+                .any(|m| m == ("gated-el7", "http://m/gated/S1"))
+        );
     }
 
     #[test]
@@ -555,7 +735,14 @@ baseurl=http://keep/me/
             out,
             "# comment\nepel-testing,http://m/t\r\nepel,http://m/epel/S1\r\nci-tools,http://res/ci-tools/el7\nhttp://no-id/repo\n\nlast,http://x"
         );
-        assert_eq!(s.untouched, vec!["ci-tools".to_owned(), "last".to_owned()]);
+        assert_eq!(
+            s.untouched_in(text).collect::<Vec<_>>(),
+            ["ci-tools", "last"]
+        );
+        assert_eq!(
+            s.mirrored_in(text, &out).collect::<Vec<_>>(),
+            [("epel", "http://m/epel/S1")]
+        );
         let (again, _) = rewrite_repos_list(&out, &m).unwrap();
         assert_eq!(again, out);
     }
@@ -564,6 +751,7 @@ baseurl=http://keep/me/
 #[cfg(test)]
 mod props {
     use super::*;
+    use mirror_index::repofile::RepoFile;
     use proptest::prelude::*;
 
     /// One section with unique keys (a file with duplicates does not
@@ -636,7 +824,7 @@ mod props {
             let mut map = Resolved::default();
             for (i, id) in ids.iter().enumerate() {
                 if pick >> (i % 64) & 1 == 1 {
-                    map.repos.insert(id.clone(), format!("http://m/{id}/S1"));
+                    map.repos.insert(id, &format!("http://m/{id}/S1"));
                 }
             }
             let (once, _) = rewrite_ini(&text, Dialect::Ini, &map, &ProxyPolicy::default()).unwrap();
@@ -645,7 +833,7 @@ mod props {
             let after = RepoFile::parse(&once, Dialect::Ini).unwrap();
             for s in &after.sections {
                 if let Some(url) = map.repos.get(&s.id) {
-                    prop_assert_eq!(s.value("baseurl"), Some(url.as_str()));
+                    prop_assert_eq!(s.value("baseurl"), Some(url));
                     prop_assert!(s.get("mirrorlist").is_none() && s.get("metalink").is_none());
                     prop_assert_eq!(s.value("proxy"), Some(none_value_for(&s.id)));
                 }

@@ -74,6 +74,16 @@ impl FileResult {
         self.before != self.after
     }
 
+    /// (id, URL) of every mirrored section, in file order.
+    pub fn mirrored(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.summary.mirrored_in(&self.before, &self.after)
+    }
+
+    /// Ids of the sections without a mirror.
+    pub fn untouched(&self) -> impl Iterator<Item = &str> {
+        self.summary.untouched_in(&self.before)
+    }
+
     /// A unified diff of the change (empty when unchanged).
     pub fn diff(&self) -> String {
         if !self.changed() {
@@ -133,6 +143,9 @@ pub fn rewrite(
     map: &Resolved,
     proxy: &ProxyPolicy,
 ) -> Result<(String, Summary), RewriteError> {
+    if text.len() > edit::MAX_TEXT {
+        return Err(RewriteError::TooLarge);
+    }
     match format {
         Format::Ini => edit::rewrite_ini(text, Dialect::Ini, map, proxy),
         Format::Repos => edit::rewrite_repos_list(text, map),
@@ -149,11 +162,14 @@ pub fn rewrite(
                                 p.line += first_line;
                                 RewriteError::Parse(p)
                             }
-                            other @ RewriteError::Refused { .. } => other,
+                            other @ (RewriteError::Refused { .. } | RewriteError::TooLarge) => {
+                                other
+                            }
                         })?;
                 out.push_str(&text[last..start]);
+                let at = out.len();
                 out.push_str(&new);
-                summary.merge(s);
+                summary.merge(s, start, at);
                 last = end;
             }
             out.push_str(&text[last..]);
@@ -179,13 +195,14 @@ pub fn process(
         path: path.to_path_buf(),
         detail: e.to_string(),
     };
-    let text = repofile::decode(&bytes).map_err(|e| parse(&e))?;
-    let format = format.unwrap_or_else(|| detect(path, text));
-    let (after, summary) = rewrite(format, text, map, proxy).map_err(|e| parse(&e))?;
+    repofile::decode(&bytes).map_err(|e| parse(&e))?;
+    let text = String::from_utf8(bytes).expect("checked by decode");
+    let format = format.unwrap_or_else(|| detect(path, &text));
+    let (after, summary) = rewrite(format, &text, map, proxy).map_err(|e| parse(&e))?;
     let result = FileResult {
         path: path.to_path_buf(),
         format,
-        before: text.to_owned(),
+        before: text,
         after,
         summary,
     };
@@ -240,6 +257,10 @@ mod tests {
             "config_opts['root'] = 'x'\nconfig_opts['yum.conf'] = \"\"\"\n[main]\nk=v\n\n[epel-el7]\nbaseurl=http://m/epel\nproxy=_none_\n{% if a %}\nexclude=x\n{% endif %}\n\"\"\"\nconfig_opts['x'] = \"\"\"not ini\"\"\"\n"
         );
         assert_eq!(s.mirrored.len(), 1);
+        assert_eq!(
+            s.mirrored_in(text, &out).collect::<Vec<_>>(),
+            [("epel-el7", "http://m/epel")]
+        );
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! - [`cli`]: the command line; the binary only calls [`cli::run`].
 
 pub mod cli;
+mod doc;
 pub mod edit;
 pub mod files;
 pub mod map;
 mod net;
+mod urls;

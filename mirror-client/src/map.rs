@@ -28,6 +28,10 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use url::Url;
 
+pub use crate::doc::MapDoc;
+use crate::urls::Keep;
+pub use crate::urls::RepoUrls;
+
 /// How deep includes may nest before we call it a cycle.
 pub const MAX_DEPTH: usize = 16;
 
@@ -35,7 +39,7 @@ pub const MAX_DEPTH: usize = 16;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Resolved {
     /// repo id -> URL.
-    pub repos: BTreeMap<String, String>,
+    pub repos: RepoUrls,
     /// target id -> sections `(new_id, url)` to insert before `[target]`.
     pub before: BTreeMap<String, Vec<(String, String)>>,
     /// Keys whose value was refused (`<id>` or `before:<id>`) -> why.
@@ -62,7 +66,7 @@ impl Resolved {
     pub fn to_value(&self) -> serde_json::Value {
         let mut m = serde_json::Map::new();
         for (k, v) in &self.repos {
-            m.insert(k.clone(), serde_json::Value::String(v.clone()));
+            m.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
         }
         for (t, list) in &self.before {
             let items = list
@@ -92,8 +96,8 @@ pub enum MapError {
     RemoteIncludesLocal { parent: String, uri: String },
 }
 
-/// A parsed map document (JSON is read as the YAML subset it is).
-pub type MapValue = serde_yaml::Value;
+/// Parses a body, given the wrapper key whose mapping is the map.
+pub type ParseFn<'a> = dyn Fn(&[u8], Option<&str>) -> Result<MapDoc, String> + 'a;
 
 /// Where maps come from; implemented by the binary for http and files.
 pub trait Loader {
@@ -102,8 +106,8 @@ pub trait Loader {
     fn load(
         &self,
         url: &Url,
-        parse: &dyn Fn(&[u8]) -> Result<MapValue, String>,
-    ) -> Result<MapValue, String>;
+        parse: &dyn Fn(&[u8]) -> Result<MapDoc, String>,
+    ) -> Result<MapDoc, String>;
 }
 
 /// A source URI as given: http(s), file://, a path, or data:.
@@ -178,18 +182,8 @@ pub fn decode_data_url(uri: &str) -> Result<Option<Vec<u8>>, String> {
     }
 }
 
-fn parse_body(bytes: &[u8]) -> Result<MapValue, String> {
-    // JSON is (for these maps) a subset of YAML 1.2, and YAML keeps key order.
-    let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8: {e}"))?;
-    if text.trim().is_empty() {
-        return Err("empty document".into());
-    }
-    // JSON (what indexes serve) goes through serde_json: serde_yaml first
-    // buffers every parser event, which took ~4x the memory on large maps.
-    if text.trim_start().starts_with('{') {
-        return serde_json::from_str(text).map_err(|e| e.to_string());
-    }
-    serde_yaml::from_str(text).map_err(|e| e.to_string())
+fn parse_body(bytes: &[u8], wrapper: Option<&str>) -> Result<MapDoc, String> {
+    crate::doc::parse(bytes, wrapper)
 }
 
 /// Load and resolve the map at `uri`.
@@ -202,7 +196,7 @@ fn resolve_with(
     uri: &str,
     wrapper_key: &str,
     loader: &dyn Loader,
-    parse: &dyn Fn(&[u8]) -> Result<MapValue, String>,
+    parse: &ParseFn<'_>,
 ) -> Result<Resolved, MapError> {
     let ctx = Ctx {
         key: wrapper_key,
@@ -216,7 +210,7 @@ fn resolve_with(
 struct Ctx<'a> {
     key: &'a str,
     loader: &'a dyn Loader,
-    parse: &'a dyn Fn(&[u8]) -> Result<MapValue, String>,
+    parse: &'a ParseFn<'a>,
 }
 
 /// A map value quoted for an error message: escaped, and cut when long.
@@ -256,10 +250,11 @@ fn resolve_at(
         Source::Url(u) => redact(u.as_str()),
         Source::Data(_) => redact(uri),
     };
-    let (value, own_base) = match &source {
+    let parse = |b: &[u8]| (ctx.parse)(b, Some(key));
+    let (doc, own_base) = match &source {
         Source::Data(d) => match decode_data_url(d).map_err(load_err)? {
             Some(b) => (
-                (ctx.parse)(&b).map_err(|message| MapError::Parse {
+                parse(&b).map_err(|message| MapError::Parse {
                     uri: shown.clone(),
                     message,
                 })?,
@@ -268,7 +263,7 @@ fn resolve_at(
             None => return Ok(Resolved::default()),
         },
         Source::Url(u) => (
-            ctx.loader.load(u, ctx.parse).map_err(load_err)?,
+            ctx.loader.load(u, &parse).map_err(load_err)?,
             Some(u.clone()),
         ),
     };
@@ -276,15 +271,16 @@ fn resolve_at(
         uri: shown.clone(),
         message,
     };
-    let serde_yaml::Value::Mapping(mut top) = value else {
+    if doc.not_a_mapping {
         return Err(shape("expected a mapping of repo ids to URLs".into()));
-    };
-    if let Some(inner) = top.remove(key) {
-        let serde_yaml::Value::Mapping(m) = inner else {
-            return Err(shape(format!("`{key}` is not a mapping")));
-        };
-        top = m;
     }
+    if doc.inner_not_a_mapping {
+        return Err(shape(format!("`{key}` is not a mapping")));
+    }
+    let mut doc = match doc.inner {
+        Some(inner) => *inner,
+        None => doc,
+    };
     // Resolve a value against its source and check the result ("" is not
     // joined: it would name the map itself).
     let join = |v: &str| -> Result<String, String> {
@@ -302,11 +298,36 @@ fn resolve_at(
     let mut out = Resolved::default();
     let mut includes: Vec<Resolved> = Vec::new();
     let mut include_before: Vec<(String, Resolved)> = Vec::new();
-    for (k, v) in &top {
+    // Entries with a string value are repos (checked in place in the
+    // compact table), except the composition keys.
+    let mut repos = std::mem::take(&mut doc.strings);
+    let mut composition: Vec<(String, serde_yaml::Value)> = Vec::new();
+    repos.retain_map(|k, v| {
+        if k == "include:" || k == "include:before:" || k.starts_with("before:") {
+            composition.push((k.to_owned(), serde_yaml::Value::String(v.to_owned())));
+            return None;
+        }
+        match join(v) {
+            Ok(u) if u == v => Some(None),
+            Ok(u) => Some(Some(u)),
+            Err(why) => {
+                out.rejected.insert(k.to_owned(), why);
+                None
+            }
+        }
+    });
+    repos.sort(Keep::Last);
+    out.repos = repos;
+    for (k, v) in doc.others.into_iter().chain(
+        composition
+            .into_iter()
+            .map(|(k, v)| (serde_yaml::Value::String(k), v)),
+    ) {
         let k = match k {
-            serde_yaml::Value::String(s) => s.clone(),
+            serde_yaml::Value::String(s) => s,
             other => return Err(shape(format!("key {other:?} is not a string"))),
         };
+        let v = &v;
         // In YAML an unquoted `include:` key reads as `include`; accept both spellings.
         let is_list = matches!(v, serde_yaml::Value::Sequence(_));
         if k == "include:" || (k == "include" && is_list) {
@@ -340,31 +361,21 @@ fn resolve_at(
                 }
             }
         } else {
-            let serde_yaml::Value::String(url) = v else {
-                return Err(shape(format!("the value of {k:?} is not a URL string")));
-            };
-            match join(url) {
-                Ok(u) => {
-                    out.repos.insert(k, u);
-                }
-                Err(why) => {
-                    out.rejected.insert(k, why);
-                }
-            }
+            return Err(shape(format!("the value of {k:?} is not a URL string")));
         }
     }
     for inc in includes {
         out.merge_include(inc);
     }
     for (prefix, inc) in include_before {
-        for (id, url) in inc.repos {
+        for (id, url) in &inc.repos {
             if let Some((_, distro)) = id.rsplit_once('-') {
                 let target = format!("{prefix}-{distro}");
                 if !out.rejected.contains_key(&format!("before:{target}")) {
                     out.before
                         .entry(target)
                         .or_default()
-                        .push((id.clone(), url));
+                        .push((id.to_owned(), url.to_owned()));
                 }
             }
         }
@@ -415,7 +426,7 @@ pub fn resolve_at_time(
         .join("all_snapshots.json")
         .map_err(|e| load_err(e.to_string()))?;
     let doc = loader
-        .load(&url, &parse_body)
+        .load(&url, &|b| parse_body(b, None))
         .map_err(|message| MapError::Load {
             uri: redact(url.as_str()),
             message,
@@ -424,7 +435,7 @@ pub fn resolve_at_time(
         uri: redact(url.as_str()),
         message,
     };
-    let Some(serde_yaml::Value::Mapping(mirrors)) = doc.get("snapshots") else {
+    let Some(serde_yaml::Value::Mapping(mirrors)) = doc.other("snapshots") else {
         return Err(shape("expected {\"snapshots\": {mirror: [...]}}".into()));
     };
     let mut out = Resolved::default();
@@ -441,7 +452,7 @@ pub fn resolve_at_time(
         match best {
             Some((_, u)) => match mirror_index::map_value::check_url(u) {
                 Ok(()) => {
-                    out.repos.insert(name.to_owned(), u.to_owned());
+                    out.repos.insert(name, u);
                 }
                 Err(e) => {
                     out.rejected
@@ -488,10 +499,17 @@ fn is_remote(u: &Url) -> bool {
 impl Resolved {
     /// Merge an include: the first definition of an id (good or refused) wins.
     fn merge_include(&mut self, inc: Resolved) {
-        for (id, url) in inc.repos {
-            if !self.rejected.contains_key(&id) {
-                self.repos.entry(id).or_insert(url);
+        let mut added = RepoUrls::default();
+        for (id, url) in &inc.repos {
+            if !self.rejected.contains_key(id) && !self.repos.contains_key(id) {
+                added.push_unsorted(id, url);
             }
+        }
+        if !added.is_empty() {
+            for (id, url) in &added {
+                self.repos.push_unsorted(id, url);
+            }
+            self.repos.sort(Keep::First);
         }
         for (key, why) in inc.rejected {
             if let Some(target) = key.strip_prefix("before:") {
@@ -552,8 +570,8 @@ mod tests {
         fn load(
             &self,
             url: &Url,
-            parse: &dyn Fn(&[u8]) -> Result<MapValue, String>,
-        ) -> Result<MapValue, String> {
+            parse: &dyn Fn(&[u8]) -> Result<MapDoc, String>,
+        ) -> Result<MapDoc, String> {
             let b = self
                 .0
                 .get(url.as_str())
@@ -584,7 +602,7 @@ mod tests {
             &none,
         )
         .unwrap();
-        assert_eq!(r.repos["a-el7"], "http://m/a/1");
+        assert_eq!(&r.repos["a-el7"], "http://m/a/1");
         let r = resolve(
             &format!(
                 "data:application/json;base64,{}",
@@ -594,14 +612,14 @@ mod tests {
             &none,
         )
         .unwrap();
-        assert_eq!(r.repos["b"], "http://m/b");
+        assert_eq!(&r.repos["b"], "http://m/b");
         let r = resolve(
             "data:application/json,%7B%22c%22%3A%22http%3A//m/c%22%7D",
             "latest_ci_repos",
             &none,
         )
         .unwrap();
-        assert_eq!(r.repos["c"], "http://m/c");
+        assert_eq!(&r.repos["c"], "http://m/c");
         // Non-JSON data URLs give an empty map, as in the old client.
         for uri in [
             r#"data:text/plain,{"a":"b"}"#,
@@ -643,16 +661,16 @@ mod tests {
             ),
         ]);
         let r = resolve("http://idx/main.yaml", "latest_ci_repos", &loader).unwrap();
-        assert_eq!(r.repos["a-el7"], "http://m/a/own", "own definition wins");
+        assert_eq!(&r.repos["a-el7"], "http://m/a/own", "own definition wins");
         assert_eq!(
-            r.repos["b-el7"], "http://idx/rel/b",
+            &r.repos["b-el7"], "http://idx/rel/b",
             "first include wins, relative to its source"
         );
         assert_eq!(
-            r.repos["c-el7"], "http://idx/c",
+            &r.repos["c-el7"], "http://idx/c",
             "nested include, relative to the nested file"
         );
-        assert_eq!(r.repos["d"], "http://other/d/1");
+        assert_eq!(&r.repos["d"], "http://other/d/1");
         let ins: Vec<&str> = r.before["a-el7"]
             .iter()
             .map(|(id, _)| id.as_str())
@@ -675,8 +693,8 @@ mod tests {
         fn load(
             &self,
             url: &Url,
-            parse: &dyn Fn(&[u8]) -> Result<MapValue, String>,
-        ) -> Result<MapValue, String> {
+            parse: &dyn Fn(&[u8]) -> Result<MapDoc, String>,
+        ) -> Result<MapDoc, String> {
             parse(&std::fs::read(url.to_file_path().unwrap()).map_err(|e| e.to_string())?)
         }
     }
@@ -691,7 +709,7 @@ mod tests {
         let want = Url::from_file_path(d.path().join("snap/x"))
             .unwrap()
             .to_string();
-        assert_eq!(r.repos["x"], want);
+        assert_eq!(&r.repos["x"], want);
         // A data: source cannot be a base: a relative URL there cannot be
         // resolved, so the entry is refused.
         let r = resolve(
@@ -794,7 +812,7 @@ mod tests {
             !r.repos.contains_key("x") && r.rejected.contains_key("x"),
             "{r:?}"
         );
-        assert_eq!(r.repos["y"], "http://m/y");
+        assert_eq!(&r.repos["y"], "http://m/y");
         assert!(r.rejected.contains_key("z"));
         assert!(
             !r.before.contains_key("t") && r.rejected.contains_key("before:t"),
@@ -839,10 +857,7 @@ mod tests {
             ("http://i/dev/zero", "b: http://m/b\n"),
         ]);
         let r = resolve("http://i/d/m.yaml", "latest_ci_repos", &l).unwrap();
-        assert_eq!(
-            (r.repos["a"].as_str(), r.repos["b"].as_str()),
-            ("http://m/a", "http://m/b")
-        );
+        assert_eq!((&r.repos["a"], &r.repos["b"]), ("http://m/a", "http://m/b"));
         // A local map may include local files.
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("inc.json"), r#"{"b": "http://m/b"}"#).unwrap();
@@ -853,7 +868,7 @@ mod tests {
             &Files,
         )
         .unwrap();
-        assert_eq!(r.repos["b"], "http://m/b");
+        assert_eq!(&r.repos["b"], "http://m/b");
     }
 
     /// Issue 8: the body of each source is parsed once (it was parsed once
@@ -865,8 +880,8 @@ mod tests {
             fn load(
                 &self,
                 url: &Url,
-                parse: &dyn Fn(&[u8]) -> Result<MapValue, String>,
-            ) -> Result<MapValue, String> {
+                parse: &dyn Fn(&[u8]) -> Result<MapDoc, String>,
+            ) -> Result<MapDoc, String> {
                 self.0.set(self.0.get() + 1);
                 let body = if url.path().ends_with("top.json") {
                     r#"{"a": "http://m/a", "include:": ["inc.json"]}"#
@@ -878,10 +893,15 @@ mod tests {
         }
         let parses = std::cell::Cell::new(0u32);
         let counting = Counting(std::cell::Cell::new(0));
-        let r = resolve_with("http://i/top.json", "latest_ci_repos", &counting, &|b| {
-            parses.set(parses.get() + 1);
-            parse_body(b)
-        })
+        let r = resolve_with(
+            "http://i/top.json",
+            "latest_ci_repos",
+            &counting,
+            &|b, w| {
+                parses.set(parses.get() + 1);
+                parse_body(b, w)
+            },
+        )
         .unwrap();
         assert_eq!(r.repos.len(), 2);
         assert_eq!((counting.0.get(), parses.get()), (2, 2));
@@ -921,8 +941,8 @@ mod props {
         fn load(
             &self,
             url: &Url,
-            _: &dyn Fn(&[u8]) -> Result<MapValue, String>,
-        ) -> Result<MapValue, String> {
+            _: &dyn Fn(&[u8]) -> Result<MapDoc, String>,
+        ) -> Result<MapDoc, String> {
             Err(format!("no network in this test: {url}"))
         }
     }

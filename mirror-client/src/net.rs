@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::map::{Loader, MapValue, redact};
+use crate::map::{Loader, MapDoc, redact};
 
 pub struct NetLoader {
     client: reqwest::Client,
@@ -148,8 +148,8 @@ impl Loader for NetLoader {
     fn load(
         &self,
         url: &Url,
-        parse: &dyn Fn(&[u8]) -> Result<MapValue, String>,
-    ) -> Result<MapValue, String> {
+        parse: &dyn Fn(&[u8]) -> Result<MapDoc, String>,
+    ) -> Result<MapDoc, String> {
         if url.scheme() == "file" {
             return parse(&self.read_file(url)?);
         }

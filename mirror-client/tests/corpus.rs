@@ -44,8 +44,8 @@ fn map_for(ids: &[String]) -> Resolved {
     for (i, id) in ids.iter().enumerate() {
         if i % 2 == 0 {
             m.repos.insert(
-                id.clone(),
-                format!("http://mirrors.example/repos/yum/{id}/2026-11-21-09-30"),
+                id,
+                &format!("http://mirrors.example/repos/yum/{id}/2026-11-21-09-30"),
             );
         }
     }
@@ -58,10 +58,8 @@ fn map_for(ids: &[String]) -> Resolved {
             )],
         );
     }
-    m.repos.insert(
-        "id-not-in-any-file".into(),
-        "http://mirrors.example/none".into(),
-    );
+    m.repos
+        .insert("id-not-in-any-file", "http://mirrors.example/none");
     m
 }
 
@@ -200,12 +198,7 @@ fn corpus_files_are_rewritten_minimally_and_idempotently() {
                 );
                 match map.repos.get(&sec.id) {
                     Some(url) => {
-                        assert_eq!(
-                            sec.value("baseurl"),
-                            Some(url.as_str()),
-                            "{name}: [{}]",
-                            sec.id
-                        );
+                        assert_eq!(sec.value("baseurl"), Some(url), "{name}: [{}]", sec.id);
                         assert!(
                             sec.get("mirrorlist").is_none() && sec.get("metalink").is_none(),
                             "{name}: [{}]",
