@@ -31,6 +31,11 @@ pub enum Status {
     Failed,
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// The result of syncing one mirror.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SyncReport {
@@ -49,6 +54,10 @@ pub struct SyncReport {
     pub removed: u64,
     pub downloaded_files: u64,
     pub downloaded_bytes: u64,
+    /// Of the downloaded files, those from a local upstream placed by
+    /// reflink or hard link (their bytes were not copied).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub linked_files: u64,
     /// HTTP requests sent, retries included.
     pub requests: u64,
     pub seconds: f64,
@@ -79,6 +88,7 @@ impl SyncReport {
             removed: 0,
             downloaded_files: 0,
             downloaded_bytes: 0,
+            linked_files: 0,
             requests: 0,
             seconds: 0.0,
             phases: std::collections::BTreeMap::new(),
@@ -98,6 +108,12 @@ impl SyncReport {
             .unwrap_or_default();
         if let Some(f) = &self.filter {
             note = format!("{note} ({})", f.summary());
+        }
+        if self.linked_files > 0 {
+            note = format!(
+                "{note} ({} packages linked from the local upstream, not copied)",
+                self.linked_files
+            );
         }
         if !self.skipped_mirrors.is_empty() {
             note = format!(

@@ -160,6 +160,7 @@ fn select_specs(s: &Settings, args: &SyncArgs) -> Result<Vec<MirrorSpec>, Failur
             health: crate::history::HealthPolicy::default(),
             filter: crate::filter::FilterSpec::none(),
             sign: None,
+            verify_local: crate::fetch::VerifyLocal::default(),
         });
         spec.upstream = upstream;
         config::set_vars(

@@ -65,6 +65,8 @@ pub struct MirrorSpec {
     pub filter: crate::filter::FilterSpec,
     /// The key that signs regenerated metadata.
     pub sign: Option<crate::filter::SignSpec>,
+    /// How a `file://` upstream's packages are verified (`verify_local`).
+    pub verify_local: crate::fetch::VerifyLocal,
 }
 
 /// Which signatures a sync checks, and against which keys.

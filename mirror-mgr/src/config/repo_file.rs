@@ -172,6 +172,7 @@ pub fn load_repo_file(
             health: crate::history::HealthPolicy::default(),
             filter,
             sign,
+            verify_local: crate::fetch::VerifyLocal::default(),
         });
     }
     push_ignored(&mut cfg.warnings, path, ignored);

@@ -75,6 +75,8 @@ struct YamlMirror {
     enabled: Option<bool>,
     #[serde(default)]
     import: bool,
+    #[serde(default)]
+    verify_local: crate::fetch::VerifyLocal,
     sslcacert: Option<PathBuf>,
     sslclientcert: Option<PathBuf>,
     sslclientkey: Option<PathBuf>,
@@ -334,6 +336,7 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             health,
             filter,
             sign,
+            verify_local: m.verify_local,
         });
     }
     push_ignored(&mut cfg.warnings, path, ignored);

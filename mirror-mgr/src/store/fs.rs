@@ -128,10 +128,12 @@ pub(crate) fn ensure_parent(path: &Path, made: &mut HashSet<PathBuf>) -> Result<
 #[cfg(unix)]
 pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-        _ => false,
-    }
+    // `b` first: it is the one usually missing (a new file), and then
+    // `a` need not be looked up at all.
+    let Ok(y) = std::fs::metadata(b) else {
+        return false;
+    };
+    std::fs::metadata(a).is_ok_and(|x| x.dev() == y.dev() && x.ino() == y.ino())
 }
 
 #[cfg(not(unix))]

@@ -111,6 +111,7 @@ impl Build<'_> {
             let expect = Expect {
                 size: r.size,
                 checksum: r.checksum.clone(),
+                linkable: false,
             };
             let progress = &progress;
             async move {
@@ -260,6 +261,7 @@ impl Build<'_> {
             let expect = Expect {
                 size: item.size,
                 checksum: item.checksum.clone(),
+                linkable: true,
             };
             let progress = &progress;
             async move {

@@ -174,8 +174,11 @@ async fn sync_locked(
             source,
         })?;
     let hosts = crate::upstream::own_hosts(&spec.upstream, &spec.vars);
-    let fetcher =
-        Arc::new(Fetcher::new(ctx.fetch.clone(), &access, hosts).map_err(SyncError::Client)?);
+    let opts = crate::fetch::FetchOptions {
+        verify_local: spec.verify_local,
+        ..ctx.fetch.clone()
+    };
+    let fetcher = Arc::new(Fetcher::new(opts, &access, hosts).map_err(SyncError::Client)?);
     let keyring = if spec.trust.enabled() {
         Some(load_keyring(&fetcher, spec).await?)
     } else {
@@ -311,6 +314,7 @@ async fn sync_locked(
     }
     report.requests = fetcher.requests.load(std::sync::atomic::Ordering::Relaxed);
     report.downloaded_bytes = fetcher.bytes.load(std::sync::atomic::Ordering::Relaxed);
+    report.linked_files = fetcher.linked.load(std::sync::atomic::Ordering::Relaxed);
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
