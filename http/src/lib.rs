@@ -12,6 +12,8 @@
 //! Neither binary's domain logic lives here: the sync engine and the map
 //! loader each decide what to fetch; this decides how.
 
+pub mod limit;
+
 use std::time::Duration;
 
 /// What a client is built with.
@@ -125,6 +127,65 @@ pub fn client(opts: &ClientOptions) -> Result<reqwest::Client, reqwest::Error> {
         b = b.tls_danger_accept_invalid_certs(true);
     }
     b.build()
+}
+
+/// Clients by the options they were built with: mirrors with the same
+/// TLS and proxy settings share one client, and so its open connections
+/// (a round of no-change syncs of many mirrors on one host then costs one
+/// round trip each, not a new connection each).
+#[derive(Default)]
+pub struct Clients(std::sync::Mutex<std::collections::HashMap<Vec<u8>, reqwest::Client>>);
+
+impl std::fmt::Debug for Clients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map_or(0, |m| m.len());
+        write!(f, "Clients({n})")
+    }
+}
+
+impl Clients {
+    /// The client for `opts`, built on first use.
+    pub fn get(&self, opts: &ClientOptions) -> Result<reqwest::Client, reqwest::Error> {
+        let key = client_key(opts);
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(c) = map.get(&key) {
+            return Ok(c.clone());
+        }
+        let c = client(opts)?;
+        map.insert(key, c.clone());
+        Ok(c)
+    }
+}
+
+/// Every setting of `opts`, length-prefixed: equal keys, equal clients.
+fn client_key(opts: &ClientOptions) -> Vec<u8> {
+    let mut k = Vec::new();
+    let mut put = |b: &[u8]| {
+        k.extend_from_slice(&(b.len() as u64).to_le_bytes());
+        k.extend_from_slice(b);
+    };
+    let dur = |d: Option<Duration>| d.map_or(u128::MAX, |d| d.as_nanos()).to_le_bytes();
+    put(opts.user_agent.as_bytes());
+    put(&dur(Some(opts.connect_timeout)));
+    put(&dur(opts.read_timeout));
+    put(&dur(opts.total_timeout));
+    put(&(opts.pool_per_host as u64).to_le_bytes());
+    put(&[u8::from(opts.env_proxy), u8::from(opts.tls.skip_verify)]);
+    match &opts.proxy {
+        Some(p) => {
+            put(b"proxy");
+            put(p.url.as_bytes());
+            put(p.username.as_deref().unwrap_or("\0").as_bytes());
+            put(p.password.as_deref().unwrap_or("\0").as_bytes());
+        }
+        None => put(b"no proxy"),
+    }
+    put(opts.tls.ca_pem.as_deref().unwrap_or(b"\0"));
+    put(opts.tls.identity_pem.as_deref().unwrap_or(b"\0"));
+    k
 }
 
 /// Redirects are followed within http(s) only, at most 10, never in a
@@ -287,6 +348,29 @@ mod tests {
         assert_eq!(b.delay(2), Duration::from_secs(1));
         assert_eq!(b.delay(3), Duration::from_secs(2));
         assert_eq!(b.delay(10), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn clients_are_shared_only_between_equal_settings() {
+        let a = ClientOptions::new("t/1");
+        let mut b = a.clone();
+        assert_eq!(client_key(&a), client_key(&b));
+        b.tls.identity_pem = Some(b"cert and key".to_vec());
+        assert_ne!(client_key(&a), client_key(&b));
+        let mut c = a.clone();
+        c.proxy = Some(ProxyVia {
+            url: "http://p:3128".into(),
+            username: Some("u".into()),
+            password: Some("one".into()),
+        });
+        let mut d = c.clone();
+        d.proxy.as_mut().unwrap().password = Some("two".into());
+        assert_ne!(client_key(&c), client_key(&d));
+        let clients = Clients::default();
+        clients.get(&a).unwrap();
+        clients.get(&a.clone()).unwrap();
+        clients.get(&c).unwrap();
+        assert_eq!(format!("{clients:?}"), "Clients(2)");
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub struct FetchOptions {
     pub read_timeout: Duration,
     /// Parallel connections to one host.
     pub max_connections: usize,
+    /// What every mirror of this process shares: each host's adaptive
+    /// request limit and the HTTP clients (so their connections).
+    pub shared: std::sync::Arc<Shared>,
     /// How packages from a `file://` upstream are verified before they are
     /// linked into the tree.
     pub verify_local: VerifyLocal,
@@ -62,6 +65,23 @@ impl Default for FetchOptions {
             read_timeout: Duration::from_secs(60),
             max_connections: 16,
             verify_local: VerifyLocal::Checksum,
+            shared: std::sync::Arc::default(),
+        }
+    }
+}
+
+/// Shared by every mirror a process syncs.
+#[derive(Debug, Default)]
+pub struct Shared {
+    pub hosts: mirror_http::limit::Hosts,
+    clients: mirror_http::Clients,
+}
+
+impl Shared {
+    pub fn new(limits: mirror_http::limit::Limits) -> Self {
+        Self {
+            hosts: mirror_http::limit::Hosts::new(limits),
+            clients: mirror_http::Clients::default(),
         }
     }
 }
@@ -180,7 +200,7 @@ impl Fetcher {
         access: &Access,
         auth_hosts: Vec<String>,
     ) -> Result<Self, reqwest::Error> {
-        let client = mirror_http::client(&mirror_http::ClientOptions {
+        let client = opts.shared.clients.get(&mirror_http::ClientOptions {
             connect_timeout: opts.connect_timeout,
             read_timeout: Some(opts.read_timeout),
             pool_per_host: opts.max_connections,
@@ -263,7 +283,7 @@ impl Fetcher {
             }
             return Ok(Bytes::from(data));
         }
-        let resp = self.send(url).await?;
+        let (resp, _permit) = self.send(url).await?;
         let body = mirror_http::read_capped(resp, limit, |n| {
             self.bytes.fetch_add(n, Ordering::Relaxed);
         })
@@ -280,7 +300,12 @@ impl Fetcher {
         Ok(Bytes::from(body))
     }
 
-    async fn send(&self, url: &Url) -> Result<reqwest::Response, FetchError> {
+    /// GET `url` within its host's limit; the permit is held until the
+    /// caller has read the body.
+    async fn send(
+        &self,
+        url: &Url,
+    ) -> Result<(reqwest::Response, mirror_http::limit::Permit), FetchError> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::Scheme { url: shown(url) });
         }
@@ -290,6 +315,8 @@ impl Fetcher {
         {
             req = req.basic_auth(user, Some(password.expose()));
         }
+        let gate = self.opts.shared.hosts.gate(url);
+        let mut permit = gate.acquire().await;
         let resp = req.send().await.map_err(|source| {
             if source.is_redirect() {
                 FetchError::Redirect {
@@ -297,12 +324,23 @@ impl Fetcher {
                     source,
                 }
             } else {
+                // Refused, reset, timed out: a sign to slow down.
+                permit.overloaded();
                 net(url, "request failed")(source)
             }
         })?;
+        if resp.version() == reqwest::Version::HTTP_2 {
+            // One connection carries many streams.
+            gate.set_ceiling(self.opts.shared.hosts.limits().http2);
+        }
         let status = resp.status().as_u16();
+        if matches!(status, 429 | 503) {
+            permit.overloaded();
+        } else {
+            permit.answered();
+        }
         match status {
-            200 => Ok(resp),
+            200 => Ok((resp, permit)),
             404 | 410 => Err(FetchError::NotFound {
                 url: shown(url),
                 status: Some(status),
@@ -406,7 +444,7 @@ impl Fetcher {
                 add(&buf[..n], &mut got)?;
             }
         } else {
-            let resp = self.send(url).await?;
+            let (resp, _permit) = self.send(url).await?;
             let mut stream = resp.bytes_stream();
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(net(url, "connection failed while reading the body"))?;

@@ -344,9 +344,14 @@ pub struct SyncArgs {
     /// Do not rewrite the index after syncing.
     #[arg(long)]
     pub no_index: bool,
-    /// Parallel downloads per mirror.
+    /// Parallel requests per upstream host over HTTP/1.1, i.e. connections
+    /// (default 10, as Pulp; the limit adapts below it: see README).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
+    /// Parallel requests per upstream host over HTTP/2, as streams on one
+    /// connection (default 64).
+    #[arg(long, value_name = "N")]
+    pub http2_streams: Option<usize>,
     /// Mirrors synced at the same time.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub jobs: usize,

@@ -47,6 +47,7 @@ impl Settings {
             }
             config.warnings.extend(more.warnings);
             config.concurrency = config.concurrency.or(more.concurrency);
+            config.http2_streams = config.http2_streams.or(more.http2_streams);
         }
         for m in &mut config.mirrors {
             config::set_vars(

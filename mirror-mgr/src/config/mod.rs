@@ -117,7 +117,9 @@ pub struct Config {
     pub channels: BTreeMap<String, Vec<String>>,
     pub root: Option<PathBuf>,
     pub base_url: Option<String>,
+    /// Parallel requests per host: HTTP/1.1 connections, HTTP/2 streams.
     pub concurrency: Option<usize>,
+    pub http2_streams: Option<usize>,
     pub mirrors: Vec<MirrorSpec>,
     pub warnings: Vec<Warning>,
 }

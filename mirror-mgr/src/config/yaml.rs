@@ -20,6 +20,7 @@ struct YamlFile {
     root: Option<PathBuf>,
     base_url: Option<String>,
     concurrency: Option<usize>,
+    http2_streams: Option<usize>,
     #[serde(default)]
     vars: BTreeMap<String, String>,
     #[serde(default)]
@@ -198,6 +199,7 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
         root: file.root,
         base_url: file.base_url,
         concurrency: file.concurrency,
+        http2_streams: file.http2_streams,
         ..Config::default()
     };
     let mut ignored: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -660,9 +660,18 @@ fn start_sync(
         root: st.s.root.clone(),
         fetch: crate::fetch::FetchOptions {
             max_connections: st.s.concurrency,
+            // Per job (one per mirror at a time), not per server: two
+            // mirrors on one host synced over the API at once each get it.
+            shared: std::sync::Arc::new(crate::fetch::Shared::new(mirror_http::limit::Limits {
+                http1: st.s.concurrency,
+                ..mirror_http::limit::Limits::default()
+            })),
             ..crate::fetch::FetchOptions::default()
         },
-        concurrency: st.s.concurrency,
+        concurrency: st
+            .s
+            .concurrency
+            .max(mirror_http::limit::Limits::default().http2),
         wait_for_lock: true,
     };
     let (job, started) = st.jobs.start(super::jobs::Start {

@@ -33,7 +33,11 @@ pub fn run(s: &Settings, o: Options<'_>) -> Result<u8, Failure> {
         base_url,
         listen: o.listen,
         protect_reads: o.protect_reads,
-        concurrency: o.concurrency.or(s.config.concurrency).unwrap_or(16).max(1),
+        concurrency: o
+            .concurrency
+            .or(s.config.concurrency)
+            .unwrap_or(mirror_http::limit::Limits::default().http1)
+            .max(1),
         config: s.config.clone(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

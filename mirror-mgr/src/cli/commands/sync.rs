@@ -32,11 +32,20 @@ pub fn run(s: &Settings, args: &SyncArgs, out: Output) -> Result<u8, Failure> {
             root.display()
         ))
     })?;
-    let concurrency = args
-        .concurrency
-        .or(s.config.concurrency)
-        .unwrap_or(16)
-        .max(1);
+    let defaults = mirror_http::limit::Limits::default();
+    let limits = mirror_http::limit::Limits {
+        http1: args
+            .concurrency
+            .or(s.config.concurrency)
+            .unwrap_or(defaults.http1)
+            .max(1),
+        http2: args
+            .http2_streams
+            .or(s.config.http2_streams)
+            .unwrap_or(defaults.http2)
+            .max(1),
+    };
+    let concurrency = limits.http1;
     let backoff = std::env::var(env_vars::RETRY_BACKOFF_MS)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -48,9 +57,10 @@ pub fn run(s: &Settings, args: &SyncArgs, out: Output) -> Result<u8, Failure> {
             backoff,
             read_timeout: Duration::from_secs(args.timeout.max(1)),
             max_connections: concurrency,
+            shared: std::sync::Arc::new(crate::fetch::Shared::new(limits)),
             ..FetchOptions::default()
         },
-        concurrency,
+        concurrency: limits.http1.max(limits.http2),
         wait_for_lock: s.wait,
     };
     let show_bars = !out.quiet && !out.json && std::io::stderr().is_terminal();
