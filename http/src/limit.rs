@@ -2,13 +2,15 @@
 //!
 //! Parallelism is what makes a sync fast over a long round trip (2,000
 //! packages at 40 ms take 80 s one at a time, 8 s ten at a time), and what
-//! a public mirror limits per client. The limit starts low, doubles after
-//! each round of answers while the host keeps up (slow start), then grows
-//! by one per round; a sign of overload (HTTP 429 or 503, a reset
-//! connection) halves it and ends the doubling, as TCP does with its
-//! window. It never passes the ceiling: the configured connections per
-//! host for HTTP/1.1, or streams on the one connection for HTTP/2 (see
-//! [`Limits`]).
+//! a public mirror limits per client. The limit starts at the HTTP/1.1
+//! ceiling (what Pulp opens at once against the same mirrors); when the
+//! host turns out to speak HTTP/2 the ceiling rises to its stream count and
+//! the limit doubles after each round of answers while the host keeps up
+//! (slow start), then grows by one per round; a sign of overload (HTTP 429
+//! or 503, a reset connection) halves it and ends the doubling, as TCP
+//! does with its window. It never passes the ceiling: the configured
+//! connections per host for HTTP/1.1, or streams on the one connection for
+//! HTTP/2 (see [`Limits`]).
 //!
 //! [`Gate`] is the async side: [`Gate::acquire`] waits for room under the
 //! current limit; the [`Permit`] it returns reports how the request went.
@@ -39,9 +41,6 @@ impl Default for Limits {
     }
 }
 
-/// Where the limit starts.
-const INITIAL: usize = 4;
-
 /// The pure state of one host's limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Window {
@@ -57,7 +56,7 @@ impl Window {
     pub fn new(ceiling: usize) -> Self {
         let ceiling = ceiling.max(1);
         Self {
-            limit: INITIAL.min(ceiling),
+            limit: ceiling,
             ceiling,
             answered: 0,
             slow_start: true,
@@ -257,8 +256,9 @@ mod tests {
 
     #[test]
     fn slow_start_then_halving_then_one_by_one() {
-        let mut w = Window::new(64);
-        assert_eq!(w.limit(), 4);
+        let mut w = Window::new(10);
+        assert_eq!(w.limit(), 10, "starts at the HTTP/1.1 ceiling");
+        w.set_ceiling(64);
         let mut seen = vec![w.limit()];
         while w.limit() < 64 {
             w.answered();
@@ -266,7 +266,7 @@ mod tests {
                 seen.push(w.limit());
             }
         }
-        assert_eq!(seen, [4, 8, 16, 32, 64], "doubling per round of answers");
+        assert_eq!(seen, [10, 20, 40, 64], "doubling per round of answers");
         w.overloaded();
         assert_eq!(w.limit(), 32);
         for _ in 0..32 {
@@ -277,13 +277,14 @@ mod tests {
             w.overloaded();
         }
         assert_eq!(w.limit(), 1, "never below one");
+        w.answered();
+        assert_eq!(w.limit(), 2, "and back up one per round");
+        w.answered();
+        w.answered();
+        assert_eq!(w.limit(), 3);
+        w.set_ceiling(2);
         let mut small = Window::new(3);
         assert_eq!(small.limit(), 3, "never above the ceiling");
-        small.set_ceiling(64);
-        for _ in 0..3 {
-            small.answered();
-        }
-        assert_eq!(small.limit(), 6);
         small.set_ceiling(2);
         assert_eq!(small.limit(), 2);
     }

@@ -95,10 +95,10 @@ pub fn compute_manifest(
         }
     }
     let new = crate::diff::read_index(&dir)?;
-    let packages = new.values().map(|v| v.len() as u64).sum();
+    let packages = new.len() as u64;
     let d = match previous {
         Some(p) => crate::diff::diff(&crate::diff::read_index(&store.snapshot_dir(p))?, &new),
-        None => crate::diff::diff(&std::collections::BTreeMap::new(), &new),
+        None => crate::diff::diff(&crate::diff::Index::default(), &new),
     };
     Ok(Manifest {
         snapshot: snapshot.to_string(),

@@ -352,7 +352,9 @@ pub struct SyncArgs {
     /// connection (default 64).
     #[arg(long, value_name = "N")]
     pub http2_streams: Option<usize>,
-    /// Mirrors synced at the same time.
+    /// Mirrors building snapshots (downloading) at the same time. Every
+    /// mirror checks its upstream at once (up to 64), within the per-host
+    /// limits, so a round with no change costs a round trip or two.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub jobs: usize,
     /// Retries for transient network errors.

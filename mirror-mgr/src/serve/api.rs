@@ -673,6 +673,7 @@ fn start_sync(
             .concurrency
             .max(mirror_http::limit::Limits::default().http2),
         wait_for_lock: true,
+        builds: None,
     };
     let (job, started) = st.jobs.start(super::jobs::Start {
         ctx,

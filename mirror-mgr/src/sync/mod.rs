@@ -39,7 +39,14 @@ pub struct SyncContext {
     pub concurrency: usize,
     /// Wait for another process's lock instead of failing fast.
     pub wait_for_lock: bool,
+    /// Mirrors that may build (download, snapshot) at once (`--jobs`).
+    /// Checking whether upstream changed is not limited by it: one request
+    /// per mirror, which the per-host limits already bound.
+    pub builds: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
+
+/// How many mirrors of one run check their upstream at once.
+pub const CHECKS_AT_ONCE: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -265,6 +272,18 @@ async fn sync_locked(
         }
         Decision::New => {
             tracing::info!("{name}: upstream changed (from {base_url}): building a new snapshot");
+            let _slot = match &ctx.builds {
+                Some(slots) => {
+                    reporter.phase(name, "waiting for a build slot (--jobs)");
+                    Some(
+                        slots
+                            .acquire()
+                            .await
+                            .expect("the build semaphore is never closed"),
+                    )
+                }
+                None => None,
+            };
             let repomd_url =
                 fetch::join(&base_url, "repodata/repomd.xml").expect("constant path joins");
             let md = mirror_repodata::repomd::parse(&repomd_bytes).map_err(|source| {

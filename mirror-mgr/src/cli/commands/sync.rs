@@ -61,6 +61,9 @@ pub fn run(s: &Settings, args: &SyncArgs, out: Output) -> Result<u8, Failure> {
             ..FetchOptions::default()
         },
         concurrency: limits.http1.max(limits.http2),
+        builds: Some(std::sync::Arc::new(tokio::sync::Semaphore::new(
+            args.jobs.max(1),
+        ))),
         wait_for_lock: s.wait,
     };
     let show_bars = !out.quiet && !out.json && std::io::stderr().is_terminal();
@@ -80,7 +83,9 @@ pub fn run(s: &Settings, args: &SyncArgs, out: Output) -> Result<u8, Failure> {
                 }
             }
         }))
-        .buffered(args.jobs.max(1))
+        // Every mirror checks upstream at once (up to CHECKS_AT_ONCE); only
+        // `--jobs` of them build at a time (SyncContext::builds).
+        .buffered(args.jobs.max(sync::CHECKS_AT_ONCE))
         .collect()
         .await
     });
