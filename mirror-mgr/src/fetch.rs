@@ -23,6 +23,8 @@ use mirror_repodata::checksum::{Checksum, Hasher};
 
 use crate::access::{Access, Secret};
 
+mod local;
+
 /// Knobs for network behaviour.
 #[derive(Debug, Clone)]
 pub struct FetchOptions {
@@ -171,11 +173,8 @@ pub struct Fetcher {
     pub requests: AtomicU64,
     /// Bytes received.
     pub bytes: AtomicU64,
-    /// Packages from a `file://` upstream placed by reflink or hard link
-    /// instead of copied.
-    pub linked: AtomicU64,
-    /// Reflinks failed as unsupported here once: do not try again.
-    no_reflink: std::sync::atomic::AtomicBool,
+    /// Local (`file://`) packages: linked instead of copied.
+    local: local::Local,
 }
 
 /// A URL as errors and logs show it: without a password.
@@ -209,6 +208,7 @@ impl Fetcher {
             tls: access.tls.clone(),
             ..mirror_http::ClientOptions::new(concat!("mirror-mgr/", env!("CARGO_PKG_VERSION")))
         })?;
+        let verify_local = opts.verify_local;
         let auth = access
             .auth
             .clone()
@@ -219,9 +219,14 @@ impl Fetcher {
             auth,
             requests: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
-            linked: AtomicU64::new(0),
-            no_reflink: std::sync::atomic::AtomicBool::new(false),
+            local: local::Local::new(verify_local),
         })
+    }
+
+    /// Packages from a local upstream placed by reflink or hard link
+    /// instead of copied.
+    pub fn linked(&self) -> u64 {
+        self.local.linked.load(Ordering::Relaxed)
     }
 
     pub fn options(&self) -> &FetchOptions {
@@ -403,11 +408,15 @@ impl Fetcher {
             path: dest.to_path_buf(),
             source,
         };
-        if url.scheme() == "file"
-            && expect.linkable
-            && self.link_local(url, dest, expect, progress)?
-        {
-            return Ok(());
+        if url.scheme() == "file" && expect.linkable {
+            // Inline: spreading these over the blocking pool measured no
+            // faster (bench/run --only local), the kernel's directory locks
+            // serialise the links anyway.
+            let placed = self.local.link(url, dest, expect)?;
+            if let Some(size) = placed {
+                progress(size);
+                return Ok(());
+            }
         }
         // Plain blocking writes into a 1 MiB buffer: writes to the page cache
         // take microseconds, while tokio::fs would hand every call to another
@@ -471,154 +480,6 @@ impl Fetcher {
         }
         file.flush().map_err(werr)?;
         Ok(())
-    }
-}
-
-impl Fetcher {
-    /// A package from a local upstream on the same filesystem, placed
-    /// without copying its bytes: a reflink (its own inode, sharing the
-    /// blocks copy-on-write) where the filesystem has them, else a hard
-    /// link (the upstream's inode: the store must not change its files in
-    /// place). Then verified as [`VerifyLocal`] says, reading what was
-    /// placed, so what is checked is what the snapshot holds.
-    ///
-    /// Returns false, with nothing placed, when neither works (another
-    /// filesystem, a file this user may not link): the caller copies.
-    fn link_local(
-        &self,
-        url: &Url,
-        dest: &Path,
-        expect: &Expect,
-        progress: &(dyn Fn(u64) + Sync),
-    ) -> Result<bool, FetchError> {
-        use std::io::Read;
-        let src = file_path(url)?;
-        let check_size = |len: u64| match expect.size {
-            Some(size) if size != len => Err(FetchError::Corrupt {
-                url: shown(url),
-                what: format!("{len} bytes, metadata says {size}"),
-            }),
-            _ => Ok(()),
-        };
-        // Trusting sizes costs one stat and one link per package.
-        if self.opts.verify_local == VerifyLocal::Size {
-            let meta = std::fs::metadata(&src).map_err(|s| file_err(url, s))?;
-            if !meta.is_file() {
-                return Ok(false);
-            }
-            check_size(meta.len())?;
-            if !self.place(&src, dest) {
-                return Ok(false);
-            }
-            progress(meta.len());
-            return Ok(true);
-        }
-        let mut from = std::fs::File::open(&src).map_err(|s| file_err(url, s))?;
-        let meta = from.metadata().map_err(|s| file_err(url, s))?;
-        if !meta.is_file() {
-            return Ok(false);
-        }
-        check_size(meta.len())?;
-        let Some(cloned) = self.place_open(&src, &from, dest) else {
-            return Ok(false);
-        };
-        progress(meta.len());
-        // Read what the snapshot holds: the clone, or (a hard link) the
-        // very inode already open.
-        if cloned {
-            from = std::fs::File::open(dest).map_err(|s| file_err(url, s))?;
-        }
-        let mut hasher: Hasher = expect.checksum.kind.hasher();
-        // Sized to the file: most packages are small, and a 256 KiB buffer
-        // per package cost more than reading it.
-        let len = usize::try_from(meta.len()).unwrap_or(usize::MAX);
-        let mut buf = vec![0u8; len.saturating_add(1).clamp(4096, 256 * 1024)];
-        let mut got = 0u64;
-        loop {
-            let n = from.read(&mut buf).map_err(|s| file_err(url, s))?;
-            if n == 0 {
-                break;
-            }
-            got += n as u64;
-            hasher.update(&buf[..n]);
-        }
-        let actual = hasher.finish();
-        if actual != expect.checksum || expect.size.is_some_and(|s| s != got) {
-            let _ = std::fs::remove_file(dest);
-            return Err(FetchError::Corrupt {
-                url: shown(url),
-                what: format!(
-                    "checksum mismatch: expected {}, got {actual}",
-                    expect.checksum
-                ),
-            });
-        }
-        Ok(true)
-    }
-
-    /// Place `src` at `dest` by reflink or hard link; false when neither works.
-    fn place(&self, src: &Path, dest: &Path) -> bool {
-        if !self.no_reflink.load(Ordering::Relaxed)
-            && let Ok(from) = std::fs::File::open(src)
-        {
-            return self.place_open(src, &from, dest).is_some();
-        }
-        self.hard_link(src, dest)
-    }
-
-    /// [`place`](Self::place) with `src` open: `Some(true)` for a reflink,
-    /// `Some(false)` for a hard link, `None` when neither works.
-    fn place_open(&self, src: &Path, from: &std::fs::File, dest: &Path) -> Option<bool> {
-        if self.reflink(from, dest) {
-            self.linked.fetch_add(1, Ordering::Relaxed);
-            return Some(true);
-        }
-        self.hard_link(src, dest).then_some(false)
-    }
-
-    /// A hard link, replacing whatever a failed attempt left at `dest`.
-    fn hard_link(&self, src: &Path, dest: &Path) -> bool {
-        let linked = match std::fs::hard_link(src, dest) {
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                std::fs::remove_file(dest).is_ok() && std::fs::hard_link(src, dest).is_ok()
-            }
-            r => r.is_ok(),
-        };
-        if linked {
-            self.linked.fetch_add(1, Ordering::Relaxed);
-        }
-        linked
-    }
-
-    /// Clone `from` into a new `dest` (FICLONE); false, with `dest` gone,
-    /// where the filesystem cannot.
-    fn reflink(&self, from: &std::fs::File, dest: &Path) -> bool {
-        if self.no_reflink.load(Ordering::Relaxed) {
-            return false;
-        }
-        let Ok(to) = create_file(dest) else {
-            return false;
-        };
-        match rustix::fs::ioctl_ficlone(&to, from) {
-            Ok(()) => true,
-            Err(e) => {
-                drop(to);
-                let _ = std::fs::remove_file(dest);
-                // Unsupported here (tmpfs, ext4) or across filesystems: the
-                // answer is the same for every package of this sync.
-                if [
-                    rustix::io::Errno::OPNOTSUPP,
-                    rustix::io::Errno::XDEV,
-                    rustix::io::Errno::INVAL,
-                    rustix::io::Errno::NOTTY,
-                ]
-                .contains(&e)
-                {
-                    self.no_reflink.store(true, Ordering::Relaxed);
-                }
-                false
-            }
-        }
     }
 }
 

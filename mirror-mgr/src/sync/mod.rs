@@ -333,7 +333,7 @@ async fn sync_locked(
     }
     report.requests = fetcher.requests.load(std::sync::atomic::Ordering::Relaxed);
     report.downloaded_bytes = fetcher.bytes.load(std::sync::atomic::Ordering::Relaxed);
-    report.linked_files = fetcher.linked.load(std::sync::atomic::Ordering::Relaxed);
+    report.linked_files = fetcher.linked();
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
