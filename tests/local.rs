@@ -42,6 +42,15 @@ fn fs_type(p: &Path) -> String {
     .to_owned()
 }
 
+/// A package's path in a snapshot of the mirror.
+fn in_snapshot(w: &World, snap: &str, pkg: &Pkg) -> PathBuf {
+    w.root()
+        .join("local-el9")
+        .join(snap)
+        .join("Packages")
+        .join(pkg.file_name())
+}
+
 fn package_bytes(up: &Path) -> u64 {
     std::fs::read_dir(up.join("Packages"))
         .unwrap()
@@ -79,12 +88,7 @@ fn same_filesystem_upstream_is_linked_not_copied() {
     let snap = r["snapshot"].as_str().unwrap();
     let reflinks = matches!(fs_type(&up).as_str(), "btrfs" | "xfs");
     for p in &pkgs {
-        let ours = w
-            .root()
-            .join("local-el9")
-            .join(snap)
-            .join("Packages")
-            .join(p.file_name());
+        let ours = in_snapshot(&w, snap, p);
         let theirs = up.join("Packages").join(p.file_name());
         assert_eq!(
             std::fs::read(&ours).unwrap(),
@@ -198,12 +202,7 @@ fn other_filesystem_upstream_is_copied() {
         "{r}"
     );
     let snap = r["snapshot"].as_str().unwrap();
-    let ours = w
-        .root()
-        .join("local-el9")
-        .join(snap)
-        .join("Packages")
-        .join(pkg.file_name());
+    let ours = in_snapshot(&w, snap, &pkg);
     assert_eq!(
         std::fs::read(&ours).unwrap(),
         std::fs::read(up.join("Packages").join(pkg.file_name())).unwrap()

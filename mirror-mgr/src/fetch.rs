@@ -35,8 +35,6 @@ pub struct FetchOptions {
     pub connect_timeout: Duration,
     /// Longest wait for the next bytes of a response.
     pub read_timeout: Duration,
-    /// Parallel connections to one host.
-    pub max_connections: usize,
     /// What every mirror of this process shares: each host's adaptive
     /// request limit and the HTTP clients (so their connections).
     pub shared: std::sync::Arc<Shared>,
@@ -65,7 +63,6 @@ impl Default for FetchOptions {
             backoff: Duration::from_millis(500),
             connect_timeout: Duration::from_secs(15),
             read_timeout: Duration::from_secs(60),
-            max_connections: 16,
             verify_local: VerifyLocal::Checksum,
             shared: std::sync::Arc::default(),
         }
@@ -202,7 +199,7 @@ impl Fetcher {
         let client = opts.shared.clients.get(&mirror_http::ClientOptions {
             connect_timeout: opts.connect_timeout,
             read_timeout: Some(opts.read_timeout),
-            pool_per_host: opts.max_connections,
+            pool_per_host: opts.shared.hosts.limits().http1,
             env_proxy: !access.direct,
             proxy: access.proxy.clone(),
             tls: access.tls.clone(),

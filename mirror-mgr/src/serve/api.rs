@@ -659,7 +659,6 @@ fn start_sync(
     let ctx = crate::sync::SyncContext {
         root: st.s.root.clone(),
         fetch: crate::fetch::FetchOptions {
-            max_connections: st.s.concurrency,
             // Per job (one per mirror at a time), not per server: two
             // mirrors on one host synced over the API at once each get it.
             shared: std::sync::Arc::new(crate::fetch::Shared::new(mirror_http::limit::Limits {
@@ -668,10 +667,6 @@ fn start_sync(
             })),
             ..crate::fetch::FetchOptions::default()
         },
-        concurrency: st
-            .s
-            .concurrency
-            .max(mirror_http::limit::Limits::default().http2),
         wait_for_lock: true,
         builds: None,
     };

@@ -122,7 +122,7 @@ impl Build<'_> {
                 Ok::<_, SyncError>(())
             }
         }))
-        .buffer_unordered(self.ctx.concurrency.clamp(1, 8))
+        .buffer_unordered(8)
         .try_collect::<()>()
         .await;
         self.reporter.download_done(name);
@@ -286,7 +286,12 @@ impl Build<'_> {
                 Ok::<_, SyncError>(())
             }
         }))
-        .buffer_unordered(self.ctx.concurrency.max(1))
+        .buffer_unordered({
+            // Enough futures for the highest per-host limit; the hosts'
+            // gates decide how many of them send at once.
+            let l = self.ctx.fetch.shared.hosts.limits();
+            l.http1.max(l.http2)
+        })
         .try_collect::<()>()
         .await;
         self.reporter.download_done(name);

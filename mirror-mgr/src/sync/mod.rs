@@ -35,8 +35,6 @@ const SMALL_FILE_LIMIT: u64 = 16 * 1024 * 1024;
 pub struct SyncContext {
     pub root: PathBuf,
     pub fetch: FetchOptions,
-    /// Parallel package downloads per mirror.
-    pub concurrency: usize,
     /// Wait for another process's lock instead of failing fast.
     pub wait_for_lock: bool,
     /// Mirrors that may build (download, snapshot) at once (`--jobs`).

@@ -45,7 +45,6 @@ pub fn run(s: &Settings, args: &SyncArgs, out: Output) -> Result<u8, Failure> {
             .unwrap_or(defaults.http2)
             .max(1),
     };
-    let concurrency = limits.http1;
     let backoff = std::env::var(env_vars::RETRY_BACKOFF_MS)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -56,11 +55,9 @@ pub fn run(s: &Settings, args: &SyncArgs, out: Output) -> Result<u8, Failure> {
             retries: args.retries,
             backoff,
             read_timeout: Duration::from_secs(args.timeout.max(1)),
-            max_connections: concurrency,
             shared: std::sync::Arc::new(crate::fetch::Shared::new(limits)),
             ..FetchOptions::default()
         },
-        concurrency: limits.http1.max(limits.http2),
         builds: Some(std::sync::Arc::new(tokio::sync::Semaphore::new(
             args.jobs.max(1),
         ))),
