@@ -433,3 +433,91 @@ fn outbound_proxy_with_auth() {
     assert!(!all.contains("wrong\""), "{all}");
     assert!(snapshots(&root.join("badpx-el9")).is_empty());
 }
+
+/// Issue 21, item 4: an import (`sync NAME --url`, or the API's `"url"`)
+/// never carries the mirror's basic-auth password, client certificate or
+/// proxy credentials to a host the caller chose; the configured upstream
+/// still gets them.
+#[test]
+fn imports_get_no_credentials() {
+    let top = serve_tree();
+    let attacker = mirror_e2e::fault::FaultServer::serve(top.path());
+    let secret = "imp0rt-Pa55";
+    let cfg = top.path().join("m.yaml");
+    write(
+        &cfg,
+        &format!(
+            "mirrors:\n  - name: imp-el9\n    import: true\n    username: ci\n    password_env: MIRROR_TEST_PW\n  - name: own-el9\n    import: true\n    baseurl: {}\n    username: ci\n    password_env: MIRROR_TEST_PW\n",
+            attacker.url("repo/")
+        ),
+    );
+    let root = top.path().join("mirrors");
+    let cli = |name: &str| {
+        run(mgr(&root, "http://mirror.example/yum")
+            .env("MIRROR_TEST_PW", secret)
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--json", "sync", name, "--url", &attacker.url("repo/")]))
+    };
+    // The command-line door.
+    let out = cli("imp-el9");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let seen = attacker.request_headers();
+    assert!(!seen.is_empty(), "the import reached the server");
+    assert!(
+        seen.iter()
+            .all(|h| !h.to_ascii_lowercase().contains("authorization:")),
+        "credentials sent to the caller's URL: {seen:?}"
+    );
+    // The API door.
+    let token = stdout(&run_ok(
+        mgr(&root, "http://mirror.example/yum")
+            .args(["token", "add", "farm", "--scopes", "import"]),
+    ))
+    .trim()
+    .to_owned();
+    let mut serve = mgr(&root, "http://mirror.example/yum");
+    serve
+        .env("MIRROR_TEST_PW", secret)
+        .arg("--config")
+        .arg(&cfg)
+        .arg("serve");
+    let server = Server::start(serve);
+    let before = attacker.request_headers().len();
+    let body = format!(r#"{{"url": "{}"}}"#, attacker.url("repo/"));
+    let (code, v) = server.json(
+        "POST",
+        "/api/v1/mirrors/imp-el9/sync",
+        Some(&token),
+        Some(&body),
+    );
+    assert_eq!(code, 202, "{v}");
+    let id = v["id"].as_u64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, j) = server.json("GET", &format!("/api/v1/jobs/{id}"), None, None);
+        if j["state"] != "running" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "job still running: {j}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(server);
+    let seen = attacker.request_headers();
+    assert!(seen.len() > before, "the API import reached the server");
+    assert!(
+        seen.iter()
+            .all(|h| !h.to_ascii_lowercase().contains("authorization:")),
+        "credentials sent to the caller's URL over the API: {seen:?}"
+    );
+    // Its own configured host still gets them, for the same URL.
+    let out = cli("own-el9");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        attacker
+            .request_headers()
+            .iter()
+            .any(|h| h.to_ascii_lowercase().contains("authorization: basic")),
+        "the configured upstream lost its credentials"
+    );
+}

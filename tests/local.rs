@@ -208,3 +208,44 @@ fn other_filesystem_upstream_is_copied() {
         std::fs::read(up.join("Packages").join(pkg.file_name())).unwrap()
     );
 }
+
+/// Issue 21, item 5: a symbolic link planted in a local store (its target a
+/// valid package, so the checksum matches through the store's path) never
+/// enters base/ or a snapshot, with either `verify_local`; the sync names
+/// the file and publishes nothing.
+#[test]
+fn a_symlink_in_a_store_is_refused() {
+    for verify in ["checksum", "size"] {
+        let w = World::new();
+        let up = w.upstream();
+        let real = Pkg::new("alpha", "1.0", "1");
+        build_rpms(&up, "Packages", std::slice::from_ref(&real));
+        createrepo(&up, &RepoOpts::default());
+        // The store keeps the package elsewhere; Packages/ holds a relative link.
+        let elsewhere = up.join("pool");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        let file = real.file_name();
+        std::fs::rename(up.join("Packages").join(&file), elsewhere.join(&file)).unwrap();
+        std::os::unix::fs::symlink(format!("../pool/{file}"), up.join("Packages").join(&file))
+            .unwrap();
+        let cfg = config(&w, &up, &format!("    verify_local: {verify}\n"));
+        let (code, v, err) = sync(&w, &cfg);
+        assert_eq!(code, Some(1), "{verify}: {v} {err}");
+        let e = v["error"].as_str().unwrap_or_default();
+        assert!(
+            e.contains(&file) && e.contains("not a regular file"),
+            "{verify}: {e}"
+        );
+        let mirror = w.root().join("local-el9");
+        assert!(snapshots(&mirror).is_empty(), "{verify}: published");
+        assert!(latest(&mirror).is_none());
+        for entry in walkdir::WalkDir::new(&mirror) {
+            let entry = entry.unwrap();
+            assert!(
+                !entry.path_is_symlink(),
+                "{verify}: a link entered the mirror: {}",
+                entry.path().display()
+            );
+        }
+    }
+}

@@ -345,6 +345,7 @@ fn metadata_formats_checksums_updateinfo_and_comps() {
                 comps: Some(COMPS.into()),
                 updateinfo: Some(UPDATEINFO.into()),
                 modern,
+                ..RepoOpts::default()
             },
         );
         let repomd = std::fs::read_to_string(up.join("repodata/repomd.xml")).unwrap();

@@ -306,3 +306,172 @@ fn package_signatures() {
     let out = run(w.mgr().args(["verify", "--signatures", "p-el9"]));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+/// Issue 21, items 2 and 3: the key that actually signed is judged (a
+/// subkey with its primary), and `allowed_keys` narrows a key file that
+/// holds several keys.
+#[test]
+fn subkeys_and_narrowed_key_files() {
+    let gpg = Gpg::new();
+    let w = World::new();
+    let keys = w.top.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let up = w.upstream();
+    build_rpms(&up, "Packages", &[Pkg::new("alpha", "1.0", "1")]);
+    createrepo(&up, &RepoOpts::default());
+    let repomd = up.join("repodata/repomd.xml");
+    let cfg = w.top.path().join("m.yaml");
+    let mirror = |name: &str, key: &str, extra: &str| {
+        format!(
+            "  - name: {name}\n    baseurl: {}\n    gpgkey: {}\n{extra}",
+            w.upstream_url(),
+            keys.join(key).display()
+        )
+    };
+    let repo_check = "    repo_gpgcheck: true\n";
+
+    // repomd.xml signed by a valid signing subkey: accepted.
+    let p = gpg.key("Primary <p@example.org>", "1y", None);
+    let s1 = gpg.add_subkey(&p, "1y", None);
+    gpg.sign_detached(&format!("{s1}!"), &repomd, None);
+    gpg.export(&p, &keys.join("p.asc"));
+    // The same signature after the subkey is revoked: refused.
+    gpg.revoke_subkey(&p, &s1);
+    gpg.export(&p, &keys.join("p-revoked-sub.asc"));
+    // An expired subkey of a primary that never expires (made in 2020).
+    let q = gpg.key(
+        "Old Primary <q@example.org>",
+        "never",
+        Some("20200101T000000"),
+    );
+    let s2 = gpg.add_subkey(&q, "1d", Some("20200102T000000"));
+    gpg.export(&q, &keys.join("q.asc"));
+    write(
+        &cfg,
+        &format!(
+            "mirrors:\n{}{}{}",
+            mirror("sub-ok-el9", "p.asc", repo_check),
+            mirror("sub-revoked-el9", "p-revoked-sub.asc", repo_check),
+            mirror("sub-expired-el9", "q.asc", repo_check),
+        ),
+    );
+    let (out, _) = sync(&w, &cfg, "sub-ok-el9");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (out, v) = sync(&w, &cfg, "sub-revoked-el9");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(error_of(&v).contains("revoked"), "{v}");
+    gpg.sign_detached(&format!("{s2}!"), &repomd, Some("20200102T120000"));
+    let (out, v) = sync(&w, &cfg, "sub-expired-el9");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        error_of(&v).contains("expired") && error_of(&v).contains(&s2[s2.len() - 16..]),
+        "{v}"
+    );
+
+    // Packages signed by a subkey: accepted while the key is good, refused
+    // once the primary is revoked, and refused when the subkey is.
+    let r = gpg.key("Packager <r@example.org>", "1y", None);
+    let s3 = gpg.add_subkey(&r, "1y", None);
+    let pkgs = up.join("Packages");
+    gpg.rpmsign(&format!("{s3}!"), &pkgs.join("alpha-1.0-1.noarch.rpm"));
+    createrepo(&up, &RepoOpts::default());
+    gpg.export(&r, &keys.join("r.asc"));
+    let s4 = gpg.add_subkey(&r, "1y", None);
+    build_rpms(&up, "Extra", &[Pkg::new("beta", "1.0", "1")]);
+    gpg.rpmsign(&format!("{s4}!"), &up.join("Extra/beta-1.0-1.noarch.rpm"));
+    gpg.revoke_subkey(&r, &s4);
+    gpg.export(&r, &keys.join("r-revoked-sub.asc"));
+    gpg.revoke_key(&r);
+    gpg.export(&r, &keys.join("r-revoked.asc"));
+    // A file with two keys, A and B; only A allowed.
+    let a = gpg.key("Key A <a@example.org>", "1y", None);
+    let b = gpg.key("Key B <b@example.org>", "1y", None);
+    let both = stdout(&run_ok(gpg.cmd().args(["--armor", "--export", &a, &b])));
+    write(&keys.join("ab.asc"), &both);
+    let pkg_check = |allowed: &str| format!("    pkg_gpgcheck: true\n{allowed}");
+    write(
+        &cfg,
+        &format!(
+            "mirrors:\n{}{}{}{}",
+            mirror("pkg-sub-ok-el9", "r.asc", &pkg_check("")),
+            mirror("pkg-primary-revoked-el9", "r-revoked.asc", &pkg_check("")),
+            mirror(
+                "pkg-narrowed-el9",
+                "ab.asc",
+                &pkg_check(&format!("    allowed_keys: [{a}]\n"))
+            ),
+            mirror(
+                "pkg-wide-el9",
+                "ab.asc",
+                &pkg_check(&format!("    allowed_keys: [{a}, {b}]\n"))
+            ),
+        ),
+    );
+    let (out, _) = sync(&w, &cfg, "pkg-sub-ok-el9");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (out, v) = sync(&w, &cfg, "pkg-primary-revoked-el9");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        error_of(&v).contains("alpha-1.0-1.noarch.rpm") && error_of(&v).contains("revoked"),
+        "{v}"
+    );
+    // beta, signed by the revoked subkey s4, replaces alpha.
+    std::fs::remove_dir_all(&pkgs).unwrap();
+    createrepo(&up, &RepoOpts::default());
+    write(
+        &cfg,
+        &format!(
+            "mirrors:\n{}",
+            mirror("pkg-sub-revoked-el9", "r-revoked-sub.asc", &pkg_check("")),
+        ),
+    );
+    let (out, v) = sync(&w, &cfg, "pkg-sub-revoked-el9");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        error_of(&v).contains("beta-1.0-1.noarch.rpm")
+            && error_of(&v).contains("revoked")
+            && error_of(&v).contains(&s4[s4.len() - 16..]),
+        "{v}"
+    );
+
+    // allowed_keys [A] on a file holding A and B: a package signed by B is
+    // refused; allowing both accepts it (the file itself is fine).
+    std::fs::remove_dir_all(up.join("Extra")).unwrap();
+    build_rpms(&up, "Packages", &[Pkg::new("gamma", "1.0", "1")]);
+    gpg.rpmsign(&b, &up.join("Packages/gamma-1.0-1.noarch.rpm"));
+    createrepo(&up, &RepoOpts::default());
+    write(
+        &cfg,
+        &format!(
+            "mirrors:\n{}{}",
+            mirror(
+                "pkg-narrowed-el9",
+                "ab.asc",
+                &pkg_check(&format!("    allowed_keys: [{a}]\n"))
+            ),
+            mirror(
+                "pkg-wide-el9",
+                "ab.asc",
+                &pkg_check(&format!("    allowed_keys: [{a}, {b}]\n"))
+            ),
+        ),
+    );
+    let (out, v) = sync(&w, &cfg, "pkg-narrowed-el9");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        error_of(&v).contains("gamma-1.0-1.noarch.rpm")
+            && error_of(&v).contains(&b[b.len() - 16..]),
+        "{v}"
+    );
+    let (out, _) = sync(&w, &cfg, "pkg-wide-el9");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for name in [
+        "sub-revoked-el9",
+        "sub-expired-el9",
+        "pkg-primary-revoked-el9",
+        "pkg-sub-revoked-el9",
+        "pkg-narrowed-el9",
+    ] {
+        assert!(latest(&w.root().join(name)).is_none(), "{name} published");
+    }
+}

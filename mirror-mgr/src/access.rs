@@ -97,6 +97,36 @@ impl Default for AccessSpec {
     }
 }
 
+impl AccessSpec {
+    /// The same settings without anything that proves who we are: basic
+    /// auth, the client certificate and key, and proxy credentials. CA
+    /// bundles, `sslverify` and the proxy itself stay.
+    #[must_use]
+    pub fn without_credentials(&self) -> Self {
+        let proxy = match &self.proxy {
+            ProxySpec::Url(u) => ProxySpec::Url(url::Url::parse(u).map_or_else(
+                |_| u.clone(),
+                |mut p| {
+                    let _ = p.set_username("");
+                    let _ = p.set_password(None);
+                    p.to_string()
+                },
+            )),
+            other => other.clone(),
+        };
+        Self {
+            proxy,
+            sslclientcert: None,
+            sslclientkey: None,
+            username: None,
+            password: None,
+            proxy_username: None,
+            proxy_password: None,
+            ..self.clone()
+        }
+    }
+}
+
 /// Access settings read, checked and ready for the HTTP client.
 #[derive(Debug, Clone, Default)]
 pub struct Access {

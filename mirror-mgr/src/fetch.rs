@@ -440,7 +440,7 @@ impl Fetcher {
         };
         if url.scheme() == "file" {
             let path = file_path(url)?;
-            let mut src = std::fs::File::open(&path).map_err(|s| file_err(url, s))?;
+            let mut src = local::open_regular(url, &path)?;
             let mut buf = vec![0u8; 256 * 1024];
             loop {
                 let n = src.read(&mut buf).map_err(|s| file_err(url, s))?;

@@ -68,6 +68,9 @@ pub struct SyncReport {
     pub skipped_mirrors: Vec<String>,
     /// Extra explanation (e.g. a recovered crash, a rollback hold).
     pub note: Option<String>,
+    /// Why upstream's repomd.xml was refused as a downgrade (latest held).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downgrade_refused: Option<String>,
     /// What the mirror's package filter kept, regenerated and signed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<crate::filter::regen::FilterReport>,
@@ -94,6 +97,7 @@ impl SyncReport {
             phases: std::collections::BTreeMap::new(),
             skipped_mirrors: Vec::new(),
             note: None,
+            downgrade_refused: None,
             filter: None,
             error: None,
         }

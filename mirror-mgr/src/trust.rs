@@ -5,7 +5,10 @@
 //! `rpm` crate for RPM headers; no gpg is run.
 //!
 //! Invariants: a key is used only when its bindings verify, it is not
-//! revoked and not expired at the time of the check; a key given by an
+//! revoked and not expired at the time of the check; the component that
+//! actually made a signature is judged, a subkey as well as its primary
+//! (binding valid, signing-capable, not revoked, not expired); only the
+//! pinned keys of a key file holding several are kept; a key given by an
 //! https URL is used only when its fingerprint is pinned; every refusal
 //! names the file or URL and the key ids involved.
 
@@ -75,6 +78,11 @@ pub fn normalize_fingerprint(s: &str) -> String {
         .to_ascii_uppercase()
 }
 
+/// A time for messages.
+fn show_time(secs: i64) -> String {
+    jiff::Timestamp::from_second(secs).map_or_else(|_| secs.to_string(), |t| t.to_string())
+}
+
 /// Seconds since the epoch of a pgp timestamp.
 fn secs(t: pgp::types::Timestamp) -> i64 {
     i64::from(t.as_secs())
@@ -102,7 +110,12 @@ impl Keyring {
                 found += 1;
                 let fp = upper_hex(key.fingerprint().as_bytes());
                 if pinned.is_empty() || pinned.contains(&fp) {
-                    ring.armored.push(text.clone());
+                    // This key alone, not the whole file: a file holding
+                    // keys A and B with only A pinned must not let B verify.
+                    let armored = key
+                        .to_armored_string(pgp::composed::ArmorOptions::default())
+                        .map_err(|e| bad(format!("cannot re-armor key {fp}: {e}")))?;
+                    ring.armored.push(armored);
                     ring.keys.push(key);
                 }
             }
@@ -134,7 +147,78 @@ impl Keyring {
         self.fingerprints().join(", ")
     }
 
-    /// Why `key` may not be used at `now`, if so.
+    /// Whether the component of `key` with key id `id` (the primary or one
+    /// of its subkeys) may sign at `now`: `Err(why)` when not. `None` for
+    /// an id that is no component of `key`.
+    fn signer_state(key: &SignedPublicKey, id: &[u8], now: i64) -> Option<Result<(), String>> {
+        let state = |why: Option<String>| why.map_or(Ok(()), Err);
+        if key.primary_key.legacy_key_id().as_ref() == id {
+            return Some(state(
+                Self::unusable(key, now).or_else(|| Self::primary_cannot_sign(key)),
+            ));
+        }
+        let sub = key
+            .public_subkeys
+            .iter()
+            .find(|sk| sk.key.legacy_key_id().as_ref() == id)?;
+        Some(state(Self::unusable(key, now).map_or_else(
+            || Self::subkey_unusable(sub, now),
+            |why| Some(format!("has a primary key that {why}")),
+        )))
+    }
+
+    /// A primary key whose newest self-signature gives key flags without
+    /// "sign" is not a signing key (keys without flags are old and allowed).
+    fn primary_cannot_sign(key: &SignedPublicKey) -> Option<String> {
+        let newest = key
+            .details
+            .users
+            .iter()
+            .flat_map(|u| u.signatures.iter())
+            .chain(key.details.direct_signatures.iter())
+            .max_by_key(|s| s.created().map_or(0, secs))?;
+        let flags = newest.key_flags();
+        let any =
+            flags.sign() || flags.certify() || flags.encrypt_comms() || flags.encrypt_storage();
+        (any && !flags.sign()).then(|| "is not a signing key (its key flags lack \"sign\")".into())
+    }
+
+    /// Why a subkey may not sign at `now`: revoked, no binding, bound
+    /// without the signing flag, or expired.
+    fn subkey_unusable(sub: &pgp::composed::SignedPublicSubKey, now: i64) -> Option<String> {
+        use pgp::packet::SignatureType;
+        let id = upper_hex(sub.key.legacy_key_id().as_ref());
+        if sub
+            .signatures
+            .iter()
+            .any(|s| s.typ() == Some(SignatureType::SubkeyRevocation))
+        {
+            return Some(format!("is subkey {id}, which is revoked"));
+        }
+        let Some(binding) = sub
+            .signatures
+            .iter()
+            .filter(|s| s.typ() == Some(SignatureType::SubkeyBinding))
+            .max_by_key(|s| s.created().map_or(0, secs))
+        else {
+            return Some(format!("is subkey {id}, which has no binding signature"));
+        };
+        if !binding.key_flags().sign() {
+            return Some(format!("is subkey {id}, which is not bound for signing"));
+        }
+        if let Some(expiry) = binding.key_expiration_time() {
+            let until = secs(sub.key.created_at()) + i64::from(expiry.as_secs());
+            if until < now {
+                return Some(format!(
+                    "is subkey {id}, which expired on {}",
+                    show_time(until)
+                ));
+            }
+        }
+        None
+    }
+
+    /// Why `key` (its primary) may not be used at `now`, if so.
     fn unusable(key: &SignedPublicKey, now: i64) -> Option<String> {
         if !key.details.revocation_signatures.is_empty() {
             return Some("is revoked".into());
@@ -151,11 +235,7 @@ impl Keyring {
         {
             let until = created + i64::from(expiry.as_secs());
             if until < now {
-                return Some(format!(
-                    "expired on {}",
-                    jiff::Timestamp::from_second(until)
-                        .map_or_else(|_| until.to_string(), |t| t.to_string())
-                ));
+                return Some(format!("expired on {}", show_time(until)));
             }
         }
         None
@@ -198,13 +278,18 @@ impl Keyring {
             issuers.join("/")
         };
         for key in &self.keys {
-            let primary_ok = sig.verify(&key.primary_key, data).is_ok();
-            let sub_ok = key
-                .public_subkeys
-                .iter()
-                .any(|sk| sig.verify(&sk.key, data).is_ok());
-            if primary_ok || sub_ok {
-                if let Some(why) = Self::unusable(key, now) {
+            // The component that made the signature is judged, with its primary.
+            let signer = std::iter::once(key.primary_key.legacy_key_id())
+                .filter(|_| sig.verify(&key.primary_key, data).is_ok())
+                .chain(
+                    key.public_subkeys
+                        .iter()
+                        .filter(|sk| sig.verify(&sk.key, data).is_ok())
+                        .map(|sk| sk.key.legacy_key_id()),
+                )
+                .next();
+            if let Some(id) = signer {
+                if let Some(Err(why)) = Self::signer_state(key, id.as_ref(), now) {
                     return Err(TrustError::KeyUnusable {
                         what: what.to_owned(),
                         key_ids,
@@ -277,18 +362,31 @@ impl Keyring {
                 )));
             }
         }
-        // A signature by a pinned key that has since expired or been revoked.
-        for key in &self.keys {
-            if let Some(why) = Self::unusable(key, now) {
-                let fp = upper_hex(key.fingerprint().as_bytes());
-                if key_ids.split('/').any(|id| fp.ends_with(id)) {
-                    return Err(TrustError::KeyUnusable {
-                        what: what.to_owned(),
-                        key_ids,
-                        why,
-                    });
+        // The component that signed (the primary or a subkey) must be
+        // usable now, and so must its primary.
+        let mut known = false;
+        for id in key_ids.split('/').filter_map(|id| hex::decode(id).ok()) {
+            for key in &self.keys {
+                match Self::signer_state(key, &id, now) {
+                    Some(Err(why)) => {
+                        return Err(TrustError::KeyUnusable {
+                            what: what.to_owned(),
+                            key_ids,
+                            why,
+                        });
+                    }
+                    Some(Ok(())) => known = true,
+                    None => {}
                 }
             }
+        }
+        if !known {
+            return Err(TrustError::BadSignature {
+                what: what.to_owned(),
+                key_ids,
+                pinned: self.pinned_list(),
+                detail: ": the signing key id is none of the pinned keys' or their subkeys'".into(),
+            });
         }
         Ok(())
     }
@@ -304,6 +402,11 @@ fn signer_key_ids(meta: &rpm::PackageMetadata) -> String {
             for p in pgp::packet::PacketParser::new(&mut cursor).flatten() {
                 if let pgp::packet::Packet::Signature(s) = p {
                     ids.extend(s.issuer_key_id().iter().map(|k| upper_hex(k.as_ref())));
+                    // A v4 fingerprint ends with the key id.
+                    ids.extend(s.issuer_fingerprint().iter().filter_map(|f| {
+                        let b = f.as_bytes();
+                        (b.len() == 20).then(|| upper_hex(&b[12..]))
+                    }));
                 }
             }
             if ids.is_empty() {

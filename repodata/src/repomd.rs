@@ -17,6 +17,9 @@ pub struct Record {
     pub size: Option<u64>,
     /// `<open-size>`: the size once decompressed, enforced while reading.
     pub open_size: Option<u64>,
+    /// `<timestamp>`: when the file was made (seconds since the epoch; a
+    /// fraction is dropped, anything unreadable is `None`: it only orders).
+    pub timestamp: Option<u64>,
 }
 
 impl Record {
@@ -41,6 +44,11 @@ impl Repomd {
     pub fn primary(&self) -> Option<&Record> {
         self.records.iter().find(|r| r.kind == "primary")
     }
+
+    /// The newest `<timestamp>` of its records.
+    pub fn newest_timestamp(&self) -> Option<u64> {
+        self.records.iter().filter_map(|r| r.timestamp).max()
+    }
 }
 
 /// Why a repomd.xml was refused.
@@ -62,6 +70,7 @@ struct Partial {
     checksum: Option<String>,
     size: Option<String>,
     open_size: Option<String>,
+    timestamp: Option<String>,
 }
 
 /// Parse repomd.xml. A `<location xml:base>` on a metadata record is
@@ -95,6 +104,7 @@ pub fn parse(bytes: &[u8]) -> Result<Repomd, RepomdError> {
                     }
                     ("size", Some(_)) => field = Some("size"),
                     ("open-size", Some(_)) => field = Some("open-size"),
+                    ("timestamp", Some(_)) => field = Some("timestamp"),
                     ("revision", None) => field = Some("revision"),
                     _ => {}
                 }
@@ -114,6 +124,7 @@ pub fn parse(bytes: &[u8]) -> Result<Repomd, RepomdError> {
                     (Some("checksum"), Some(p)) => p.checksum = v(),
                     (Some("size"), Some(p)) => p.size = v(),
                     (Some("open-size"), Some(p)) => p.open_size = v(),
+                    (Some("timestamp"), Some(p)) => p.timestamp = v(),
                     (Some("revision"), None) => out.revision = v(),
                     _ => {}
                 }
@@ -188,6 +199,9 @@ fn finish(p: Partial) -> Result<Record, RepomdError> {
         checksum,
         size: number(p.size, "size")?,
         open_size: number(p.open_size, "open-size")?,
+        timestamp: p
+            .timestamp
+            .and_then(|t| t.split('.').next().and_then(|w| w.parse().ok())),
     })
 }
 

@@ -50,6 +50,8 @@ struct Rule {
 struct State {
     rules: HashMap<String, Rule>,
     hits: HashMap<String, u32>,
+    /// Every request's header lines, lower-cased names, in arrival order.
+    headers: Vec<String>,
 }
 
 /// The server; stopped on drop.
@@ -142,6 +144,11 @@ impl FaultServer {
         s.hits.clear();
     }
 
+    /// The header block of every request so far (request line included).
+    pub fn request_headers(&self) -> Vec<String> {
+        self.state.lock().expect("lock").headers.clone()
+    }
+
     /// Requests seen for `path`.
     pub fn hits(&self, path: &str) -> u32 {
         self.state
@@ -176,13 +183,16 @@ async fn handle(
         if reader.read_line(&mut line).await? == 0 {
             return Ok(());
         }
-        // Skip headers.
+        // Headers, kept for tests that check what a client sent.
+        let mut block = line.clone();
         loop {
             let mut h = String::new();
             if reader.read_line(&mut h).await? == 0 || h == "\r\n" || h == "\n" {
                 break;
             }
+            block.push_str(&h);
         }
+        state.lock().expect("lock").headers.push(block);
         let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
         let fault = {
             let mut s = state.lock().expect("lock");

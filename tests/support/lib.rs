@@ -218,6 +218,8 @@ pub struct RepoOpts {
     pub updateinfo: Option<String>,
     /// Use createrepo_c/modifyrepo_c from PyPI (1.x, writes zstd) instead of Debian's.
     pub modern: bool,
+    /// `--revision`: repomd.xml's `<revision>`.
+    pub revision: Option<String>,
 }
 
 /// The PyPI createrepo_c (zstd support), installed by scripts/test into a venv.
@@ -253,6 +255,9 @@ pub fn createrepo(repo: &Path, opts: &RepoOpts) {
     }
     if let Some(c) = opts.compress {
         cmd.arg("--general-compress-type").arg(c);
+    }
+    if let Some(r) = &opts.revision {
+        cmd.arg("--revision").arg(r);
     }
     let comps_file;
     if let Some(c) = &opts.comps {
@@ -829,6 +834,84 @@ impl Gpg {
         }
         run_ok(c.args(["--quick-gen-key", uid, "rsa2048", "sign", expire]));
         self.fingerprint(uid)
+    }
+
+    /// Add a signing subkey to `fpr`; returns the subkey's fingerprint.
+    /// `faked` makes it in the past (with `expire`, an expired subkey).
+    pub fn add_subkey(&self, fpr: &str, expire: &str, faked: Option<&str>) -> String {
+        let before = self.subkeys(fpr);
+        let mut c = self.cmd();
+        if let Some(t) = faked {
+            c.args(["--faked-system-time", t]);
+        }
+        run_ok(c.args(["--quick-add-key", fpr, "rsa2048", "sign", expire]));
+        self.subkeys(fpr)
+            .into_iter()
+            .find(|s| !before.contains(s))
+            .expect("a new subkey")
+    }
+
+    fn subkeys(&self, fpr: &str) -> Vec<String> {
+        let out = run_ok(self.cmd().args([
+            "--with-colons",
+            "--with-subkey-fingerprints",
+            "--list-keys",
+            fpr,
+        ]));
+        let text = stdout(&out);
+        let mut subs = Vec::new();
+        let mut in_sub = false;
+        for l in text.lines() {
+            if l.starts_with("sub:") {
+                in_sub = true;
+            } else if let Some(f) = l.strip_prefix("fpr:").filter(|_| in_sub) {
+                subs.push(f.trim_matches(':').to_owned());
+                in_sub = false;
+            }
+        }
+        subs
+    }
+
+    /// Revoke the subkey `sub` of `fpr` (gpg's own edit-key dialogue).
+    pub fn revoke_subkey(&self, fpr: &str, sub: &str) {
+        let index = self
+            .subkeys(fpr)
+            .iter()
+            .position(|s| s == sub)
+            .expect("subkey")
+            + 1;
+        let mut c = self.cmd();
+        c.args(["--command-fd", "0", "--edit-key", fpr])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().expect("gpg");
+        std::io::Write::write_all(
+            child.stdin.as_mut().unwrap(),
+            format!("key {index}\nrevkey\ny\n0\n\ny\nsave\n").as_bytes(),
+        )
+        .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "revkey: {}", stderr(&out));
+        let listing = stdout(&run_ok(self.cmd().args([
+            "--with-colons",
+            "--list-keys",
+            fpr,
+        ])));
+        assert!(
+            listing.lines().any(|l| l.starts_with("sub:r:")),
+            "subkey not revoked: {listing}"
+        );
+    }
+
+    /// Revoke the primary key `fpr` with the certificate gpg made with it.
+    pub fn revoke_key(&self, fpr: &str) {
+        let cert = self.home.path().join(format!("openpgp-revocs.d/{fpr}.rev"));
+        let text = std::fs::read_to_string(&cert).unwrap();
+        let armored = text.replacen(":-----BEGIN", "-----BEGIN", 1);
+        let file = self.home.path().join("revoke.asc");
+        std::fs::write(&file, armored).unwrap();
+        run_ok(self.cmd().arg("--import").arg(&file));
     }
 
     /// Make a signing key protected by `passphrase`.

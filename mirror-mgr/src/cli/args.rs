@@ -375,6 +375,11 @@ pub struct SyncArgs {
     /// Exit with 10 when a new snapshot was made (0 when all were unchanged).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Accept a repomd.xml older than latest's (its revision or newest
+    /// timestamp is older, or its bytes equal an older snapshot's) as a new
+    /// snapshot. Without it such a sync holds latest and says why.
+    #[arg(long)]
+    pub allow_downgrade: bool,
     /// After syncing, publish the synced mirrors to the config's `publish:` bucket.
     #[arg(long)]
     pub publish: bool,

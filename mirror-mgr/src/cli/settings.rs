@@ -113,6 +113,7 @@ pub fn sync_specs(s: &Settings, args: &SyncArgs) -> Result<Vec<MirrorSpec>, Fail
     let mut specs = select_specs(s, args)?;
     for m in &mut specs {
         m.xml_base_hosts.extend(args.xml_base_host.iter().cloned());
+        m.allow_downgrade |= args.allow_downgrade;
         if let Some(x) = args.xml_base {
             m.xml_base = match x {
                 XmlBaseArg::Error => XmlBasePolicy::Error,
@@ -148,7 +149,7 @@ fn select_specs(s: &Settings, args: &SyncArgs) -> Result<Vec<MirrorSpec>, Failur
             Upstream::Metalink(args.metalink.clone().unwrap_or_default())
         };
         // An import mirror keeps its own settings; an unknown one gets the built-ins.
-        let mut spec = defined.cloned().unwrap_or_else(|| MirrorSpec {
+        let unknown = || MirrorSpec {
             name: name.clone(),
             upstream: Upstream::Import,
             vars: config::default_vars(None, None),
@@ -162,8 +163,13 @@ fn select_specs(s: &Settings, args: &SyncArgs) -> Result<Vec<MirrorSpec>, Failur
             filter: crate::filter::FilterSpec::none(),
             sign: None,
             verify_local: crate::fetch::VerifyLocal::default(),
-        });
-        spec.upstream = upstream;
+            allow_downgrade: false,
+        };
+        // Credentials stay bound to the configured upstream's hosts.
+        let mut spec = defined
+            .cloned()
+            .unwrap_or_else(unknown)
+            .with_caller_upstream(upstream);
         config::set_vars(
             &mut spec.vars,
             args.vars.arch.as_deref(),

@@ -67,6 +67,30 @@ pub struct MirrorSpec {
     pub sign: Option<crate::filter::SignSpec>,
     /// How a `file://` upstream's packages are verified (`verify_local`).
     pub verify_local: crate::fetch::VerifyLocal,
+    /// `allow_downgrade: true` (or `sync --allow-downgrade`): accept a
+    /// repomd.xml older than latest's (a replay, a lagging mirror) as a
+    /// new snapshot instead of holding latest.
+    pub allow_downgrade: bool,
+}
+
+impl MirrorSpec {
+    /// This mirror, synced once from an upstream a caller supplied (`sync
+    /// NAME --url`, the API's `"url"`). Credentials, the client certificate
+    /// and proxy auth are bound to the configured upstream's hosts: unless
+    /// every host of the new upstream is one of them, they are dropped, so
+    /// a caller cannot have them sent to a host of its choosing.
+    #[must_use]
+    pub fn with_caller_upstream(&self, upstream: Upstream) -> Self {
+        let configured = crate::upstream::own_hosts(&self.upstream, &self.vars);
+        let new_hosts = crate::upstream::own_hosts(&upstream, &self.vars);
+        let bound = !new_hosts.is_empty() && new_hosts.iter().all(|h| configured.contains(h));
+        let mut spec = self.clone();
+        spec.upstream = upstream;
+        if !bound {
+            spec.access = spec.access.without_credentials();
+        }
+        spec
+    }
 }
 
 /// Which signatures a sync checks, and against which keys.

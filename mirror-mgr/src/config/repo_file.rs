@@ -173,6 +173,7 @@ pub fn load_repo_file(
             filter,
             sign,
             verify_local: crate::fetch::VerifyLocal::default(),
+            allow_downgrade: false,
         });
     }
     push_ignored(&mut cfg.warnings, path, ignored);

@@ -59,6 +59,7 @@ struct YamlChannel {
 }
 
 #[derive(serde::Deserialize)]
+#[allow(clippy::struct_excessive_bools)] // dnf's own boolean options, by their names
 struct YamlMirror {
     name: String,
     #[serde(alias = "upstream")]
@@ -78,6 +79,8 @@ struct YamlMirror {
     import: bool,
     #[serde(default)]
     verify_local: crate::fetch::VerifyLocal,
+    #[serde(default)]
+    allow_downgrade: bool,
     sslcacert: Option<PathBuf>,
     sslclientcert: Option<PathBuf>,
     sslclientkey: Option<PathBuf>,
@@ -339,6 +342,7 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             filter,
             sign,
             verify_local: m.verify_local,
+            allow_downgrade: m.allow_downgrade,
         });
     }
     push_ignored(&mut cfg.warnings, path, ignored);

@@ -1,5 +1,11 @@
 //! Packages from a local upstream (a path or `file://` on the mirror's own
 //! filesystem), placed without copying their bytes.
+//!
+//! Invariants: a store's file is opened without following a symbolic link
+//! and must be a regular file (a link planted in a store would otherwise
+//! enter a snapshot as a link, resolving elsewhere there); what was placed
+//! is checked to be that very file (same inode for a hard link) before it
+//! is verified and kept.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -58,25 +64,24 @@ impl Local {
         };
         // Trusting sizes costs one stat and one link per package.
         if self.verify == VerifyLocal::Size {
-            let meta = std::fs::metadata(&src).map_err(|s| file_err(url, s))?;
+            let meta = std::fs::symlink_metadata(&src).map_err(|s| file_err(url, s))?;
             if !meta.is_file() {
-                return Ok(None);
+                return Err(not_regular(url));
             }
             check_size(meta.len())?;
-            if !self.place(&src, dest) {
+            let Some(cloned) = self.place(&src, dest) else {
                 return Ok(None);
-            }
+            };
+            placed_is(url, dest, &meta, cloned)?;
             return Ok(Some(meta.len()));
         }
-        let mut from = std::fs::File::open(&src).map_err(|s| file_err(url, s))?;
+        let mut from = open_regular(url, &src)?;
         let meta = from.metadata().map_err(|s| file_err(url, s))?;
-        if !meta.is_file() {
-            return Ok(None);
-        }
         check_size(meta.len())?;
         let Some(cloned) = self.place_open(&src, &from, dest) else {
             return Ok(None);
         };
+        placed_is(url, dest, &meta, cloned)?;
         // Read what the snapshot holds: the clone, or (a hard link) the
         // very inode already open.
         if cloned {
@@ -110,14 +115,15 @@ impl Local {
         Ok(Some(meta.len()))
     }
 
-    /// Place `src` at `dest` by reflink or hard link; false when neither works.
-    fn place(&self, src: &Path, dest: &Path) -> bool {
+    /// Place `src` at `dest` by reflink or hard link, as
+    /// [`place_open`](Self::place_open) says.
+    fn place(&self, src: &Path, dest: &Path) -> Option<bool> {
         if !self.no_reflink.load(Ordering::Relaxed)
             && let Ok(from) = std::fs::File::open(src)
         {
-            return self.place_open(src, &from, dest).is_some();
+            return self.place_open(src, &from, dest);
         }
-        self.hard_link(src, dest)
+        self.hard_link(src, dest).then_some(false)
     }
 
     /// [`place`](Self::place) with `src` open: `Some(true)` for a reflink,
@@ -173,5 +179,60 @@ impl Local {
                 false
             }
         }
+    }
+}
+
+/// The error for a store entry that is a symbolic link or not a file.
+fn not_regular(url: &Url) -> FetchError {
+    FetchError::File {
+        url: shown(url),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not a regular file (a symbolic link, directory or device): a local store's files must be regular files",
+        ),
+    }
+}
+
+/// Open a local upstream's file without following a symbolic link (and
+/// without blocking on a FIFO); it must be a regular file.
+pub(super) fn open_regular(url: &Url, path: &Path) -> Result<std::fs::File, FetchError> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| {
+        if e == rustix::io::Errno::LOOP {
+            not_regular(url)
+        } else {
+            file_err(url, e.into())
+        }
+    })?;
+    let file = std::fs::File::from(fd);
+    let meta = file.metadata().map_err(|s| file_err(url, s))?;
+    if !meta.is_file() {
+        return Err(not_regular(url));
+    }
+    Ok(file)
+}
+
+/// Check that `dest` is what was meant to be placed: a regular file, and
+/// for a hard link the source's very inode (a link swapped in between the
+/// check and the link would not be).
+fn placed_is(
+    url: &Url,
+    dest: &Path,
+    src: &std::fs::Metadata,
+    cloned: bool,
+) -> Result<(), FetchError> {
+    use std::os::unix::fs::MetadataExt;
+    let ok = std::fs::symlink_metadata(dest)
+        .is_ok_and(|m| m.is_file() && (cloned || (m.dev() == src.dev() && m.ino() == src.ino())));
+    if ok {
+        Ok(())
+    } else {
+        let _ = std::fs::remove_file(dest);
+        Err(not_regular(url))
     }
 }

@@ -647,7 +647,7 @@ fn start_sync(
                     mirror_http::redact(u)
                 )));
             }
-            spec.upstream = Upstream::Baseurl(vec![u.clone()]);
+            spec = defined.with_caller_upstream(Upstream::Baseurl(vec![u.clone()]));
         }
         None if defined.upstream == Upstream::Import => {
             return Err(bad(format!(

@@ -202,33 +202,53 @@ async fn sync_locked(
         blocking(move || Ok(s.clean_staging()?)).await?;
     }
 
-    reporter.phase(&spec.name, "fetching repomd.xml");
-    let resolved = upstreams::resolve(&fetcher, spec).await?;
-    let (ups, repomd_bytes) = upstreams::fetch_repomd(&fetcher, spec, &resolved).await?;
-    let base_url = ups.primary().clone();
-    report.upstream = Some(mirror_http::redact(base_url.as_str()));
-    report.skipped_mirrors = ups.skipped_report();
     let latest = store.latest()?;
     report.previous = latest.as_ref().map(ToString::to_string);
     let pending = store.pending()?;
     let snapshots = store.snapshots()?;
+    let state = State {
+        latest: latest.as_ref(),
+        pending: pending.as_ref(),
+        snapshots: &snapshots,
+        allow_downgrade: spec.allow_downgrade,
+    };
     // A filtered mirror's snapshots are compared by what they were made
     // from: the filter (and signing key) and upstream's repomd.xml.
-    let source = spec
-        .filter
-        .is_active()
-        .then(|| source_record(spec, signer.as_deref(), &repomd_bytes));
+    let filtered = spec.filter.is_active();
+    let record_of = |repomd: &[u8]| -> Vec<u8> {
+        if filtered {
+            source_record(spec, signer.as_deref(), repomd)
+        } else {
+            repomd.to_vec()
+        }
+    };
+    let snapshot_record = |s: &mirror_index::SnapshotName| {
+        if filtered {
+            store.snapshot_source(s)
+        } else {
+            store.snapshot_repomd(s)
+        }
+    };
+    // An upstream serving an older repomd.xml is passed over for the next.
+    let older = |repomd: &[u8]| {
+        if spec.allow_downgrade {
+            None
+        } else {
+            decide::downgrade(&record_of(repomd), &state, snapshot_record)
+        }
+    };
+
+    reporter.phase(&spec.name, "fetching repomd.xml");
+    let resolved = upstreams::resolve(&fetcher, spec).await?;
+    let (ups, repomd_bytes) = upstreams::fetch_repomd(&fetcher, spec, &resolved, &older).await?;
+    let base_url = ups.primary().clone();
+    report.upstream = Some(mirror_http::redact(base_url.as_str()));
+    report.skipped_mirrors = ups.skipped_report();
+    let source = filtered.then(|| record_of(&repomd_bytes));
     let decision = decide::decide(
         source.as_deref().unwrap_or(&repomd_bytes),
-        &State {
-            latest: latest.as_ref(),
-            pending: pending.as_ref(),
-            snapshots: &snapshots,
-        },
-        |s| match source {
-            Some(_) => store.snapshot_source(s),
-            None => store.snapshot_repomd(s),
-        },
+        &state,
+        snapshot_record,
     );
     let name = &spec.name;
     match decision {
@@ -268,8 +288,25 @@ async fn sync_locked(
                 "latest is held at {latest} by a rollback; upstream still matches {matches}"
             ));
         }
-        Decision::New => {
+        Decision::Downgrade { latest, why } => {
+            tracing::warn!(
+                "{name}: {base_url} serves an older repomd.xml ({why}): latest stays at {latest}; sync --allow-downgrade accepts it"
+            );
+            report.status = Status::Unchanged;
+            report.snapshot = Some(latest.to_string());
+            report.downgrade_refused = Some(why.clone());
+            report.note = Some(format!(
+                "refused a downgrade: upstream's repomd.xml is older than this mirror's ({why}); latest stays at {latest} (allow_downgrade accepts it)"
+            ));
+        }
+        Decision::New { downgrade } => {
             tracing::info!("{name}: upstream changed (from {base_url}): building a new snapshot");
+            if let Some(why) = &downgrade {
+                tracing::warn!("{name}: accepting a downgrade (allow_downgrade): {why}");
+                report.note = Some(format!(
+                    "accepted a downgrade (allow_downgrade): upstream's repomd.xml is older ({why})"
+                ));
+            }
             let _slot = match &ctx.builds {
                 Some(slots) => {
                     reporter.phase(name, "waiting for a build slot (--jobs)");

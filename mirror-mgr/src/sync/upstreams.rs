@@ -105,11 +105,18 @@ impl Upstreams {
 /// the metalink's hashes, and parseable (a captive portal's HTML page is
 /// not). Returns the upstreams to download from (that base, then the ones
 /// after it), the bytes and the parsed repomd.
+///
+/// A base whose repomd.xml is older than what the mirror published
+/// (`older` says why, see [`super::decide::downgrade`]) is passed over for
+/// the next; when no base serves a newer one, the first older one is
+/// returned, and the decision holds latest.
 pub(super) async fn fetch_repomd(
     fetcher: &Fetcher,
     spec: &MirrorSpec,
     resolved: &MirrorList,
+    older: &(dyn Fn(&[u8]) -> Option<String> + Sync),
 ) -> Result<(Upstreams, bytes::Bytes), SyncError> {
+    let mut fallback: Option<(usize, bytes::Bytes)> = None;
     let ups = Upstreams {
         candidates: Vec::new(),
         skipped: std::sync::Mutex::default(),
@@ -134,6 +141,13 @@ pub(super) async fn fetch_repomd(
                 "repomd.xml does not match the metalink's checksums (stale mirror?)".to_owned()
             }
             Ok(bytes) => match repomd::parse(&bytes) {
+                Ok(_)
+                    if i + 1 < n
+                        && let Some(why) = older(&bytes) =>
+                {
+                    fallback.get_or_insert((i, bytes));
+                    format!("serves an older repomd.xml than this mirror published: {why}")
+                }
                 Ok(_) => {
                     return Ok((
                         Upstreams {
@@ -156,6 +170,15 @@ pub(super) async fn fetch_repomd(
         };
         errors.push(format!("{}: {why}", mirror_http::redact(url.as_str())));
         ups.skip(base, &why);
+    }
+    if let Some((i, bytes)) = fallback {
+        return Ok((
+            Upstreams {
+                candidates: resolved.bases[i..].to_vec(),
+                skipped: ups.skipped,
+            },
+            bytes,
+        ));
     }
     Err(SyncError::NoUpstream {
         mirror: spec.name.to_string(),
