@@ -259,6 +259,8 @@ pub enum Command {
         /// Parallel downloads of a sync started over the API.
         #[arg(long, value_name = "N")]
         concurrency: Option<usize>,
+        #[command(flatten)]
+        limits: ServeLimitArgs,
     },
     /// API tokens for `serve`: `add NAME --scopes vote,promote,import,admin`
     /// (prints the token once; only its hash is kept), `list`, `revoke NAME`.
@@ -542,4 +544,23 @@ mod tests {
             }
         }
     }
+}
+
+/// How much `serve` lets clients hold.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct ServeLimitArgs {
+    /// Seconds a client has to send a request's headers, and that an idle
+    /// keep-alive connection stays open.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Open connections at most; past it, new ones wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Open connections from one IP address at most; past it, a new one is
+    /// closed at once.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub max_connections_per_ip: usize,
+    /// Seconds SIGTERM waits for in-flight requests before closing them.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub shutdown_timeout: u64,
 }

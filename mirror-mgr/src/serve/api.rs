@@ -6,7 +6,6 @@
 //! functions the command line uses, on the blocking pool, with their locks.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::sync::Arc;
 
 use axum::Json;
@@ -20,7 +19,7 @@ use axum::routing::{any, get, post};
 use mirror_index::{MirrorName, SnapshotName};
 use serde_json::{Value, json};
 
-use super::{AUDIT_LOG, AppState, St};
+use super::{AppState, St};
 use crate::channels::{self, Channel, ChannelError};
 use crate::config::Upstream;
 use crate::lifecycle::LifecycleError;
@@ -120,25 +119,11 @@ pub(crate) fn authorize(
 
 /// Append one line to the audit log (time, token, request, result).
 fn audit(st: &AppState, token: &str, request: &str, result: &Result<Value, ApiError>) {
-    let line = json!({
-        "time": jiff::Timestamp::now().to_string(),
-        "token": token,
-        "request": request,
-        "status": match result { Ok(_) => 200, Err(e) => e.0.as_u16() },
-        "result": match result { Ok(v) => v.clone(), Err(e) => json!({"error": e.1}) },
-    });
-    let _guard = st.audit.lock();
-    let path = st.s.root.join(AUDIT_LOG);
-    let written = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .and_then(|mut f| {
-            f.write_all(format!("{line}\n").as_bytes())?;
-            f.sync_data()
-        });
-    if let Err(e) = written {
-        eprintln!("audit log {}: {e}", path.display());
+    match result {
+        Ok(v) => st.audit.accepted(token, request, 200, v),
+        Err(e) => st
+            .audit
+            .accepted(token, request, e.0.as_u16(), &json!({"error": e.1})),
     }
 }
 
@@ -215,8 +200,7 @@ where
                         .map(|t| t.name.clone())
                 })
                 .unwrap_or_else(|| "(no valid token)".into());
-            let refused = Err(ApiError(e.0, e.1.clone()));
-            audit(&st, &who, &request, &refused);
+            st.audit.refused(&who, &request, e.0.as_u16());
             return e.into_response();
         }
     };

@@ -4,8 +4,9 @@
 //! Invariants: a request path is decoded once and refused (404) when a
 //! segment is `.`, `..`, or starts with a dot (private state: `.staging`,
 //! `.lock`, votes, tokens) other than an installer tree's `.treeinfo`; the
-//! resolved path (symlinks followed) must lie inside the root, so a
-//! symlink planted in the tree never exposes anything outside it.
+//! resolved path (symlinks followed) must lie inside the root and pass
+//! through no dot-entry, so a symlink planted in the tree never exposes
+//! anything outside it or any private state; a redirect stays on this host.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -64,7 +65,16 @@ fn lookup(root: &Path, root_canon: &Path, relative: &Path, read_small: bool) -> 
     let Ok(real) = std::fs::canonicalize(root.join(relative)) else {
         return Found::Missing;
     };
-    if !real.starts_with(root_canon) {
+    // Inside the root, and not through private state: a symlink planted
+    // in the tree that resolves into `.staging/` or the tokens file is
+    // refused like the dot-entry itself.
+    let Ok(inside) = real.strip_prefix(root_canon) else {
+        return Found::Missing;
+    };
+    if inside.components().any(|c| {
+        let name = c.as_os_str().to_string_lossy();
+        name.starts_with('.') && name != ".treeinfo"
+    }) {
         return Found::Missing;
     }
     let Ok(meta) = std::fs::metadata(&real) else {
@@ -117,7 +127,9 @@ pub async fn serve(state: St, req: Request) -> Response {
         Found::Missing => return status(StatusCode::NOT_FOUND),
         Found::Dir(real) => {
             if !raw.ends_with('/') {
-                let to = format!("{raw}/");
+                // One leading slash: `//host/dir` would send the client to
+                // another host (an open redirect).
+                let to = format!("/{}/", raw.trim_start_matches('/'));
                 return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)], "")
                     .into_response();
             }

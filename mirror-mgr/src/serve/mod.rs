@@ -9,13 +9,18 @@
 //!
 //! Built on axum and tower-http's file service (Range, HEAD, conditional
 //! requests, content types). One log line per request goes to stderr.
-//! SIGTERM or SIGINT stops accepting, drains in-flight requests and waits
-//! for running syncs to finish; a second signal exits at once (a killed
-//! sync is safe anyway).
+//! SIGTERM or SIGINT stops accepting, drains in-flight requests (for at
+//! most [`ConnLimits::shutdown_timeout`]) and waits for running syncs to
+//! finish; a second signal exits at once (a killed sync is safe anyway).
+//! Clients cannot hold the server: headers must arrive within a timeout,
+//! idle connections close, and connections are capped in all and per IP
+//! (`listen.rs`).
 
 pub mod api;
+pub mod audit;
 pub mod files;
 pub mod jobs;
+mod listen;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,6 +48,34 @@ pub struct ServeSettings {
     pub config: Config,
     /// Parallel downloads of an API-started sync.
     pub concurrency: usize,
+    /// What clients may hold: time to send headers, connections.
+    pub limits: ConnLimits,
+}
+
+/// How much of the server clients may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    /// To send a request's headers; also how long an idle keep-alive
+    /// connection stays open.
+    pub header_timeout: std::time::Duration,
+    /// Open connections at most (past it, new ones wait to be accepted).
+    pub max_connections: usize,
+    /// Open connections from one IP address at most (past it, a new one
+    /// is closed at once).
+    pub max_per_ip: usize,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_timeout: std::time::Duration,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: std::time::Duration::from_secs(10),
+            max_connections: 1024,
+            max_per_ip: 256,
+            shutdown_timeout: std::time::Duration::from_secs(10),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,13 +102,11 @@ pub struct AppState {
     /// The root with symlinks resolved: nothing outside it is served.
     pub root_canon: PathBuf,
     pub jobs: Arc<jobs::Jobs>,
-    /// Serialises appends to the audit log.
-    pub audit: std::sync::Mutex<()>,
+    /// The record of every API write (and, bounded, of refused ones).
+    pub audit: audit::AuditLog,
 }
 
-/// The append-only record of every API write, beside the root's other
-/// private state.
-pub const AUDIT_LOG: &str = ".api-audit.jsonl";
+pub use audit::AUDIT_LOG;
 
 /// The whole application: API routes, then static files.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -113,22 +144,23 @@ pub async fn serve(s: ServeSettings, ready: impl FnOnce(SocketAddr)) -> Result<(
             source,
         })?;
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
+    let audit = audit::AuditLog::new(&s.root);
     let state = Arc::new(AppState {
         s,
         root_canon,
         jobs: Arc::new(jobs::Jobs::default()),
-        audit: std::sync::Mutex::new(()),
+        audit,
     });
     ready(addr);
-    // No Nagle: a response's head and body go out at once, not 40 ms apart
-    // (delayed ACKs) on keep-alive connections.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, router(Arc::clone(&state)))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(ServeError::Serve)?;
+    let limits = state.s.limits;
+    raise_open_files(limits.max_connections);
+    listen::run(
+        listener,
+        router(Arc::clone(&state)),
+        limits,
+        shutdown_signal(),
+    )
+    .await;
     let running = state.jobs.running();
     if running > 0 {
         eprintln!(
@@ -142,6 +174,33 @@ pub async fn serve(s: ServeSettings, ready: impl FnOnce(SocketAddr)) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Raise the soft limit of open files to the hard one, so the connection
+/// cap (not the descriptor limit) is what bounds clients; warn if it is
+/// still too low for the cap.
+fn raise_open_files(connections: usize) {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let lim = getrlimit(Resource::Nofile);
+    if let Some(hard) = lim.maximum
+        && lim.current.is_some_and(|c| c < hard)
+    {
+        let _ = setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(hard),
+                maximum: Some(hard),
+            },
+        );
+    }
+    let now = getrlimit(Resource::Nofile).current;
+    if let Some(n) = now
+        && n < connections as u64 + 64
+    {
+        eprintln!(
+            "warning: {n} open files allowed, fewer than --max-connections {connections} needs"
+        );
+    }
 }
 
 /// SIGTERM or SIGINT.
@@ -161,14 +220,19 @@ async fn shutdown_signal() {
     }
 }
 
-/// What the request's bearer token is, when it has a valid one.
+/// What the request's bearer token is, when it has one. The scheme is
+/// case-insensitive (RFC 7235): `Bearer`, `bearer`, `BEARER`.
 pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
-    headers
+    let value = headers
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+        .trim_start();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// State extractor shorthand.

@@ -134,6 +134,7 @@ pub fn run(cli: &Cli, out: Output) -> Result<u8, Failure> {
             tokens,
             protect_reads,
             concurrency,
+            limits,
         } => serve::run(
             &resolve(tree, &no_vars)?,
             serve::Options {
@@ -141,6 +142,12 @@ pub fn run(cli: &Cli, out: Output) -> Result<u8, Failure> {
                 tokens: tokens.as_deref(),
                 protect_reads: *protect_reads,
                 concurrency: *concurrency,
+                limits: crate::serve::ConnLimits {
+                    header_timeout: std::time::Duration::from_secs(limits.header_timeout.max(1)),
+                    max_connections: limits.max_connections.max(1),
+                    max_per_ip: limits.max_connections_per_ip.max(1),
+                    shutdown_timeout: std::time::Duration::from_secs(limits.shutdown_timeout),
+                },
             },
         ),
         Command::Token {

@@ -12,6 +12,7 @@ pub struct Options<'a> {
     pub tokens: Option<&'a Path>,
     pub protect_reads: bool,
     pub concurrency: Option<usize>,
+    pub limits: serve::ConnLimits,
 }
 
 pub fn run(s: &Settings, o: Options<'_>) -> Result<u8, Failure> {
@@ -39,6 +40,7 @@ pub fn run(s: &Settings, o: Options<'_>) -> Result<u8, Failure> {
             .unwrap_or(mirror_http::limit::Limits::default().http1)
             .max(1),
         config: s.config.clone(),
+        limits: o.limits,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
