@@ -436,3 +436,165 @@ fn time_travel() {
     run_ok(client().arg("--mirrors").arg(&frozen).arg(&job));
     assert_eq!(std::fs::read_to_string(&job).unwrap(), via_at);
 }
+
+/// Issue 21, items 9, 10 and 14: a rolled-back set stays off its channel
+/// whatever votes arrive until an admin promotes it; channel names the
+/// tree uses are refused (promote, config, the client); a vote token bound
+/// to jobs votes only as them, and `token list` / `check-config` warn about
+/// a token that could satisfy a policy alone; votes are appended, capped.
+#[test]
+fn rollback_holds_reserved_names_and_bound_tokens() {
+    let w = World::new();
+    let up = w.top.path().join("upstream/a");
+    let cfg = w.top.path().join("m.yaml");
+    write(
+        &cfg,
+        &format!(
+            "mirrors:\n  - name: a-el9\n    baseurl: {}\nchannels:\n  tested:\n    require: [unit, e2e]\n",
+            w.nginx.url("upstream/a/"),
+        ),
+    );
+    let mgr = || {
+        let mut c = w.mgr();
+        c.arg("--config").arg(&cfg);
+        c
+    };
+    let mut snaps = Vec::new();
+    for version in ["1.0", "2.0"] {
+        publish_upstream(&up, "a-el9", version);
+        let out = run_ok(mgr().args(["--json", "sync", "a-el9"]));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        snaps.push(v["mirrors"][0]["snapshot"].as_str().unwrap().to_owned());
+    }
+    let root = w.root();
+    let set_of = |snap: &str| {
+        let f = w.top.path().join(format!("set-{snap}.yaml"));
+        write(&f, &format!("a-el9: {}/a-el9/{snap}\n", w.base_url()));
+        f
+    };
+    let (s1, s2) = (set_of(&snaps[0]), set_of(&snaps[1]));
+    let vote = |set: &Path, job: &str| {
+        run_ok(
+            mgr()
+                .args(["vote", "--job", job, "--pass", "--set"])
+                .arg(set),
+        );
+    };
+    vote(&s1, "unit");
+    vote(&s1, "e2e");
+    vote(&s2, "unit");
+    vote(&s2, "e2e");
+    assert_eq!(channel_set(&root, "tested")["a-el9"], snaps[1]);
+
+    // Roll tested back to the first set; a late passing vote on the second
+    // (a retried CI job) does not move it forward again.
+    run_ok(mgr().args(["rollback", "a-el9", "--channel", "tested"]));
+    assert_eq!(channel_set(&root, "tested")["a-el9"], snaps[0]);
+    vote(&s2, "e2e");
+    vote(&s2, "unit");
+    assert_eq!(
+        channel_set(&root, "tested")["a-el9"],
+        snaps[0],
+        "a vote undid the rollback"
+    );
+    // An admin's promotion brings it back, and clears the rejection.
+    run_ok(mgr().args(["promote", "a-el9", &snaps[1], "--channel", "tested"]));
+    assert_eq!(channel_set(&root, "tested")["a-el9"], snaps[1]);
+
+    // Reserved channel names, everywhere one is read.
+    for name in ["snapshots", "base", "latest"] {
+        let out = run(mgr().args(["promote", "a-el9", &snaps[0], "--channel", name]));
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+    }
+    assert!(!root.join("a-el9/snapshots.txt").exists());
+    let bad_cfg = w.top.path().join("bad.yaml");
+    write(
+        &bad_cfg,
+        "mirrors: []\nchannels:\n  snapshots:\n    require: [unit]\n",
+    );
+    let out = run(w.mgr().arg("check-config").arg("--config").arg(&bad_cfg));
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("reserved"), "{}", stderr(&out));
+    for (name, why) in [("snapshots", "reserved"), ("Tested", "lowercase")] {
+        let out = run(client()
+            .args([
+                "--mirrors",
+                &w.nginx.url("mirrors/all_latest.json"),
+                "--channel",
+                name,
+                "freeze",
+                "-o",
+            ])
+            .arg(w.top.path().join("f.yaml")));
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        assert!(stderr(&out).contains(why), "{name}: {}", stderr(&out));
+    }
+
+    // Tokens: one unbound vote token draws a warning; a bound one votes
+    // only as its jobs, over the API.
+    let add = |name: &str, jobs: Option<&str>| {
+        let mut c = mgr();
+        c.args(["token", "add", name, "--scopes", "vote"]);
+        if let Some(j) = jobs {
+            c.args(["--jobs", j]);
+        }
+        stdout(&run_ok(&mut c)).trim().to_owned()
+    };
+    let unit = add("ci-unit", Some("unit"));
+    let out = run_ok(mgr().args(["token", "list"]));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    assert!(stdout(&out).contains("ci-unit") && stdout(&out).contains("unit"));
+    add("ci-any", None);
+    let out = run_ok(mgr().args(["token", "list"]));
+    assert!(
+        stderr(&out).contains("token ci-any is not bound") && stderr(&out).contains("tested"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run_ok(mgr().arg("check-config"));
+    assert!(stderr(&out).contains("token ci-any"), "{}", stderr(&out));
+    let server = Server::start({
+        let mut c = mgr();
+        c.arg("serve");
+        c
+    });
+    let body = |job: &str| {
+        format!(
+            r#"{{"set": {{"a-el9": "{}"}}, "job": "{job}", "result": "pass"}}"#,
+            snaps[0]
+        )
+    };
+    let (code, v) = server.json("POST", "/api/v1/votes", Some(&unit), Some(&body("e2e")));
+    assert_eq!(code, 403, "{v}");
+    let (code, v) = server.json("POST", "/api/v1/votes", Some(&unit), Some(&body("unit")));
+    assert_eq!(code, 201, "{v}");
+    drop(server);
+
+    // Votes are appended (a line cut by a crash spoils only itself).
+    let votes_dir = root.join(".channels/votes");
+    let file = std::fs::read_dir(&votes_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.extension().is_some_and(|e| e == "jsonl")
+                && std::fs::read_to_string(p).unwrap().contains("\"unit\"")
+        })
+        .unwrap();
+    let before = std::fs::read_to_string(&file).unwrap();
+    let mut cut = before.clone();
+    cut.push_str("{\"time\": \"2026-");
+    std::fs::write(&file, &cut).unwrap();
+    vote(&s1, "late");
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(after.starts_with(&cut), "votes were rewritten");
+    let v: serde_json::Value =
+        serde_json::from_slice(&run_ok(mgr().args(["--json", "votes", "--set"]).arg(&s1)).stdout)
+            .unwrap();
+    let jobs: Vec<&str> = v["votes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["job"].as_str().unwrap())
+        .collect();
+    assert_eq!(jobs.last(), Some(&"late"), "{v}");
+}

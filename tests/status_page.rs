@@ -127,14 +127,30 @@ fn status_page_in_a_real_browser() {
         "a script element reached the page: {dom}"
     );
     let diff_page = root
-        .join("page-el9/diffs")
-        .join(format!("{}.html", snaps[1]));
+        .join("page-el9")
+        .join(format!("diff-{}.html", snaps[1]));
     let dom = stdout(&chromium(&["--dump-dom"], &file_url(&diff_page)));
     assert!(
         dom.contains("^ alpha.noarch 0:1.0-1 -&gt; 0:1.1-1"),
         "{dom}"
     );
-    links_resolve(&dom, &root.join("page-el9/diffs"));
+    links_resolve(&dom, &root.join("page-el9"));
+    // The tree's contract: a mirror's only directories are base/ and snapshots.
+    let mut dirs: Vec<String> = std::fs::read_dir(root.join("page-el9"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    dirs.sort();
+    let mut want = vec!["base".to_owned()];
+    want.extend(snaps.iter().cloned());
+    want.sort();
+    assert_eq!(
+        dirs, want,
+        "a mirror holds a directory that is not base/ or a snapshot"
+    );
 
     // Screenshots, narrow (a phone) and wide.
     for (name, page, size) in [

@@ -39,6 +39,45 @@ pub enum NameError {
     Snapshot(String),
     #[error("no free snapshot name after {0}: 99 snapshots in one minute")]
     Exhausted(String),
+    #[error(
+        "invalid channel name {0:?}: use lowercase letters, digits and - (at most 40, not starting with -)"
+    )]
+    Channel(String),
+    #[error(
+        "channel name {0:?} is reserved: the tree uses it (latest.txt, all_latest.*, all_snapshots.json, base/)"
+    )]
+    ReservedChannel(String),
+}
+
+/// Channel names the tree already uses: `latest` (`latest.txt`,
+/// `all_latest.*`), `snapshots` (`all_snapshots.json`), `base` (`base/`).
+pub const RESERVED_CHANNELS: &[&str] = &["latest", "snapshots", "base"];
+
+/// Check a channel name, wherever one is read (`promote`, votes, the
+/// client's `--channel`, a bucket's pointers): lowercase letters, digits
+/// and `-`, at most 40 characters, not starting with `-`, not reserved.
+pub fn check_channel(name: &str) -> Result<(), NameError> {
+    let ok = !name.is_empty()
+        && name.len() <= 40
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !ok {
+        return Err(NameError::Channel(name.to_owned()));
+    }
+    if RESERVED_CHANNELS.contains(&name) {
+        return Err(NameError::ReservedChannel(name.to_owned()));
+    }
+    Ok(())
+}
+
+/// A snapshot's diff page (what changed against the snapshot before it),
+/// a plain file in its mirror's directory: `<name>/diff-<snapshot>.html` (not starting with the
+/// snapshot's name, so `ls <name>/20*` lists snapshots only).
+/// A mirror's only directories stay `base/` and its snapshots.
+pub fn diff_page(snapshot: &SnapshotName) -> String {
+    format!("diff-{snapshot}.html")
 }
 
 /// A mirror's name: the yum repo id it serves, and its directory under the root.

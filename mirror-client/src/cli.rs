@@ -42,7 +42,7 @@ pub struct Cli {
     mirrors: Option<String>,
     /// Read the channel's index (all_CHANNEL.json beside the --mirrors
     /// index, wrapped in CHANNEL_ci_repos) instead of the latest snapshots.
-    #[arg(long, global = true, value_name = "CHANNEL")]
+    #[arg(long, global = true, value_name = "CHANNEL", value_parser = parse_channel)]
     channel: Option<String>,
     /// Time travel: per mirror, the newest snapshot made at or before this
     /// time (RFC 3339 or a snapshot name), from all_snapshots.json beside
@@ -193,18 +193,19 @@ fn load_map(cli: &Cli) -> Result<Resolved, String> {
     Ok(map)
 }
 
+/// A `--channel` value: a typo is a usage error (exit 2), never taken for
+/// an unreachable map. `latest` is the default index, not a channel.
+fn parse_channel(s: &str) -> Result<String, String> {
+    if s == "latest" {
+        return Err("latest is the default index: drop --channel".into());
+    }
+    mirror_index::layout::check_channel(s)
+        .map(|()| s.to_owned())
+        .map_err(|e| e.to_string())
+}
+
 /// The index of `channel` beside the latest index at `uri`, and its key.
 fn channel_index(uri: &str, channel: &str) -> Result<(String, String), String> {
-    let ok = !channel.is_empty()
-        && channel != "latest"
-        && channel
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !ok {
-        return Err(format!(
-            "--channel {channel:?}: use lowercase letters, digits and - (latest is the default index)"
-        ));
-    }
     let (dir, _) = uri.rsplit_once('/').ok_or_else(|| {
         format!("--channel needs --mirrors to name an index file (all_latest.json), not {uri:?}")
     })?;

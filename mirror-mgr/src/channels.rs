@@ -25,23 +25,17 @@ use crate::store::{IoContext, Store, StoreError};
 const STATE_DIR: &str = ".channels";
 const LOCK_FILE: &str = ".channels.lock";
 
-/// A channel's name: lowercase letters, digits and `-`, not `latest`.
+/// A channel's name: lowercase letters, digits and `-`, none the tree
+/// already uses ([`layout::check_channel`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Channel(String);
 
 impl Channel {
     pub fn new(s: &str) -> Result<Self, ChannelError> {
-        let ok = !s.is_empty()
-            && s.len() <= 40
-            && !s.starts_with('-')
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !ok {
-            return Err(ChannelError::BadName(s.to_owned()));
-        }
         if s == "latest" {
             return Err(ChannelError::Latest);
         }
+        layout::check_channel(s).map_err(ChannelError::BadName)?;
         Ok(Self(s.to_owned()))
     }
 
@@ -75,8 +69,8 @@ impl From<mirror_index::atomic::AtomicWriteError> for ChannelError {
 pub enum ChannelError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("invalid channel name {0:?}: use lowercase letters, digits and -")]
-    BadName(String),
+    #[error(transparent)]
+    BadName(mirror_index::layout::NameError),
     #[error("`latest` moves with every sync; promote to another channel")]
     Latest,
     #[error("mirror {mirror} has no snapshot {snapshot}")]
@@ -305,7 +299,20 @@ pub fn promote(
     by: &str,
 ) -> Result<Promotion, ChannelError> {
     let _lock = lock(root)?;
-    promote_locked(root, base_url, channel, set, reason, by)
+    let record = promote_locked(root, base_url, channel, set, reason, by)?;
+    // Promoting a set on purpose takes it off the channel's rejected list.
+    let mut r = rejected(root, channel);
+    let before = r.clone();
+    for (m, s) in set {
+        if let Some(list) = r.get_mut(m.as_str()) {
+            list.retain(|x| x != s.as_str());
+        }
+    }
+    r.retain(|_, l| !l.is_empty());
+    if r != before {
+        write_rejected(root, channel, &r)?;
+    }
+    Ok(record)
 }
 
 /// Who runs this process (`$USER`), for promotions made from the command line.
@@ -327,6 +334,9 @@ pub fn rollback(
 ) -> Result<Promotion, ChannelError> {
     let _lock = lock(root)?;
     let store = Store::new(root, mirror.clone());
+    let from = pointers_of(&store.dir)?
+        .get(channel.as_str())
+        .and_then(|s| SnapshotName::parse(s).ok());
     let target = if let Some(t) = to {
         t
     } else {
@@ -348,6 +358,16 @@ pub fn rollback(
             })?
     };
     let reason = format!("rollback of {mirror} on {channel}");
+    // The snapshot rolled back from stays rejected for this channel: votes
+    // on a set holding it no longer move the channel (promote clears it).
+    if let Some(from) = from.filter(|f| *f != target) {
+        let mut r = rejected(root, channel);
+        let list = r.entry(mirror.to_string()).or_default();
+        if !list.contains(&from.to_string()) {
+            list.push(from.to_string());
+        }
+        write_rejected(root, channel, &r)?;
+    }
     promote_locked(
         root,
         base_url,
@@ -558,6 +578,76 @@ pub fn set_id(set: &Set) -> String {
     hex::encode(&digest[..8])
 }
 
+/// Votes kept for one set; more are refused (a set is voted on by a
+/// handful of CI jobs and their retries, not thousands).
+pub const MAX_VOTES_PER_SET: usize = 1000;
+
+/// The votes of one set's file, oldest first (a line cut by a crash is skipped).
+fn read_votes(path: &Path) -> Result<Vec<Vote>, StoreError> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(t
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e).at(path),
+    }
+}
+
+/// Append one line to a record file and fsync it: records are never
+/// rewritten. A line a crash cut short is closed first, so it spoils only
+/// itself.
+fn append_line(path: &Path, line: &str) -> Result<(), StoreError> {
+    use std::io::{Read as _, Seek as _, Write as _};
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)
+        .at(path)?;
+    let len = f.metadata().at(path)?.len();
+    let mut text = String::with_capacity(line.len() + 2);
+    if len > 0 {
+        let mut last = [0u8; 1];
+        f.seek(std::io::SeekFrom::Start(len - 1)).at(path)?;
+        f.read_exact(&mut last).at(path)?;
+        if last[0] != b'\n' {
+            text.push('\n');
+        }
+    }
+    text.push_str(line);
+    text.push('\n');
+    f.write_all(text.as_bytes()).at(path)?;
+    f.sync_data().at(path)
+}
+
+fn rejected_path(root: &Path, channel: &Channel) -> PathBuf {
+    root.join(STATE_DIR)
+        .join(format!("{channel}.rejected.json"))
+}
+
+/// The snapshots rolled back from `channel`, per mirror: votes never move
+/// the channel to them again; an explicit promotion clears them.
+pub fn rejected(root: &Path, channel: &Channel) -> BTreeMap<String, Vec<String>> {
+    std::fs::read(rejected_path(root, channel))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn write_rejected(
+    root: &Path,
+    channel: &Channel,
+    r: &BTreeMap<String, Vec<String>>,
+) -> Result<(), StoreError> {
+    let state = root.join(STATE_DIR);
+    std::fs::create_dir_all(&state).at(&state)?;
+    Ok(write_atomic(
+        &rejected_path(root, channel),
+        (serde_json::to_string_pretty(r).expect("serialisable") + "\n").as_bytes(),
+    )?)
+}
+
 fn votes_path(root: &Path, id: &str) -> PathBuf {
     root.join(STATE_DIR)
         .join("votes")
@@ -578,13 +668,7 @@ pub fn votes_by_id(root: &Path, id: &str) -> Option<(BTreeMap<String, String>, V
     }
     let path = votes_path(root, id);
     let set = serde_json::from_slice(&std::fs::read(path.with_extension("set.json")).ok()?).ok()?;
-    let votes = std::fs::read_to_string(&path)
-        .map(|t| {
-            t.lines()
-                .filter_map(|l| serde_json::from_str(l).ok())
-                .collect()
-        })
-        .unwrap_or_default();
+    let votes = read_votes(&path).unwrap_or_default();
     Some((set, votes))
 }
 
@@ -625,14 +709,15 @@ pub fn vote(
                 .as_bytes(),
         )?;
     }
-    let mut text = std::fs::read_to_string(&path).unwrap_or_default();
-    text.push_str(&(serde_json::to_string(v).expect("serialisable") + "\n"));
-    write_atomic(&path, text.as_bytes())?;
+    let mut all: Vec<Vote> = read_votes(&path)?;
+    if all.len() >= MAX_VOTES_PER_SET {
+        return Err(ChannelError::BadVote(format!(
+            "set {id} already has {MAX_VOTES_PER_SET} votes, the most kept for one set"
+        )));
+    }
+    append_line(&path, &serde_json::to_string(v).expect("serialisable"))?;
     crashpoint::hit("vote-recorded");
-    let all: Vec<Vote> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    all.push(v.clone());
     if all.iter().any(|v| !v.pass) {
         return Ok(Vec::new());
     }
@@ -640,6 +725,16 @@ pub fn vote(
     let mut made = Vec::new();
     for (name, require) in policies {
         let channel = Channel::new(name)?;
+        // A set rolled back from this channel stays off it until an admin
+        // promotes it again: a late or retried CI job cannot undo a rollback.
+        let rejected = rejected(root, &channel);
+        if set.iter().any(|(m, s)| {
+            rejected
+                .get(m.as_str())
+                .is_some_and(|r| r.iter().any(|x| x == s.as_str()))
+        }) {
+            continue;
+        }
         let passed = require
             .iter()
             .all(|job| all.iter().any(|v| v.pass && &v.job == job));
@@ -698,10 +793,37 @@ mod tests {
     }
 
     #[test]
+    fn votes_are_capped_per_set() {
+        let root = tempfile::tempdir().unwrap();
+        let snap = SnapshotName::parse("2026-11-21-00-00").unwrap();
+        let mirror = MirrorName::new("a-el9").unwrap();
+        std::fs::create_dir_all(root.path().join("a-el9").join(snap.as_str())).unwrap();
+        let set = Set::from([(mirror, snap)]);
+        let v = Vote::new("j", true, None, None).unwrap();
+        let policies = BTreeMap::new();
+        vote(root.path(), "http://m", &set, &v, &policies, "t").unwrap();
+        let path = votes_path(root.path(), &set_id(&set));
+        let line = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, line.repeat(MAX_VOTES_PER_SET)).unwrap();
+        let err = vote(root.path(), "http://m", &set, &v, &policies, "t").unwrap_err();
+        assert!(matches!(err, ChannelError::BadVote(_)), "{err}");
+        assert_eq!(read_votes(&path).unwrap().len(), MAX_VOTES_PER_SET);
+    }
+
+    #[test]
     fn names_and_sets() {
         Channel::new("tested").unwrap();
         Channel::new("stable-2").unwrap();
-        for bad in ["", "Tested", "a b", "-x", "../x", "a.b"] {
+        for bad in [
+            "",
+            "Tested",
+            "a b",
+            "-x",
+            "../x",
+            "a.b",
+            "snapshots",
+            "base",
+        ] {
             assert!(
                 matches!(Channel::new(bad), Err(ChannelError::BadName(_))),
                 "{bad}"

@@ -2,9 +2,10 @@
 //! (every mirror with health, latest and its age), `<root>/<name>/index.html`
 //! (its snapshots with counts, sizes and changes, a plot of packages and
 //! bytes over time as inline SVG, its last failed attempts), and
-//! `<root>/<name>/diffs/<snapshot>.html` (what changed against the previous
-//! snapshot). No JavaScript, no external assets; every link is relative;
-//! everything that comes from upstream or config is escaped.
+//! `<root>/<name>/diff-<snapshot>.html` (what changed against the previous
+//! snapshot; a plain file, so a mirror's only directories stay `base/` and
+//! its snapshots). No JavaScript, no external assets; every link is
+//! relative; everything that comes from upstream or config is escaped.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -16,8 +17,9 @@ use crate::history::{Attempt, Health, Manifest, MirrorStatus};
 use crate::report::human_bytes;
 use crate::store::{IoContext, Store, StoreError};
 
-/// Where a snapshot's diff page lives, relative to its mirror's directory.
-pub const DIFFS_DIR: &str = "diffs";
+/// Where older versions wrote diff pages (`<name>/diffs/`), a directory the
+/// tree's contract does not allow: removed when the pages are written.
+const OLD_DIFFS_DIR: &str = "diffs";
 
 /// `&`, `<`, `>`, `"` and `'` escaped.
 pub fn esc(s: &str) -> String {
@@ -172,7 +174,7 @@ pub fn render_mirror(
     for m in manifests.iter().rev() {
         let snap = esc(&m.snapshot);
         let changes = if m.previous.is_some() {
-            format!("<a href=\"{DIFFS_DIR}/{snap}.html\">diff</a>")
+            format!("<a href=\"diff-{snap}.html\">diff</a>")
         } else {
             "first".into()
         };
@@ -215,10 +217,10 @@ pub fn render_mirror(
     page(&format!("Mirror {}", status.mirror), &b)
 }
 
-/// `<root>/<name>/diffs/<to>.html`.
+/// `<root>/<name>/diff-<to>.html`.
 pub fn render_diff(mirror: &str, from: &str, to: &str, d: &Diff) -> String {
     let mut b = format!(
-        "<p><a href=\"../index.html\">{}</a> · <a href=\"../{f}/\">{f}</a> → <a href=\"../{t}/\">{t}</a></p>\n<pre>",
+        "<p><a href=\"index.html\">{}</a> · <a href=\"{f}/\">{f}</a> → <a href=\"{t}/\">{t}</a></p>\n<pre>",
         esc(mirror),
         f = esc(from),
         t = esc(to)
@@ -268,6 +270,22 @@ fn write_if_changed(path: &Path, content: &str) -> Result<(), StoreError> {
 
 /// A mirror's page, and the diff pages of its snapshots that lack one.
 pub fn write_mirror_pages(store: &Store, status: &MirrorStatus) -> Result<(), StoreError> {
+    let old = store.dir.join(OLD_DIFFS_DIR);
+    if std::fs::symlink_metadata(&old).is_ok_and(|m| m.is_dir()) {
+        std::fs::remove_dir_all(&old).at(&old)?;
+    }
+    // Diff pages of snapshots gc removed.
+    for e in std::fs::read_dir(&store.dir).at(&store.dir)?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(snap) = name
+            .strip_prefix("diff-")
+            .and_then(|n| n.strip_suffix(".html"))
+            .and_then(|n| SnapshotName::parse(n).ok())
+            && !store.snapshot_dir(&snap).is_dir()
+        {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
     let manifests = crate::history::manifests(store)?;
     let attempts = crate::history::attempts(store)?;
     write_if_changed(
@@ -278,10 +296,7 @@ pub fn write_mirror_pages(store: &Store, status: &MirrorStatus) -> Result<(), St
         let (Some(prev), Ok(to)) = (m.previous.as_deref(), SnapshotName::parse(&m.snapshot)) else {
             continue;
         };
-        let path = store
-            .dir
-            .join(DIFFS_DIR)
-            .join(format!("{}.html", m.snapshot));
+        let path = store.dir.join(mirror_index::layout::diff_page(&to));
         if path.exists() || !store.dir.join(prev).is_dir() {
             continue;
         }

@@ -55,12 +55,50 @@ pub struct Token {
     pub sha256: String,
     pub scopes: Vec<Scope>,
     pub created: String,
+    /// `token add --jobs a,b`: the only CI jobs this token may vote as.
+    /// `None`: any job (one such token can satisfy a policy alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<Vec<String>>,
 }
 
 impl Token {
     pub fn allows(&self, scope: Scope) -> bool {
         self.scopes.contains(&scope) || self.scopes.contains(&Scope::Admin)
     }
+
+    /// May this token record a vote for `job`?
+    pub fn may_vote_as(&self, job: &str) -> bool {
+        self.jobs
+            .as_ref()
+            .is_none_or(|j| j.iter().any(|x| x == job))
+    }
+}
+
+/// Why a vote token could satisfy a promotion policy alone, one line per
+/// (token, channel): a policy that requires several jobs means several
+/// independent voters, which one token able to vote as all of them is not.
+pub fn policy_warnings(
+    tokens: &Tokens,
+    policies: &std::collections::BTreeMap<String, Vec<String>>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in tokens.tokens.iter().filter(|t| t.allows(Scope::Vote)) {
+        for (channel, require) in policies.iter().filter(|(_, r)| r.len() > 1) {
+            if require.iter().all(|j| t.may_vote_as(j)) {
+                let how = if t.jobs.is_none() {
+                    "is not bound to jobs (token add --jobs)"
+                } else {
+                    "is bound to all of its jobs"
+                };
+                out.push(format!(
+                    "token {} {how}: it alone can satisfy channel {channel} (requires {})",
+                    t.name,
+                    require.join(", ")
+                ));
+            }
+        }
+    }
+    out
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +115,8 @@ pub enum TokenError {
     Unknown(String),
     #[error("give at least one scope")]
     NoScope,
+    #[error("--jobs {0:?}: job names are 1 to 200 printable characters")]
+    BadJob(String),
 }
 
 /// The tokens file.
@@ -123,7 +163,12 @@ impl Tokens {
     }
 
     /// Add a token; returns the token, to be shown once.
-    pub fn add(&mut self, name: &str, scopes: Vec<Scope>) -> Result<String, TokenError> {
+    pub fn add(
+        &mut self,
+        name: &str,
+        scopes: Vec<Scope>,
+        jobs: Option<Vec<String>>,
+    ) -> Result<String, TokenError> {
         let ok = !name.is_empty()
             && name.len() <= 64
             && name
@@ -134,6 +179,13 @@ impl Tokens {
         }
         if scopes.is_empty() {
             return Err(TokenError::NoScope);
+        }
+        if let Some(bad) = jobs
+            .iter()
+            .flatten()
+            .find(|j| j.is_empty() || j.len() > 200 || j.chars().any(char::is_control))
+        {
+            return Err(TokenError::BadJob(bad.clone()));
         }
         if self.tokens.iter().any(|t| t.name == name) {
             return Err(TokenError::Exists(name.to_owned()));
@@ -146,6 +198,7 @@ impl Tokens {
             sha256: hex::encode(hash(&token)),
             scopes,
             created: jiff::Timestamp::now().to_string(),
+            jobs,
         });
         Ok(token)
     }
@@ -183,18 +236,18 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("tokens.json");
         let mut t = Tokens::load(&path).unwrap();
-        let ci = t.add("ci-job", vec![Scope::Vote]).unwrap();
-        let boss = t.add("release", vec![Scope::Admin]).unwrap();
+        let ci = t.add("ci-job", vec![Scope::Vote], None).unwrap();
+        let boss = t.add("release", vec![Scope::Admin], None).unwrap();
         assert!(ci.starts_with("mmt_") && ci.len() == 68 && ci != boss);
         assert!(matches!(
-            t.add("ci-job", vec![Scope::Vote]),
+            t.add("ci-job", vec![Scope::Vote], None),
             Err(TokenError::Exists(_))
         ));
         assert!(matches!(
-            t.add("a b", vec![Scope::Vote]),
+            t.add("a b", vec![Scope::Vote], None),
             Err(TokenError::BadName(_))
         ));
-        assert!(matches!(t.add("x", vec![]), Err(TokenError::NoScope)));
+        assert!(matches!(t.add("x", vec![], None), Err(TokenError::NoScope)));
         t.save(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
@@ -216,6 +269,39 @@ mod tests {
         t.revoke("ci-job").unwrap();
         assert!(t.check(&ci).is_none());
         assert!(matches!(t.revoke("ci-job"), Err(TokenError::Unknown(_))));
+    }
+
+    #[test]
+    fn bound_tokens_and_policy_warnings() {
+        let mut t = Tokens::default();
+        t.add("any", vec![Scope::Vote], None).unwrap();
+        t.add("unit", vec![Scope::Vote], Some(vec!["unit".into()]))
+            .unwrap();
+        t.add(
+            "both",
+            vec![Scope::Vote],
+            Some(vec!["unit".into(), "e2e".into()]),
+        )
+        .unwrap();
+        t.add("ops", vec![Scope::Import], None).unwrap();
+        assert!(matches!(
+            t.add("bad", vec![Scope::Vote], Some(vec!["a\nb".into()])),
+            Err(TokenError::BadJob(_))
+        ));
+        let unit = &t.tokens[1];
+        assert!(unit.may_vote_as("unit") && !unit.may_vote_as("e2e"));
+        assert!(t.tokens[0].may_vote_as("e2e"));
+        let policies = std::collections::BTreeMap::from([
+            (
+                "tested".to_owned(),
+                vec!["unit".to_owned(), "e2e".to_owned()],
+            ),
+            ("smoke".to_owned(), vec!["unit".to_owned()]),
+        ]);
+        let w = policy_warnings(&t, &policies);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].starts_with("token any is not bound") && w[0].contains("tested"));
+        assert!(w[1].starts_with("token both is bound to all"));
     }
 
     #[test]

@@ -312,6 +312,10 @@ pub enum TokenAction {
         /// What it may do: vote, promote, import, admin (admin: everything).
         #[arg(long, value_delimiter = ',', required = true)]
         scopes: Vec<String>,
+        /// The only CI jobs it may vote as (default: any job, so one token
+        /// could satisfy a policy that requires several jobs).
+        #[arg(long, value_delimiter = ',', value_name = "JOB,...")]
+        jobs: Option<Vec<String>>,
     },
     /// The tokens: name, scopes, when made (never the token).
     List,

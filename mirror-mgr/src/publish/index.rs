@@ -115,7 +115,12 @@ pub async fn rebuild(
             continue;
         };
         for f in bucket.files(&mirror).await? {
-            let Some(channel) = f.strip_suffix(".txt") else {
+            // latest.txt and channel pointers only: any other *.txt is not
+            // an index (a channel named like a tree file never was one).
+            let Some(channel) = f
+                .strip_suffix(".txt")
+                .filter(|c| *c == "latest" || crate::channels::Channel::new(c).is_ok())
+            else {
                 continue;
             };
             let Some((b, _)) = bucket.get(&bucket.key(&format!("{mirror}/{f}"))).await? else {

@@ -440,6 +440,17 @@ async fn vote(State(st): St, headers: HeaderMap, bytes: Body) -> Response {
                 channels::set_from_map(&b.set, &st.s.base_url).map_err(|e| channel_error(&e))?;
             let v = channels::Vote::new(&b.job, pass, b.url.as_deref(), b.notes.as_deref())
                 .map_err(|e| channel_error(&e))?;
+            if !token.may_vote_as(&v.job) {
+                return Err(ApiError(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "token {} may vote only as {}, not as job {:?}",
+                        token.name,
+                        token.jobs.as_deref().unwrap_or_default().join(", "),
+                        v.job
+                    ),
+                ));
+            }
             blocking(move || {
                 let by = who(&token);
                 let made = channels::vote(

@@ -16,14 +16,25 @@ pub fn run(tree: &TreeOpts, s: &Settings, out: Output) -> Result<u8, Failure> {
         ));
     }
     list(s, out);
+    // Vote tokens that could satisfy a policy alone (the root's tokens file).
+    let mut token_warnings = 0;
+    if let Ok(root) = s.root() {
+        let path = root.join(crate::tokens::DEFAULT_FILE);
+        if let Ok(tokens) = crate::tokens::Tokens::load(&path) {
+            for w in crate::tokens::policy_warnings(&tokens, &s.config.channels) {
+                eprintln!("warning: {}: {w}", path.display());
+                token_warnings += 1;
+            }
+        }
+    }
     if !out.json {
         eprintln!(
             "configuration ok: {} mirrors{}",
             s.config.mirrors.len(),
-            if s.warnings.is_empty() {
+            if s.warnings.len() + token_warnings == 0 {
                 String::new()
             } else {
-                format!(", {} warnings", s.warnings.len())
+                format!(", {} warnings", s.warnings.len() + token_warnings)
             }
         );
     }

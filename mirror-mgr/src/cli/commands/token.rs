@@ -27,13 +27,15 @@ pub fn run(
     };
     let mut tokens = Tokens::load(&path).map_err(|e| failure(&e))?;
     match action {
-        TokenAction::Add { name, scopes } => {
+        TokenAction::Add { name, scopes, jobs } => {
             let scopes = scopes
                 .iter()
                 .map(|x| Scope::parse(x))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| failure(&e))?;
-            let token = tokens.add(name, scopes).map_err(|e| failure(&e))?;
+            let token = tokens
+                .add(name, scopes, jobs.clone())
+                .map_err(|e| failure(&e))?;
             tokens.save(&path).map_err(|e| failure(&e))?;
             if out.json {
                 out.json(&serde_json::json!({"name": name, "token": token}));
@@ -53,19 +55,27 @@ pub fn run(
                 let list: Vec<serde_json::Value> = tokens
                     .tokens
                     .iter()
-                    .map(|t| serde_json::json!({"name": t.name, "scopes": t.scopes, "created": t.created}))
+                    .map(|t| serde_json::json!({"name": t.name, "scopes": t.scopes, "jobs": t.jobs, "created": t.created}))
                     .collect();
                 out.json(&list);
             } else {
                 for t in &tokens.tokens {
                     let scopes: Vec<String> = t.scopes.iter().map(ToString::to_string).collect();
+                    let jobs = t
+                        .jobs
+                        .as_ref()
+                        .map_or_else(|| "any job".to_owned(), |j| j.join(","));
                     out.data(format!(
-                        "{:<24} {:<28} {}",
+                        "{:<24} {:<28} {:<24} {}",
                         t.name,
                         scopes.join(","),
+                        jobs,
                         t.created
                     ));
                 }
+            }
+            for w in crate::tokens::policy_warnings(&tokens, &s.config.channels) {
+                eprintln!("warning: {w}");
             }
         }
         TokenAction::Revoke { name } => {
