@@ -367,3 +367,65 @@ fn bundled_example_runs_offline() {
         "{job}"
     );
 }
+
+/// Issue 21, item 18: zypper reads `proxy=None` as a host named None; a
+/// zypper repo file (under zypp/repos.d/, or with zypper-only keys) gets
+/// `_none_`, a dnf file keeps the old client's `None`, and --none-value
+/// still wins.
+#[test]
+fn zypper_repo_files_get_a_proxy_value_zypper_reads() {
+    let (w, _snap) = synced_world();
+    let index = w.nginx.url("mirrors/all_latest.json");
+    let dir = w.top.path().join("job");
+    let zypp = dir.join("etc/zypp/repos.d");
+    let yum = dir.join("etc/yum.repos.d");
+    std::fs::create_dir_all(&zypp).unwrap();
+    std::fs::create_dir_all(&yum).unwrap();
+    let section = "[demo-el9]\nname=demo\nbaseurl=http://upstream.invalid/\nenabled=1\n";
+    write(&zypp.join("demo.repo"), section);
+    write(&yum.join("demo.repo"), section);
+    write(
+        &yum.join("obs.repo"),
+        &section.replace("enabled=1\n", "enabled=1\nautorefresh=1\n"),
+    );
+    run_ok(
+        client()
+            .args(["--mirrors", &index])
+            .arg(zypp.join("demo.repo"))
+            .arg(yum.join("demo.repo"))
+            .arg(yum.join("obs.repo")),
+    );
+    let proxy = |p: &Path| {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("proxy=").map(str::to_owned))
+    };
+    assert_eq!(proxy(&zypp.join("demo.repo")).as_deref(), Some("_none_"));
+    assert_eq!(proxy(&yum.join("obs.repo")).as_deref(), Some("_none_"));
+    // demo-el9 ends in -elN: the old rule already says _none_ for dnf.
+    assert_eq!(proxy(&yum.join("demo.repo")).as_deref(), Some("_none_"));
+    let other = section.replace("demo-el9", "demo-x");
+    write(&zypp.join("x.repo"), &other);
+    write(&yum.join("x.repo"), &other);
+    let map = w.top.path().join("map.yaml");
+    write(&map, &format!("demo-x: {}/demo-el9/x\n", w.base_url()));
+    run_ok(
+        client()
+            .arg("--mirrors")
+            .arg(&map)
+            .arg(zypp.join("x.repo"))
+            .arg(yum.join("x.repo")),
+    );
+    assert_eq!(proxy(&zypp.join("x.repo")).as_deref(), Some("_none_"));
+    assert_eq!(proxy(&yum.join("x.repo")).as_deref(), Some("None"));
+    write(&zypp.join("x.repo"), &other);
+    run_ok(
+        client()
+            .arg("--mirrors")
+            .arg(&map)
+            .args(["--none-value", ""])
+            .arg(zypp.join("x.repo")),
+    );
+    assert_eq!(proxy(&zypp.join("x.repo")).as_deref(), Some(""));
+}

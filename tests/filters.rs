@@ -92,6 +92,11 @@ const ALL: [&str; 9] = [
 ];
 
 fn fixture(w: &World) {
+    fixture_signed(w, None);
+}
+
+/// The fixture, its packages signed by `signer` (gpg, fingerprint) when given.
+fn fixture_signed(w: &World, signer: Option<(&Gpg, &str)>) {
     let up = w.upstream();
     build_rpms(
         &up,
@@ -114,6 +119,13 @@ fn fixture(w: &World) {
     );
     build_rpms(&up, "Packages", &[Pkg::new("alpha", "1.10", "1")]);
     build_srpm(&up, "SRPMS", "alpha", "1.10", "1");
+    if let Some((gpg, fpr)) = signer {
+        for f in files(&up) {
+            if Path::new(&f).extension().is_some_and(|e| e == "rpm") {
+                gpg.rpmsign(fpr, &up.join(f));
+            }
+        }
+    }
     createrepo(
         &up,
         &RepoOpts {
@@ -550,11 +562,12 @@ fn signed_filtered_snapshots() {
     let gpg = Gpg::new();
     let fpr = gpg.key_with_passphrase("Mirror Signing <mirror@example.org>", PASS);
     let w = World::new();
-    fixture(&w);
+    // The chain: upstream's key verifies the input (and signs its
+    // packages), the mirror's signs the output.
+    let upstream_fpr = gpg.key("Upstream <upstream@example.org>", "1y", None);
+    fixture_signed(&w, Some((&gpg, &upstream_fpr)));
     let key = w.top.path().join("mirror-secret.asc");
     gpg.export_secret(&fpr, PASS, &key);
-    // The chain: upstream's key verifies the input, the mirror's signs the output.
-    let upstream_fpr = gpg.key("Upstream <upstream@example.org>", "1y", None);
     let upstream_key = w.top.path().join("upstream.asc");
     gpg.export(&upstream_fpr, &upstream_key);
     gpg.sign_detached(
@@ -605,8 +618,24 @@ fn signed_filtered_snapshots() {
         "{idx}"
     );
 
+    // Beside the signature, for zypper: the mirror's public key.
+    let snap_key = std::fs::read_to_string(
+        w.root()
+            .join("signed")
+            .join(&snap)
+            .join("repodata/repomd.xml.key"),
+    )
+    .unwrap();
+    assert_eq!(
+        snap_key.trim(),
+        std::fs::read_to_string(&pubkey).unwrap().trim(),
+        "repomd.xml.key is not the mirror's key"
+    );
+
     // dnf reads every metadata file: changelogs (other), then an install
-    // with a group (primary, filelists, comps, updateinfo).
+    // with a group (primary, filelists, comps, updateinfo). The README's
+    // recipe: repo_gpgcheck and gpgcheck, with the mirror's key (it signs
+    // repomd.xml) and upstream's (packages keep their signatures).
     let install = |url: &str| {
         let dnf = Dnf::new();
         let base = |c: &mut Command| {
@@ -615,10 +644,14 @@ fn signed_filtered_snapshots() {
                 .args([
                     "--repo",
                     "s",
-                    "--setopt=s.gpgcheck=0",
+                    "--setopt=s.gpgcheck=1",
                     "--setopt=s.repo_gpgcheck=1",
                 ])
-                .arg(format!("--setopt=s.gpgkey=file://{}", pubkey.display()));
+                .arg(format!(
+                    "--setopt=s.gpgkey=file://{} file://{}",
+                    pubkey.display(),
+                    upstream_key.display()
+                ));
         };
         let mut c = dnf.cmd();
         base(&mut c);
@@ -642,7 +675,10 @@ fn signed_filtered_snapshots() {
     let metadata: Vec<String> = files(&dir.join("repodata"))
         .into_iter()
         .filter(|f| {
-            Path::new(f).extension().is_none_or(|e| e != "asc") && !f.ends_with("comps.xml")
+            Path::new(f)
+                .extension()
+                .is_none_or(|e| e != "asc" && e != "key")
+                && !f.ends_with("comps.xml")
         })
         .collect();
     assert_eq!(metadata.len(), 6, "{metadata:?}");

@@ -46,6 +46,25 @@ pub fn detect(path: &Path, text: &str) -> Format {
     }
 }
 
+/// Is this a zypper (libzypp) repo file? It lives under `zypp/repos.d/`, or
+/// uses keys only zypper reads (`autorefresh`, `keeppackages`, `type=yast2`,
+/// `type=rpm-md` as OBS writes it). zypper takes `proxy=None` for a host
+/// named None; `_none_` means "no proxy" to zypper and dnf alike.
+pub fn is_zypper_file(path: &Path, text: &str) -> bool {
+    let under_zypp = path.parent().is_some_and(|d| d.ends_with("zypp/repos.d"));
+    under_zypp
+        || text.lines().any(|l| {
+            let Some((k, v)) = l.split_once('=') else {
+                return false;
+            };
+            let k = k.trim().to_ascii_lowercase();
+            let v = v.trim().to_ascii_lowercase();
+            k == "autorefresh"
+                || k == "keeppackages"
+                || (k == "type" && matches!(v.as_str(), "rpm-md" | "yast2" | "plaindir"))
+        })
+}
+
 /// Why a file was not rewritten.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
@@ -198,6 +217,19 @@ pub fn process(
     repofile::decode(&bytes).map_err(|e| parse(&e))?;
     let text = String::from_utf8(bytes).expect("checked by decode");
     let format = format.unwrap_or_else(|| detect(path, &text));
+    // zypper reads `proxy=None` as a host: its files get `_none_` unless
+    // --none-value says otherwise.
+    let zypper_proxy;
+    let proxy =
+        if format == Format::Ini && proxy.none_value.is_none() && is_zypper_file(path, &text) {
+            zypper_proxy = ProxyPolicy {
+                none_value: Some("_none_".into()),
+                ..proxy.clone()
+            };
+            &zypper_proxy
+        } else {
+            proxy
+        };
     let (after, summary) = rewrite(format, &text, map, proxy).map_err(|e| parse(&e))?;
     let result = FileResult {
         path: path.to_path_buf(),
@@ -222,6 +254,26 @@ pub fn process(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zypper_files_are_recognised() {
+        let dnf = "[fedora-base-fc40]\nbaseurl=http://x\nmetadata_expire=6h\n";
+        assert!(!is_zypper_file(Path::new("/etc/yum.repos.d/f.repo"), dnf));
+        assert!(is_zypper_file(Path::new("/etc/zypp/repos.d/f.repo"), dnf));
+        assert!(is_zypper_file(
+            Path::new("x.repo"),
+            "[oss]\nautorefresh=1\nbaseurl=http://x\n"
+        ));
+        assert!(is_zypper_file(
+            Path::new("x.repo"),
+            "[home_me]\ntype = rpm-md\nbaseurl=http://x\n"
+        ));
+        // A commented-out key does not count.
+        assert!(!is_zypper_file(
+            Path::new("x.repo"),
+            "[a]\nbaseurl=http://x\n# autorefresh=1\n"
+        ));
+    }
 
     #[test]
     fn detects_formats() {

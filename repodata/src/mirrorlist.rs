@@ -85,6 +85,7 @@ fn parse_metalink(body: &[u8]) -> Result<MirrorList, String> {
     let mut hashes = Vec::new();
     let mut urls: Vec<(i64, Url)> = Vec::new();
     let mut unsupported_hashes = 0usize;
+    let mut malformed: Vec<String> = Vec::new();
     loop {
         match reader.event().map_err(|e| format!("metalink: {e}"))? {
             Ev::Start(e) => {
@@ -107,16 +108,21 @@ fn parse_metalink(body: &[u8]) -> Result<MirrorList, String> {
             Ev::End(name) => match name.as_str() {
                 "file" => in_repomd = false,
                 "hash" => {
-                    // A hash that does not parse is an error, never skipped:
-                    // skipping it would accept repomd.xml unchecked.
+                    // A hash that does not parse is set aside, and is the
+                    // error when no usable hash remains (the main one or an
+                    // mm0:alternate's, as librepo reads them): repomd.xml is
+                    // never accepted unchecked.
                     if let Some(t) = hash_type.take() {
                         let hex = text.trim();
                         if Kind::parse(&t).is_some() {
-                            hashes.push(Checksum::new(&t, hex).map_err(|e| {
-                                format!("metalink: the repomd.xml hash is unusable: {e}")
-                            })?);
+                            match Checksum::new(&t, hex) {
+                                Ok(c) => hashes.push(c),
+                                Err(e) => malformed.push(format!(
+                                    "metalink: the repomd.xml hash is unusable: {e}"
+                                )),
+                            }
                         } else if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                            return Err(format!(
+                            malformed.push(format!(
                                 "metalink: the repomd.xml {t} hash {hex:?} is not hexadecimal"
                             ));
                         } else {
@@ -138,6 +144,11 @@ fn parse_metalink(body: &[u8]) -> Result<MirrorList, String> {
             },
             Ev::Eof => break,
         }
+    }
+    if hashes.is_empty()
+        && let Some(first) = malformed.into_iter().next()
+    {
+        return Err(first);
     }
     if hashes.is_empty() && unsupported_hashes > 0 {
         return Err(
@@ -176,6 +187,56 @@ mod tests {
             parse_list(b"# nothing\n", &src())
                 .unwrap_err()
                 .contains("no usable")
+        );
+    }
+
+    /// Issue 21.16: librepo's own fixture: every main hash is malformed,
+    /// an mm0:alternate holds the repomd.xml's real hashes.
+    #[test]
+    fn metalink_alternates_hold_the_usable_hash() {
+        let ml = r#"<?xml version="1.0" encoding="utf-8"?>
+<metalink version="3.0" xmlns="http://www.metalinker.org/" type="dynamic" xmlns:mm0="http://fedorahosted.org/mirrormanager">
+  <files>
+    <file name="repomd.xml">
+      <mm0:timestamp>1381706941</mm0:timestamp>
+      <size>4761</size>
+      <verification>
+        <hash type="md5">bad</hash>
+        <hash type="sha1">bad</hash>
+        <hash type="sha256">bad</hash>
+        <hash type="sha512">bad</hash>
+      </verification>
+      <mm0:alternates>
+        <mm0:alternate>
+            <mm0:timestamp>1347459931</mm0:timestamp>
+            <size>9</size>
+            <verification>
+              <hash type="sha256">SHA</hash>
+            </verification>
+          </mm0:alternate>
+        <mm0:alternate>
+            <verification>
+              <hash type="sha1">foobar</hash>
+            </verification>
+          </mm0:alternate>
+      </mm0:alternates>
+      <resources maxconnections="1">
+        <url protocol="http" type="http" location="CZ" preference="100">http://127.0.0.1:1/yum/static/01/repodata/repomd.xml</url>
+      </resources>
+    </file>
+  </files>
+</metalink>"#;
+        let repomd = b"<repomd/>";
+        let sha = Checksum::of(Kind::Sha256, repomd).hex;
+        let r = parse_list(ml.replace("SHA", &sha).as_bytes(), &src()).unwrap();
+        assert!(r.repomd_ok(repomd));
+        assert!(!r.repomd_ok(b"<repomd>other</repomd>"));
+        // No usable hash anywhere: still an error, never unchecked.
+        let none = ml.replace("SHA", "bad");
+        let err = parse_list(none.as_bytes(), &src()).unwrap_err();
+        assert!(
+            err.contains("unusable") || err.contains("hexadecimal"),
+            "{err}"
         );
     }
 
@@ -221,8 +282,12 @@ mod tests {
             err.contains("unusable") && err.contains("malformed"),
             "{err}"
         );
+        // A malformed hash beside a usable one is set aside (librepo does).
         let bad = ml.replace("00000000000000000000000000000000", "zz");
-        let err = parse_list(bad.as_bytes(), &src()).unwrap_err();
+        let r = parse_list(bad.as_bytes(), &src()).unwrap();
+        assert!(r.repomd_ok(repomd) && !r.repomd_ok(b"<repomd>x</repomd>"));
+        let only_bad = bad.replace(&format!("<hash type=\"sha256\">{good}</hash>"), "");
+        let err = parse_list(only_bad.as_bytes(), &src()).unwrap_err();
         assert!(err.contains("md5 hash \"zz\" is not hexadecimal"), "{err}");
         let only_md5 = ml.replace(&format!("<hash type=\"sha256\">{good}</hash>"), "");
         let err = parse_list(only_md5.as_bytes(), &src()).unwrap_err();

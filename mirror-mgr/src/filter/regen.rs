@@ -11,7 +11,8 @@
 //!   when nothing in them changes;
 //! - sqlite and zchunk variants of rewritten types are not carried;
 //! - repomd.xml is upstream's with those records replaced, a new revision,
-//!   and, with a signing key, a new `repomd.xml.asc`.
+//!   and, with a signing key, a new `repomd.xml.asc` and the public key
+//!   as `repomd.xml.key`.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -204,6 +205,10 @@ pub fn apply(
     if let Some(s) = signer {
         let asc = dir.join("repodata/repomd.xml.asc");
         std::fs::write(&asc, s.sign(&bytes)?).map_err(io(&asc))?;
+        // The signing key beside the signature, where zypper (and SUSE's
+        // repos) look for it.
+        let key = dir.join("repodata/repomd.xml.key");
+        std::fs::write(&key, s.public_armored()?).map_err(io(&key))?;
         report.signed_by = Some(s.fingerprint.clone());
     }
     let md = repomd::parse(&bytes).map_err(|e| {
