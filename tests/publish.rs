@@ -289,7 +289,67 @@ fn killed_publishes_leave_a_complete_state() {
             Some("2.0-1"),
             "{point}: the next publish did not finish"
         );
+        assert_yaml_follows_json(&public, point);
     }
+}
+
+/// The bucket's all_latest.yaml holds exactly what its all_latest.json holds.
+fn assert_yaml_follows_json(public: &str, when: &str) {
+    let (_, json) = Seaweed::get(&format!("{public}/all_latest.json"));
+    let (code, yaml) = Seaweed::get(&format!("{public}/all_latest.yaml"));
+    assert_eq!(code, 200, "{when}: no YAML index");
+    let j: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let y: serde_json::Value = serde_yaml::from_slice(&yaml).unwrap();
+    assert_eq!(j, y, "{when}: the YAML index does not match the JSON");
+}
+
+/// Issue 21, item 13: a YAML index left behind by a killed publish is
+/// rewritten by the next publish; a shared index that does not parse fails
+/// the publish (naming it and the way to rebuild) instead of being replaced
+/// by this host's mirrors alone; `index --from-bucket` then rebuilds it.
+#[test]
+fn stale_or_unreadable_bucket_indexes() {
+    let s3 = Seaweed::start("stale");
+    let w = World::new();
+    build_rpms(&w.upstream(), "Packages", &[Pkg::new("alpha", "1.0", "1")]);
+    createrepo(&w.upstream(), &RepoOpts::default());
+    let hosts: Vec<PathBuf> = ["one-el9", "two-el9"]
+        .iter()
+        .map(|name| {
+            let root = w.top.path().join(format!("host-{name}"));
+            let cfg = config(&w, &root, &s3, "idx", name);
+            run_ok(mgr_cfg(&cfg).args(["sync", name]));
+            run_ok(mgr_cfg(&cfg).args(["publish", "--all"]));
+            cfg
+        })
+        .collect();
+    let public = s3.public_url("idx");
+    assert_yaml_follows_json(&public, "two hosts");
+    // A YAML index behind the JSON (as a killed publish leaves it).
+    s3.put("idx/all_latest.yaml", b"latest_ci_repos: {}\n");
+    run_ok(mgr_cfg(&hosts[0]).args(["publish", "--all"]));
+    assert_yaml_follows_json(&public, "after a publish");
+    // An unreadable JSON index: the publish fails and keeps it as it is.
+    s3.put(
+        "idx/all_latest.json",
+        b"{\"latest_ci_repos\": {\"two-el9\": ",
+    );
+    let out = run(mgr_cfg(&hosts[0]).args(["publish", "--all"]));
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("all_latest.json") && stderr(&out).contains("--from-bucket"),
+        "{}",
+        stderr(&out)
+    );
+    let (_, body) = Seaweed::get(&format!("{public}/all_latest.json"));
+    assert!(body.starts_with(b"{\"latest_ci_repos\": {\"two-el9\": "));
+    // Rebuilt from the pointers: both hosts' mirrors are back.
+    run_ok(mgr_cfg(&hosts[0]).args(["index", "--from-bucket"]));
+    let (_, body) = Seaweed::get(&format!("{public}/all_latest.json"));
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let names: Vec<&String> = v["latest_ci_repos"].as_object().unwrap().keys().collect();
+    assert_eq!(names, ["one-el9", "two-el9"], "{v}");
+    assert_yaml_follows_json(&public, "after the rebuild");
 }
 
 /// Several publishers, one bucket: hosts publishing their own mirrors at

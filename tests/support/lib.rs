@@ -750,6 +750,25 @@ impl Seaweed {
     }
 
     /// An anonymous GET of `url`: (status, body).
+    /// Write `body` at `key` of the bucket, signed (as another host would).
+    pub fn put(&self, key: &str, body: &[u8]) {
+        let file = self.dir.path().join("put-body");
+        std::fs::write(&file, body).unwrap();
+        let out = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+            .args(["--aws-sigv4", "aws:amz:us-east-1:s3", "--user"])
+            .arg(format!("{S3_ACCESS}:{S3_SECRET}"))
+            .arg("--upload-file")
+            .arg(&file)
+            .arg(format!(
+                "http://127.0.0.1:{}/{}/{}",
+                self.s3_port, self.bucket, key
+            ))
+            .output()
+            .expect("curl");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "200", "PUT {key}");
+    }
+
     pub fn get(url: &str) -> (u16, Vec<u8>) {
         let out = Command::new("curl")
             .args(["-s", "-w", "\n%{http_code}"])

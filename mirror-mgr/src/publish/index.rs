@@ -3,8 +3,9 @@
 //! merges its own mirrors' entries into what is there with a conditional
 //! write (`If-Match` on the ETag it read, `If-None-Match: *` when there was
 //! none) and retries when another host wrote in between, so no host's
-//! update is lost. JSON (what clients read) and YAML are merged separately
-//! the same way.
+//! update is lost. The YAML is always the JSON's map rendered (written
+//! after it, and rewritten by any publish that finds it behind); an index
+//! that does not parse is an error, never silently replaced.
 
 use std::collections::BTreeMap;
 
@@ -20,16 +21,29 @@ const TRIES: u32 = 20;
 /// (`None`: remove that mirror's entry).
 pub type Changes = BTreeMap<String, Option<String>>;
 
-/// The map an index file holds (empty when unreadable: it is rebuilt).
-fn parse(bytes: &[u8], key: &str) -> BTreeMap<String, String> {
-    let v: serde_yaml::Value = serde_yaml::from_slice(bytes).unwrap_or_default();
-    v.get(key)
-        .and_then(|m| serde_yaml::from_value(m.clone()).ok())
-        .unwrap_or_default()
+/// The map a JSON index holds. An index that does not parse is an error,
+/// never replaced by this host's entries alone (that would drop every other
+/// host's); serde_json bounds nesting, so a hostile index fails fast.
+fn parse(bytes: &[u8], key: &str, name: &str) -> Result<BTreeMap<String, String>, PublishError> {
+    let bad = |why: String| {
+        PublishError::Config(format!(
+            "the bucket's index {name} {why}; nothing was changed: rebuild it from the pointers with `mirror-mgr index --from-bucket`"
+        ))
+    };
+    let v: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| bad(format!("does not parse ({e})")))?;
+    let m = v
+        .get(key)
+        .ok_or_else(|| bad(format!("has no {key:?} key")))?;
+    serde_json::from_value(m.clone()).map_err(|e| bad(format!("is not a map of URLs ({e})")))
 }
 
-/// Merge `changes` into `all_<name>.json` and `.yaml` in the bucket.
-/// `replace` starts from an empty map instead (a rebuild).
+/// Merge `changes` into `all_<name>.json` in the bucket (a conditional
+/// write, retried when another host wrote in between), then make
+/// `all_<name>.yaml` the rendering of the JSON's map. The YAML is derived,
+/// never merged on its own, so a publish killed between the two leaves it
+/// behind only until the next publish, which rewrites it. `replace` starts
+/// from an empty map instead (a rebuild).
 pub async fn merge(
     bucket: &Bucket,
     name: &str,
@@ -37,71 +51,98 @@ pub async fn merge(
     changes: &Changes,
     replace: bool,
 ) -> Result<(), PublishError> {
-    // YAML first: the JSON, which clients read, is the last word.
-    for (file, json) in [
-        (format!("all_{name}.yaml"), false),
-        (format!("all_{name}.json"), true),
-    ] {
-        let k = bucket.key(&file);
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let current = bucket.get(&k).await?;
-            let mut map = match (&current, replace) {
-                (Some((b, _)), false) => parse(b, key),
-                _ => BTreeMap::new(),
+    let json_file = format!("all_{name}.json");
+    let k = bucket.key(&json_file);
+    let mut tries = 0;
+    let mut map = loop {
+        tries += 1;
+        let current = bucket.get(&k).await?;
+        let mut map = match (&current, replace) {
+            (Some((b, _)), false) => parse(b, key, &json_file)?,
+            _ => BTreeMap::new(),
+        };
+        for (mirror, url) in changes {
+            match url {
+                Some(u) => map.insert(mirror.clone(), u.clone()),
+                None => map.remove(mirror),
             };
-            for (mirror, url) in changes {
-                match url {
-                    Some(u) => map.insert(mirror.clone(), u.clone()),
-                    None => map.remove(mirror),
-                };
-            }
-            let (j, y) = crate::channels::render_index(key, &map);
-            let body = if json { j } else { y }.into_bytes();
-            if current.as_ref().is_some_and(|(b, _)| *b == body) {
-                break;
-            }
-            let mode = match &current {
-                Some((_, etag)) => PutMode::Update(UpdateVersion {
-                    e_tag: etag.clone(),
-                    version: None,
-                }),
-                None => PutMode::Create,
-            };
-            let opts = PutOptions {
-                mode,
-                ..PutOptions::default()
-            };
-            match bucket
-                .store
-                .put_opts(&k, PutPayload::from(body), opts)
-                .await
-            {
-                Ok(_) => break,
-                Err(
-                    object_store::Error::Precondition { .. }
-                    | object_store::Error::AlreadyExists { .. },
-                ) if tries < TRIES => {
-                    // Another host wrote it meanwhile: read again, merge again.
-                    let wait = 20 * u64::from(tries) + u64::from(rand::random::<u8>() % 50);
-                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-                }
-                Err(
-                    object_store::Error::Precondition { .. }
-                    | object_store::Error::AlreadyExists { .. },
-                ) => {
-                    return Err(PublishError::Contended {
-                        key: k.to_string(),
-                        tries,
-                    });
-                }
-                Err(e) => return Err(Bucket::err("writing", &k)(e)),
-            }
         }
-        crashpoint::hit("publish-index-written");
+        let (body, _) = crate::channels::render_index(key, &map);
+        let body = body.into_bytes();
+        if current.as_ref().is_some_and(|(b, _)| *b == body) {
+            break map;
+        }
+        let mode = match &current {
+            Some((_, etag)) => PutMode::Update(UpdateVersion {
+                e_tag: etag.clone(),
+                version: None,
+            }),
+            None => PutMode::Create,
+        };
+        let opts = PutOptions {
+            mode,
+            ..PutOptions::default()
+        };
+        match bucket
+            .store
+            .put_opts(&k, PutPayload::from(body), opts)
+            .await
+        {
+            Ok(_) => {
+                crashpoint::hit("publish-index-written");
+                break map;
+            }
+            Err(
+                object_store::Error::Precondition { .. }
+                | object_store::Error::AlreadyExists { .. },
+            ) if tries < TRIES => {
+                // Another host wrote it meanwhile: read again, merge again.
+                let wait = 20 * u64::from(tries) + u64::from(rand::random::<u8>() % 50);
+                tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+            }
+            Err(
+                object_store::Error::Precondition { .. }
+                | object_store::Error::AlreadyExists { .. },
+            ) => {
+                return Err(PublishError::Contended {
+                    key: k.to_string(),
+                    tries,
+                });
+            }
+            Err(e) => return Err(Bucket::err("writing", &k)(e)),
+        }
+    };
+    // The YAML follows the JSON; if another host moved the JSON meanwhile,
+    // follow it again.
+    let yaml_key = bucket.key(&format!("all_{name}.yaml"));
+    for _ in 0..TRIES {
+        let (_, yaml) = crate::channels::render_index(key, &map);
+        let current = bucket.get(&yaml_key).await?;
+        if current.as_ref().is_none_or(|(b, _)| *b != yaml.as_bytes()) {
+            bucket
+                .store
+                .put_opts(
+                    &yaml_key,
+                    PutPayload::from(yaml.into_bytes()),
+                    PutOptions::default(),
+                )
+                .await
+                .map_err(Bucket::err("writing", &yaml_key))?;
+            crashpoint::hit("publish-index-written");
+        }
+        let now = match bucket.get(&k).await? {
+            Some((b, _)) => parse(&b, key, &json_file)?,
+            None => BTreeMap::new(),
+        };
+        if now == map {
+            return Ok(());
+        }
+        map = now;
     }
-    Ok(())
+    Err(PublishError::Contended {
+        key: yaml_key.to_string(),
+        tries: TRIES,
+    })
 }
 
 /// Rebuild every index from the pointers in the bucket alone (`index
