@@ -310,3 +310,69 @@ fn empty_map_fails_under_strict() {
         assert_eq!(out.status.code(), Some(3), "{body}: {}", stderr(&out));
     }
 }
+
+/// Issue 21, item 11: a map nested 100,000 deep (200 KB) is refused before
+/// parsing, well within --timeout, and a body that does not parse is asked
+/// for once, not retried.
+#[test]
+fn deeply_nested_maps_are_refused_fast_and_not_retried() {
+    let n = 100_000;
+    let deep = format!("latest_ci_repos: {}x{}\n", "{a: ".repeat(n), "}".repeat(n));
+    let top = tempdir();
+    std::fs::write(top.path().join("deep.yaml"), &deep).unwrap();
+    std::fs::write(
+        top.path().join("broken.json"),
+        b"{\"latest_ci_repos\": {\"a\": ",
+    )
+    .unwrap();
+    let server = mirror_e2e::fault::FaultServer::serve(top.path());
+    let job = top.path().join("job.repo");
+    let text = "[a]\nbaseurl=http://up/\n";
+    write(&job, text);
+    for (file, why) in [
+        ("deep.yaml", "nested deeper than 64 levels"),
+        ("broken.json", "invalid body"),
+    ] {
+        let started = std::time::Instant::now();
+        let out = run(client()
+            .args(["--timeout", "5", "--retries", "3", "--strict", "--mirrors"])
+            .arg(server.url(file))
+            .arg(&job));
+        let took = started.elapsed();
+        assert_eq!(out.status.code(), Some(3), "{file}: {}", stderr(&out));
+        assert!(stderr(&out).contains(why), "{file}: {}", stderr(&out));
+        assert!(
+            took < std::time::Duration::from_secs(4),
+            "{file}: took {took:?}"
+        );
+        assert_eq!(
+            server.hits(&format!("/{file}")),
+            1,
+            "{file} was asked for again"
+        );
+        assert_eq!(std::fs::read_to_string(&job).unwrap(), text);
+    }
+    // The same from a local file, and from mirror-mgr's own YAML readers.
+    let local = top.path().join("deep.yaml");
+    let out = run(client()
+        .args(["--strict", "--mirrors"])
+        .arg(&local)
+        .arg(&job));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("nested deeper"), "{}", stderr(&out));
+    let cfg = top.path().join("m.yaml");
+    write(
+        &cfg,
+        &format!("mirrors: {}x{}\n", "[".repeat(n), "]".repeat(n)),
+    );
+    let out = run(Command::new(bin("mirror-mgr"))
+        .arg("check-config")
+        .arg("--config")
+        .arg(&cfg));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("m.yaml") && stderr(&out).contains("nested deeper"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -4,6 +4,7 @@
 //! - [`layout`]: the mirror tree: mirror names, snapshot names, `latest.txt`.
 //! - [`all_latest`]: the `all_latest.json` / `.yaml` / `.html` index.
 //! - [`map_value`]: what a mirror map may hold (URLs and ids safe to write into files).
+//! - [`nesting`]: how deeply a YAML/JSON text may nest, checked before parsing.
 //! - [`repofile`]: a lossless reader of yum/dnf `.repo` (ini) text.
 //! - [`stdout`]: data to stdout, quiet when the reader went away.
 //! - [`atomic`]: temp file + fsync + rename + fsync(dir) for every file we replace.
@@ -14,6 +15,7 @@ pub mod all_latest;
 pub mod atomic;
 pub mod layout;
 pub mod map_value;
+pub mod nesting;
 pub mod repofile;
 pub mod stdout;
 

@@ -46,6 +46,9 @@ pub fn parse(bytes: &[u8], wrapper: Option<&str>) -> Result<MapDoc, String> {
     if text.trim().is_empty() {
         return Err("empty document".into());
     }
+    // serde_yaml's time grows with the square of the nesting: bound it first.
+    mirror_index::nesting::check(text, mirror_index::nesting::MAX_DEPTH)
+        .map_err(|e| e.to_string())?;
     let seed = DocSeed { wrapper };
     let doc = if text.trim_start().starts_with('{') {
         let mut de = serde_json::Deserializer::from_str(text);

@@ -150,15 +150,28 @@ impl Loader for NetLoader {
         url: &Url,
         parse: &dyn Fn(&[u8]) -> Result<MapDoc, String>,
     ) -> Result<MapDoc, String> {
+        // Parsing counts against --timeout too.
+        let started = std::time::Instant::now();
+        let in_time = |doc: MapDoc| {
+            if started.elapsed() > self.timeout {
+                Err(format!(
+                    "reading and parsing took over {:?} (--timeout)",
+                    self.timeout
+                ))
+            } else {
+                Ok(doc)
+            }
+        };
         if url.scheme() == "file" {
-            return parse(&self.read_file(url)?);
+            return in_time(parse(&self.read_file(url)?)?);
         }
-        // A body that does not parse is retried as truncated or corrupt.
+        // A body that does not parse is not retried: the same bytes come
+        // back (a body cut short is caught by its length, and retried).
         let attempt = || async {
             let body = self.once(url).await?;
             parse(&body).map_err(|e| Attempt {
-                transient: true,
-                message: format!("invalid or truncated body: {e}"),
+                transient: false,
+                message: format!("invalid body: {e}"),
             })
         };
         let backoff = mirror_http::Backoff {
@@ -187,5 +200,6 @@ impl Loader for NetLoader {
                     e.message
                 }
             })
+            .and_then(in_time)
     }
 }

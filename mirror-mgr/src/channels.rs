@@ -115,6 +115,8 @@ pub type Set = BTreeMap<MirrorName, SnapshotName>;
 /// Read a frozen map (`mirror-client freeze`: YAML or JSON, name -> URL)
 /// into a set: each URL must be `<base_url>/<name>/<snapshot>`.
 pub fn set_from_frozen(text: &str, base_url: &str) -> Result<Set, ChannelError> {
+    mirror_index::nesting::check(text, mirror_index::nesting::MAX_DEPTH)
+        .map_err(|e| ChannelError::Set(e.to_string()))?;
     let value: serde_yaml::Value = serde_yaml::from_str(text)
         .map_err(|e| ChannelError::Set(format!("not YAML or JSON: {e}")))?;
     let serde_yaml::Value::Mapping(map) = value else {

@@ -461,11 +461,22 @@ pub(super) fn check_unique(mirrors: &[MirrorSpec], path: &Path) -> Result<(), Co
     Ok(())
 }
 
+/// Largest config file read (a real one with 30+ mirrors is a few KiB).
+const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
+
 pub(super) fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+    let io = |source| ConfigError::Io {
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > MAX_CONFIG_BYTES {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("{len} bytes, over the {MAX_CONFIG_BYTES} a config may have"),
+        });
+    }
+    std::fs::read_to_string(path).map_err(io)
 }
 
 #[cfg(test)]

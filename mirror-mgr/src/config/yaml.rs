@@ -183,6 +183,8 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
         path: path.to_path_buf(),
         message,
     };
+    mirror_index::nesting::check(&text, mirror_index::nesting::MAX_DEPTH)
+        .map_err(|e| invalid(e.to_string()))?;
     let file: YamlFile = serde_yaml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
     for ch in file.channels.keys() {
         crate::channels::Channel::new(ch).map_err(|e| invalid(format!("channels: {e}")))?;
