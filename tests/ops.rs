@@ -448,3 +448,70 @@ fn xml_base_follow_downloads_from_the_named_host() {
     );
     run_ok(w.mgr().args(["verify", "xb-el9"]));
 }
+
+/// Issue 21, item 12: one sync made while the clock was years ahead. Later
+/// syncs say so (names must follow it, and never run out), and after a
+/// rollback gc removes the snapshots named in the future.
+#[test]
+fn a_snapshot_named_in_the_future_is_reported_and_can_be_removed() {
+    let w = World::new();
+    let up = w.upstream();
+    build_rpms(&up, "Packages", &[Pkg::new("alpha", "1.0", "1")]);
+    createrepo(&up, &RepoOpts::default());
+    let s0 = w.sync("m-el9")["snapshot"].as_str().unwrap().to_owned();
+    build_rpms(&up, "Packages", &[Pkg::new("alpha", "1.1", "1")]);
+    createrepo(&up, &RepoOpts::default());
+    let s1 = w.sync("m-el9")["snapshot"].as_str().unwrap().to_owned();
+    // As if S1 had been made with the clock in 2036.
+    let mdir = w.root().join("m-el9");
+    let future = "2036-01-01-00-00";
+    std::fs::rename(mdir.join(&s1), mdir.join(future)).unwrap();
+    std::fs::write(mdir.join("latest.txt"), format!("{future}\n")).unwrap();
+
+    build_rpms(&up, "Packages", &[Pkg::new("alpha", "1.2", "1")]);
+    createrepo(&up, &RepoOpts::default());
+    let r = w.sync("m-el9");
+    assert_eq!(r["snapshot"], "2036-01-01-00-00-01", "{r}");
+    let warned = r["warnings"].to_string();
+    assert!(
+        warned.contains(future) && warned.contains("ahead of this host's clock"),
+        "{r}"
+    );
+    // The human summary says it too.
+    let out = run_ok(w.mgr().args(["sync", "m-el9", "--url", &w.upstream_url()]));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        all.contains("(warning: the newest snapshot 2036-01-01-00-00-01"),
+        "{all}"
+    );
+
+    // Roll back to the real one; gc removes what was named in the future
+    // (keep-last and keep-within do not count it, and it is not "held back").
+    run_ok(w.mgr().args(["rollback", "m-el9", "--to", &s0]));
+    let out = run_ok(w.mgr().args([
+        "gc",
+        "m-el9",
+        "--keep-last",
+        "1",
+        "--keep-within",
+        "1d",
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v[0]["removed"],
+        serde_json::json!([future, "2036-01-01-00-00-01"]),
+        "{v}"
+    );
+    assert_eq!(snapshots(&mdir), vec![s0.clone()]);
+    // Names come from the clock again.
+    build_rpms(&up, "Packages", &[Pkg::new("alpha", "1.3", "1")]);
+    createrepo(&up, &RepoOpts::default());
+    let r = w.sync("m-el9");
+    let name = r["snapshot"].as_str().unwrap();
+    assert!(
+        name.starts_with("20") && name < future && name > s0.as_str(),
+        "{r}"
+    );
+    assert!(r.get("warnings").is_none(), "{r}");
+}

@@ -227,3 +227,42 @@ fn refused_requests_do_not_grow_the_audit_log_without_bound() {
     let mode = std::fs::metadata(&log).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "{mode:o}");
 }
+
+/// Issue 21, item 15: job ids do not start again at 1 after a restart.
+#[test]
+fn job_ids_are_unique_across_restarts() {
+    let w = world_with_mirror();
+    let cfg = w.top.path().join("m.yaml");
+    write(
+        &cfg,
+        &format!(
+            "mirrors:\n  - name: m-el9\n    baseurl: {}\n",
+            w.upstream_url()
+        ),
+    );
+    let token = add_token(&w, "ops", "import");
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let server = Server::start({
+            let mut c = w.mgr();
+            c.arg("--config").arg(&cfg).arg("serve");
+            c
+        });
+        let (code, v) = server.json("POST", "/api/v1/mirrors/m-el9/sync", Some(&token), None);
+        assert_eq!(code, 202, "{v}");
+        let id = v["id"].as_u64().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while server
+            .json("GET", &format!("/api/v1/jobs/{id}"), None, None)
+            .1["state"]
+            == "running"
+        {
+            assert!(Instant::now() < deadline, "job {id} still running");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        ids.push(id);
+        drop(server);
+    }
+    assert!(ids[1] > ids[0], "{ids:?}");
+    assert!(ids[0] > 1_000_000, "{ids:?}");
+}

@@ -148,7 +148,11 @@ impl SnapshotName {
             && digits(14..16);
         let suffix_ok = b.len() == 16
             || (b.len() == 19 && b[16] == b'-' && digits(17..19) && &b[17..19] != b"00");
-        if minute_ok && suffix_ok {
+        // A real minute of the calendar: 9999-99-99-99-99 is no snapshot.
+        let real = minute_ok
+            && suffix_ok
+            && jiff::civil::DateTime::strptime("%Y-%m-%d-%H-%M", &s[..16]).is_ok();
+        if real {
             Ok(Self(s.to_owned()))
         } else {
             Err(NameError::Snapshot(s.to_owned()))
@@ -170,6 +174,9 @@ impl SnapshotName {
         }
     }
 
+    /// The next name after this one: the next suffix of its minute, or,
+    /// after `-99`, the next minute (so names never run out, even when a
+    /// clock that was once wrong left the newest name in the future).
     fn bump(&self) -> Result<Self, NameError> {
         let (minute, n) = if self.0.len() == 19 {
             (&self.0[..16], self.0[17..].parse::<u8>().unwrap_or(0))
@@ -177,9 +184,20 @@ impl SnapshotName {
             (&self.0[..], 0)
         };
         if n >= 99 {
-            return Err(NameError::Exhausted(self.0.clone()));
+            let next = self
+                .timestamp()
+                .and_then(|t| t.checked_add(jiff::SignedDuration::from_secs(60)).ok())
+                .ok_or_else(|| NameError::Exhausted(self.0.clone()))?;
+            return Ok(Self(next.strftime("%Y-%m-%d-%H-%M").to_string()));
         }
         Ok(Self(format!("{minute}-{:02}", n + 1)))
+    }
+
+    /// How far this name lies ahead of `now`, when it does (a snapshot
+    /// named while the clock was wrong).
+    pub fn ahead_of(&self, now: jiff::Timestamp) -> Option<jiff::SignedDuration> {
+        let t = self.timestamp()?;
+        (t > now).then(|| t.duration_since(now))
     }
 
     pub fn as_str(&self) -> &str {
@@ -297,6 +315,10 @@ mod tests {
             "2026-11-21-09-30-1",
             "2026-11-21T09-30",
             "../x",
+            "9999-99-99-99-99",
+            "2026-02-30-00-00",
+            "2026-11-21-24-00",
+            "2026-11-21-09-60",
         ] {
             assert!(SnapshotName::parse(bad).is_err(), "{bad}");
         }
@@ -319,11 +341,24 @@ mod tests {
         // A clock that stepped back still yields a newer name.
         let e = SnapshotName::next(ts("2026-11-21T08:00:00Z"), Some(&d)).unwrap();
         assert_eq!(e.as_str(), "2026-11-21-09-31-01");
+        // After -99 the next minute: names never run out.
         let full = SnapshotName::parse("2026-11-21-09-31-99").unwrap();
-        assert!(matches!(
-            SnapshotName::next(now, Some(&full)),
-            Err(NameError::Exhausted(_))
-        ));
+        let f = SnapshotName::next(now, Some(&full)).unwrap();
+        assert_eq!(f.as_str(), "2026-11-21-09-32");
+        assert!(full < f);
+        let end_of_day = SnapshotName::parse("2036-12-31-23-59-99").unwrap();
+        assert_eq!(
+            SnapshotName::next(now, Some(&end_of_day)).unwrap().as_str(),
+            "2037-01-01-00-00"
+        );
+        // A name ahead of the clock says by how much.
+        assert_eq!(
+            end_of_day
+                .ahead_of(now)
+                .map(|d| d.as_secs() > 86_400 * 365 * 9),
+            Some(true)
+        );
+        assert_eq!(a.ahead_of(ts("2026-11-21T10:00:00Z")), None);
     }
 
     #[test]

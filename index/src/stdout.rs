@@ -39,3 +39,35 @@ macro_rules! outln {
 macro_rules! out {
     ($($arg:tt)*) => { $crate::stdout::text(format_args!($($arg)*)) };
 }
+
+/// `s` with control characters (an escape sequence from an upstream's
+/// package name, a newline that would forge another line) shown as
+/// `\u{1b}`: safe to print to a terminal or a log.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(super::printable("alpha-1.0"), "alpha-1.0");
+        assert_eq!(
+            super::printable("a\u{1b}[31mred\nx"),
+            "a\\u{1b}[31mred\\u{a}x"
+        );
+    }
+}

@@ -447,6 +447,8 @@ pub fn resolve_at_time(
             .into_iter()
             .flatten()
             .filter_map(|s| Some((s.get("name")?.as_str()?, s.get("url")?.as_str()?)))
+            // Only snapshot names order in time: anything else is no snapshot.
+            .filter(|(n, _)| mirror_index::SnapshotName::parse(n).is_ok())
             .filter(|(n, _)| limit.admits(n))
             .max_by_key(|(n, _)| *n);
         match best {
@@ -561,6 +563,38 @@ fn pair_list(v: &serde_yaml::Value) -> Result<Vec<(String, String)>, String> {
 
 #[cfg(test)]
 mod tests {
+    /// Issue 21.15: `--at` takes real minutes only, and only snapshot names
+    /// of all_snapshots.json count.
+    #[test]
+    fn at_takes_real_names_only() {
+        assert!(at_limit("9999-99-99-99-99").is_err());
+        assert!(at_limit("2026-02-30-00-00").is_err());
+        assert!(at_limit("2026-11-21-09-30").is_ok());
+        assert!(at_limit("2026-11-21T09:30:00Z").is_ok());
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("all_latest.json");
+        std::fs::write(&index, "{\"latest_ci_repos\": {}}").unwrap();
+        std::fs::write(
+            dir.path().join("all_snapshots.json"),
+            r#"{"snapshots": {"a-el9": [
+                {"name": "2026-11-20-00-00", "url": "http://m/a-el9/2026-11-20-00-00"},
+                {"name": "~~~~", "url": "http://evil/x"},
+                {"name": "2026-11-21-00-00x", "url": "http://evil/y"}
+            ]}}"#,
+        )
+        .unwrap();
+        let loader =
+            crate::net::NetLoader::new(std::time::Duration::from_secs(5), 0, false, 1 << 20)
+                .unwrap();
+        let (map, missing) =
+            resolve_at_time(index.to_str().unwrap(), "2026-11-22T00:00:00Z", &loader).unwrap();
+        assert!(missing.is_empty());
+        assert_eq!(
+            map.repos.get("a-el9"),
+            Some("http://m/a-el9/2026-11-20-00-00")
+        );
+    }
+
     use super::*;
     use std::collections::HashMap;
 

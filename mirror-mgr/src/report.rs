@@ -71,6 +71,9 @@ pub struct SyncReport {
     /// Why upstream's repomd.xml was refused as a downgrade (latest held).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub downgrade_refused: Option<String>,
+    /// Things the operator should look at (a snapshot named ahead of the clock).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// What the mirror's package filter kept, regenerated and signed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<crate::filter::regen::FilterReport>,
@@ -98,6 +101,7 @@ impl SyncReport {
             skipped_mirrors: Vec::new(),
             note: None,
             downgrade_refused: None,
+            warnings: Vec::new(),
             filter: None,
             error: None,
         }
@@ -124,6 +128,9 @@ impl SyncReport {
                 "{note} (skipped upstream mirrors: {})",
                 self.skipped_mirrors.join("; ")
             );
+        }
+        for w in &self.warnings {
+            note = format!("{note} (warning: {w})");
         }
         match self.status {
             Status::Unchanged => format!(

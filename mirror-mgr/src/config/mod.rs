@@ -669,6 +669,14 @@ mod tests {
         );
         let err = load_yaml(&p).unwrap_err().to_string();
         assert!(err.contains("publish.s3: endpoint"), "{err}");
+        // Issue 21.15: a password in the endpoint is refused, never shown.
+        let (_d, p) = write(
+            "publish:\n  s3:\n    endpoint: https://ak:hunter2-s3@s3.example/\n    bucket: b\n    public_url: http://h/b\n    access_key_env: A\n    secret_key_env: S\n",
+            "bad.yaml",
+        );
+        let err = load_yaml(&p).unwrap_err().to_string();
+        assert!(err.contains("holds credentials"), "{err}");
+        assert!(!err.contains("hunter2-s3"), "{err}");
         for (field, needle) in [
             ("prefix: a/../b\n    public_url: http://h/b", "prefix"),
             ("public_url: \"http://h/b\\ngpgcheck=0\"", "public_url"),

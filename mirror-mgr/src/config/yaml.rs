@@ -124,9 +124,16 @@ struct YamlMirror {
 /// environment or a file (exactly one of each).
 fn s3_spec(s: YamlS3, config: &Path) -> Result<S3Spec, String> {
     for (k, v) in [("endpoint", &s.endpoint), ("public_url", &s.public_url)] {
-        let u = url::Url::parse(v).map_err(|e| format!("{k} {v:?}: {e}"))?;
+        // Shown masked: a URL may carry a password.
+        let shown = mirror_http::redact(v);
+        let u = url::Url::parse(v).map_err(|e| format!("{k} {shown:?}: {e}"))?;
         if !matches!(u.scheme(), "http" | "https") {
-            return Err(format!("{k} {v:?} is not an http(s) URL"));
+            return Err(format!("{k} {shown:?} is not an http(s) URL"));
+        }
+        if !u.username().is_empty() || u.password().is_some() {
+            return Err(format!(
+                "{k} {shown:?} holds credentials: give them as access_key_env/secret_key_env (or _file), never in the URL"
+            ));
         }
     }
     if s.bucket.is_empty() || s.bucket.contains('/') {

@@ -88,17 +88,29 @@ pub fn gc(
     let mut removed = Vec::new();
     let mut kept = Vec::new();
     let mut channels = std::collections::BTreeMap::new();
-    for (i, s) in all.iter().enumerate() {
+    // A snapshot named ahead of the clock (made while it was wrong) is not
+    // recent, does not count among the newest, and is not held back: it
+    // goes unless latest, pinned or on a channel.
+    let future = |s: &SnapshotName| {
+        s.ahead_of(now)
+            .is_some_and(|d| d > crate::sync::CLOCK_SLACK)
+    };
+    let mut rank_of = std::collections::HashMap::new();
+    for (rank, s) in all.iter().rev().filter(|s| !future(s)).enumerate() {
+        rank_of.insert(s.clone(), rank + 1); // 1 = newest
+    }
+    for s in &all {
         // A snapshot a channel points at is what CI proved: never removed.
         let on_channels = crate::channels::channels_at(&store.dir, s);
-        let newest_rank = all.len() - i; // 1 = newest
-        let recent = policy.keep_within.is_some_and(|secs| {
-            s.timestamp()
-                .is_none_or(|t| now.as_second() - t.as_second() <= secs)
-        });
+        let newest_rank = rank_of.get(s).copied().unwrap_or(usize::MAX);
+        let recent = !future(s)
+            && policy.keep_within.is_some_and(|secs| {
+                s.timestamp()
+                    .is_none_or(|t| now.as_second() - t.as_second() <= secs)
+            });
         // A snapshot newer than latest is held back by a rollback: removing
         // it would let the next sync publish the rejected content again.
-        let held_back = latest.as_ref().is_some_and(|l| s > l);
+        let held_back = latest.as_ref().is_some_and(|l| s > l) && !future(s);
         let keep = latest.as_ref() == Some(s)
             || !on_channels.is_empty()
             || held_back

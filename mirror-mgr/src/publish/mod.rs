@@ -108,7 +108,12 @@ impl Bucket {
             .with_virtual_hosted_style_request(false)
             .with_conditional_put(S3ConditionalPut::ETagMatch)
             .build()
-            .map_err(|e| PublishError::Config(format!("s3 endpoint {}: {e}", spec.endpoint)))?;
+            .map_err(|e| {
+                PublishError::Config(format!(
+                    "s3 endpoint {}: {e}",
+                    mirror_http::redact(&spec.endpoint)
+                ))
+            })?;
         Ok(Self {
             store,
             prefix: spec.prefix.clone(),

@@ -86,6 +86,11 @@ impl Jobs {
         if let Some(id) = inner.running.get(&mirror) {
             return (inner.jobs[id].clone(), false);
         }
+        // Unique across restarts: ids start from the server's start time
+        // (in microseconds, below 2^53 for JSON readers until 2255).
+        if inner.next == 0 {
+            inner.next = u64::try_from(jiff::Timestamp::now().as_microsecond()).unwrap_or(1);
+        }
         inner.next += 1;
         let id = inner.next;
         let job = Job {

@@ -261,7 +261,10 @@ impl Store {
 
     /// The newest snapshot name ever handed out here: the newest snapshot
     /// directory or the name recorded at the last publish, whichever is later.
-    pub fn newest_issued(&self) -> Result<Option<SnapshotName>, StoreError> {
+    /// A recorded name ahead of `now` (handed out while the clock was wrong)
+    /// whose snapshots are all gone no longer counts: names come from the
+    /// clock again once what the wrong clock made has been removed.
+    pub fn newest_issued(&self, now: jiff::Timestamp) -> Result<Option<SnapshotName>, StoreError> {
         let on_disk = self.snapshots()?.pop();
         let path = self.dir.join(ISSUED_FILE);
         let recorded = match std::fs::read_to_string(&path) {
@@ -269,6 +272,12 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(e).at(&path),
         };
+        let wrong_clock = |s: &SnapshotName| {
+            s.ahead_of(now)
+                .is_some_and(|d| d > crate::sync::CLOCK_SLACK)
+        };
+        let recorded =
+            recorded.filter(|r| !wrong_clock(r) || on_disk.as_ref().is_some_and(wrong_clock));
         Ok(on_disk.max(recorded))
     }
 }

@@ -393,12 +393,14 @@ impl Build<'_> {
             blocking(move || link_build(&store, &build, &items)).await?;
         }
         crashpoint::hit("snapshot-linked");
-        let newest = self.store.newest_issued()?.max(snapshots.last().cloned());
-        let name = SnapshotName::next(jiff::Timestamp::now(), newest.as_ref()).map_err(|e| {
-            SyncError::Config {
-                mirror: self.spec.name.to_string(),
-                message: e.to_string(),
-            }
+        let now = jiff::Timestamp::now();
+        let newest = self
+            .store
+            .newest_issued(now)?
+            .max(snapshots.last().cloned());
+        let name = SnapshotName::next(now, newest.as_ref()).map_err(|e| SyncError::Config {
+            mirror: self.spec.name.to_string(),
+            message: e.to_string(),
         })?;
         if let Some(signer) = self.signer {
             // The key is published before any snapshot it signed can be latest.

@@ -206,6 +206,10 @@ async fn sync_locked(
     report.previous = latest.as_ref().map(ToString::to_string);
     let pending = store.pending()?;
     let snapshots = store.snapshots()?;
+    if let Some(w) = clock_warning(snapshots.last(), jiff::Timestamp::now()) {
+        tracing::warn!("{}: {w}", spec.name);
+        report.warnings.push(w);
+    }
     let state = State {
         latest: latest.as_ref(),
         pending: pending.as_ref(),
@@ -371,6 +375,24 @@ async fn sync_locked(
     report.linked_files = fetcher.linked();
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// How far a snapshot's name may lie ahead of the clock before it is
+/// called wrong (clocks between hosts drift a little).
+pub const CLOCK_SLACK: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);
+
+/// A warning when the newest snapshot is named ahead of the clock: new
+/// names follow it (they must sort after it) until the clock passes it.
+pub fn clock_warning(
+    newest: Option<&mirror_index::SnapshotName>,
+    now: jiff::Timestamp,
+) -> Option<String> {
+    let newest = newest?;
+    let ahead = newest.ahead_of(now).filter(|d| *d > CLOCK_SLACK)?;
+    Some(format!(
+        "the newest snapshot {newest} is named {:.0} hours ahead of this host's clock (was the clock wrong when it was made?); new snapshots are named after it until the clock passes it. If it is wrong: roll back to an older snapshot, then gc removes snapshots named in the future (unless pinned or on a channel)",
+        ahead.as_secs_f64() / 3600.0
+    ))
 }
 
 /// What a filtered snapshot is made from, recorded with it: a line naming

@@ -53,17 +53,25 @@ pub fn run(s: &Settings, name: &str, from: &str, to: &str, out: Output) -> Resul
         out.json(&d);
         return Ok(OK);
     }
+    // Names come from upstream: no control character reaches the terminal.
+    let show = |s: String| mirror_index::stdout::printable(&s).into_owned();
     for p in &d.added {
-        out.data(format!("+ {p}"));
+        out.data(show(format!("+ {p}")));
     }
     for p in &d.removed {
-        out.data(format!("- {p}"));
+        out.data(show(format!("- {p}")));
     }
     for c in &d.upgraded {
-        out.data(format!("^ {}.{} {} -> {}", c.name, c.arch, c.from, c.to));
+        out.data(show(format!(
+            "^ {}.{} {} -> {}",
+            c.name, c.arch, c.from, c.to
+        )));
     }
     for c in &d.downgraded {
-        out.data(format!("v {}.{} {} -> {}", c.name, c.arch, c.from, c.to));
+        out.data(show(format!(
+            "v {}.{} {} -> {}",
+            c.name, c.arch, c.from, c.to
+        )));
     }
     if !out.quiet {
         eprintln!(
