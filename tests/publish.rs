@@ -343,8 +343,19 @@ fn stale_or_unreadable_bucket_indexes() {
     );
     let (_, body) = Seaweed::get(&format!("{public}/all_latest.json"));
     assert!(body.starts_with(b"{\"latest_ci_repos\": {\"two-el9\": "));
-    // Rebuilt from the pointers: both hosts' mirrors are back.
+    // Rebuilt from the pointers: both hosts' mirrors are back. A file named
+    // like a tree file, or not like a channel, is no channel pointer.
+    let (_, snap) = Seaweed::get(&format!("{public}/one-el9/latest.txt"));
+    s3.put("idx/one-el9/snapshots.txt", &snap);
+    s3.put("idx/one-el9/README.txt", &snap);
     run_ok(mgr_cfg(&hosts[0]).args(["index", "--from-bucket"]));
+    let (code, body) = Seaweed::get(&format!("{public}/all_snapshots.json"));
+    assert!(
+        code == 404 || !String::from_utf8_lossy(&body).contains("snapshots_ci_repos"),
+        "a pointer named snapshots.txt became an index: {}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(Seaweed::get(&format!("{public}/all_README.json")).0, 404);
     let (_, body) = Seaweed::get(&format!("{public}/all_latest.json"));
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let names: Vec<&String> = v["latest_ci_repos"].as_object().unwrap().keys().collect();

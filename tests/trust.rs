@@ -392,19 +392,9 @@ fn subkeys_and_narrowed_key_files() {
     write(
         &cfg,
         &format!(
-            "mirrors:\n{}{}{}{}",
+            "mirrors:\n{}{}",
             mirror("pkg-sub-ok-el9", "r.asc", &pkg_check("")),
             mirror("pkg-primary-revoked-el9", "r-revoked.asc", &pkg_check("")),
-            mirror(
-                "pkg-narrowed-el9",
-                "ab.asc",
-                &pkg_check(&format!("    allowed_keys: [{a}]\n"))
-            ),
-            mirror(
-                "pkg-wide-el9",
-                "ab.asc",
-                &pkg_check(&format!("    allowed_keys: [{a}, {b}]\n"))
-            ),
         ),
     );
     let (out, _) = sync(&w, &cfg, "pkg-sub-ok-el9");

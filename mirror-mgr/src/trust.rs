@@ -170,13 +170,7 @@ impl Keyring {
     /// A primary key whose newest self-signature gives key flags without
     /// "sign" is not a signing key (keys without flags are old and allowed).
     fn primary_cannot_sign(key: &SignedPublicKey) -> Option<String> {
-        let newest = key
-            .details
-            .users
-            .iter()
-            .flat_map(|u| u.signatures.iter())
-            .chain(key.details.direct_signatures.iter())
-            .max_by_key(|s| s.created().map_or(0, secs))?;
+        let newest = Self::newest_self_sig(key)?;
         let flags = newest.key_flags();
         let any =
             flags.sign() || flags.certify() || flags.encrypt_comms() || flags.encrypt_storage();
@@ -218,20 +212,25 @@ impl Keyring {
         None
     }
 
+    /// The primary's newest self-signature (user ids' and direct ones):
+    /// what its flags and expiry currently are.
+    fn newest_self_sig(key: &SignedPublicKey) -> Option<&pgp::packet::Signature> {
+        key.details
+            .users
+            .iter()
+            .flat_map(|u| u.signatures.iter())
+            .chain(key.details.direct_signatures.iter())
+            .max_by_key(|s| s.created().map_or(0, secs))
+    }
+
     /// Why `key` (its primary) may not be used at `now`, if so.
     fn unusable(key: &SignedPublicKey, now: i64) -> Option<String> {
         if !key.details.revocation_signatures.is_empty() {
             return Some("is revoked".into());
         }
         let created = secs(key.primary_key.created_at());
-        let newest_self_sig = key
-            .details
-            .users
-            .iter()
-            .flat_map(|u| u.signatures.iter())
-            .chain(key.details.direct_signatures.iter())
-            .max_by_key(|s| s.created().map_or(0, secs));
-        if let Some(expiry) = newest_self_sig.and_then(pgp::packet::Signature::key_expiration_time)
+        if let Some(expiry) =
+            Self::newest_self_sig(key).and_then(pgp::packet::Signature::key_expiration_time)
         {
             let until = created + i64::from(expiry.as_secs());
             if until < now {

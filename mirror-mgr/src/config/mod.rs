@@ -78,7 +78,9 @@ impl MirrorSpec {
     /// NAME --url`, the API's `"url"`). Credentials, the client certificate
     /// and proxy auth are bound to the configured upstream's hosts: unless
     /// every host of the new upstream is one of them, they are dropped, so
-    /// a caller cannot have them sent to a host of its choosing.
+    /// a caller cannot have them sent to a host of its choosing. An import
+    /// names exactly the repo wanted, older or not: downgrade protection
+    /// (which guards a configured upstream against replays) does not apply.
     #[must_use]
     pub fn with_caller_upstream(&self, upstream: Upstream) -> Self {
         let configured = crate::upstream::own_hosts(&self.upstream, &self.vars);
@@ -86,6 +88,7 @@ impl MirrorSpec {
         let bound = !new_hosts.is_empty() && new_hosts.iter().all(|h| configured.contains(h));
         let mut spec = self.clone();
         spec.upstream = upstream;
+        spec.allow_downgrade = true;
         if !bound {
             spec.access = spec.access.without_credentials();
         }
