@@ -101,6 +101,20 @@ fn gc_keeps_latest_pinned_and_recent_and_reports_freed_bytes() {
     );
     assert_eq!(snapshots(&mdir), vec![s[1].clone(), s[2].clone()]);
     assert_eq!(latest(&mdir).as_deref(), Some(s[1].as_str()));
+    // Issue 22.2: nothing the index writes names the removed snapshot.
+    // (A name may be a prefix of the next one's: compare whole names.)
+    let all = std::fs::read_to_string(w.root().join("all_snapshots.json")).unwrap();
+    let quoted = |n: &str| format!("\"{n}\"");
+    assert!(
+        !all.contains(&quoted(&s[0])) && all.contains(&quoted(&s[1])),
+        "{all}"
+    );
+    for page in ["index.html", "m-el9/index.html"] {
+        let html = std::fs::read_to_string(w.root().join(page)).unwrap();
+        for named in [format!("\"{}/\"", s[0]), format!(">{}<", s[0])] {
+            assert!(!html.contains(&named), "{page} names {}", s[0]);
+        }
+    }
     // Shared packages survive in the remaining snapshots and base.
     assert!(
         mdir.join(&s[1])

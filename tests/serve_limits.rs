@@ -266,3 +266,50 @@ fn job_ids_are_unique_across_restarts() {
     assert!(ids[1] > ids[0], "{ids:?}");
     assert!(ids[0] > 1_000_000, "{ids:?}");
 }
+
+/// Issue 22 (health flips with the door): a sync that fails over the API
+/// leaves the same health in the index as one from the command line, with
+/// the mirror's own `failing_after`.
+#[test]
+fn api_syncs_write_the_index_with_the_config_health() {
+    let w = world_with_mirror();
+    let dead = format!("http://127.0.0.1:{}/", free_port());
+    let cfg = w.top.path().join("m.yaml");
+    write(
+        &cfg,
+        &format!("mirrors:\n  - name: m-el9\n    baseurl: {dead}\n    failing_after: 1\n"),
+    );
+    let token = add_token(&w, "ops", "import");
+    let health = || {
+        let out = run(w.mgr().arg("--config").arg(&cfg).args(["--json", "status"]));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let page = std::fs::read_to_string(w.root().join("index.html")).unwrap();
+        (
+            v.to_string().contains("\"failing\""),
+            page.contains("failing"),
+        )
+    };
+    let server = Server::start({
+        let mut c = w.mgr();
+        c.arg("--config").arg(&cfg).arg("serve");
+        c
+    });
+    let (code, v) = server.json("POST", "/api/v1/mirrors/m-el9/sync", Some(&token), None);
+    assert_eq!(code, 202, "{v}");
+    let id = v["id"].as_u64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server
+        .json("GET", &format!("/api/v1/jobs/{id}"), None, None)
+        .1["state"]
+        == "running"
+    {
+        assert!(Instant::now() < deadline, "job {id} still running");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(server);
+    assert_eq!(
+        health(),
+        (true, true),
+        "the API's index forgot failing_after: 1"
+    );
+}

@@ -80,9 +80,7 @@ impl Settings {
 
     /// A mirror's health thresholds: its config's, else the defaults.
     pub fn health_of(&self, m: &MirrorName) -> crate::history::HealthPolicy {
-        self.config
-            .mirror(m.as_str())
-            .map_or_else(crate::history::HealthPolicy::default, |c| c.health)
+        self.config.health_of(m)
     }
 
     pub fn root(&self) -> Result<&Path, Failure> {

@@ -155,6 +155,14 @@ impl Config {
     pub fn mirror(&self, name: &str) -> Option<&MirrorSpec> {
         self.mirrors.iter().find(|m| m.name.as_str() == name)
     }
+
+    /// When `status` calls `name` stale or failing: its own thresholds,
+    /// else the defaults. Every door that writes the index asks this, so
+    /// health does not flip with whoever wrote it last.
+    pub fn health_of(&self, name: &MirrorName) -> crate::history::HealthPolicy {
+        self.mirror(name.as_str())
+            .map_or_else(crate::history::HealthPolicy::default, |m| m.health)
+    }
 }
 
 /// Something in a config file this version does not act on.
@@ -601,6 +609,50 @@ mod tests {
             let err = load_yaml(&p).unwrap_err().to_string();
             assert!(err.contains("bad.yaml") && err.contains(needle), "{err}");
         }
+    }
+
+    /// Issue 22.4: `enabled` means the same in both formats, as dnf reads it.
+    #[test]
+    fn enabled_spellings_in_both_formats() {
+        for (value, want) in [
+            ("1", true),
+            ("yes", true),
+            ("true", true),
+            ("on", true),
+            ("True", true),
+            ("0", false),
+            ("no", false),
+            ("false", false),
+            ("off", false),
+            ("OFF", false),
+        ] {
+            let (_d, p) = write(
+                &format!("[a-el9]\nbaseurl=http://m/\nenabled={value}\n"),
+                "m.conf",
+            );
+            let cfg = load_repo_file(&p, None, None).unwrap();
+            assert_eq!(cfg.mirrors[0].enabled, want, "repo file: enabled={value}");
+            let (_d, p) = write(
+                &format!(
+                    "mirrors:\n  - name: a-el9\n    baseurl: http://m/\n    enabled: {value}\n"
+                ),
+                "m.yaml",
+            );
+            let cfg = load_yaml(&p).unwrap();
+            assert_eq!(cfg.mirrors[0].enabled, want, "yaml: enabled: {value}");
+        }
+        let (_d, p) = write("[a-el9]\nbaseurl=http://m/\nenabled=maybe\n", "m.conf");
+        let err = load_repo_file(&p, None, None).unwrap_err().to_string();
+        assert!(
+            err.contains("m.conf") && err.contains("enabled=maybe"),
+            "{err}"
+        );
+        let (_d, p) = write(
+            "mirrors:\n  - name: a-el9\n    baseurl: http://m/\n    enabled: maybe\n",
+            "m.yaml",
+        );
+        let err = load_yaml(&p).unwrap_err().to_string();
+        assert!(err.contains("m.yaml") && err.contains("enabled"), "{err}");
     }
 
     #[test]

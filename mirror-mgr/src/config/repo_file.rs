@@ -61,10 +61,15 @@ pub fn load_repo_file(
         } else {
             return Err(invalid("no baseurl, mirrorlist or metalink".into()));
         };
-        let enabled = !matches!(
-            section.value("enabled"),
-            Some("0" | "no" | "false" | "False")
-        );
+        // As dnf reads it: 1/0, yes/no, true/false, on/off, any case.
+        let enabled = match section.value("enabled") {
+            None => true,
+            Some(v) => super::yes_no(v).ok_or_else(|| {
+                invalid(format!(
+                    "enabled={v}: expected 1/0, yes/no, true/false or on/off"
+                ))
+            })?,
+        };
         for e in &section.entries {
             let honoured = HONOURED_REPO_OPTIONS.contains(&e.key.as_str());
             if !honoured && !CLIENT_SIDE_OPTIONS.contains(&e.key.as_str()) {

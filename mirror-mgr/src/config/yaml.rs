@@ -74,7 +74,7 @@ struct YamlMirror {
     xml_base: XmlBasePolicy,
     #[serde(default)]
     xml_base_hosts: Vec<String>,
-    enabled: Option<bool>,
+    enabled: Option<serde_yaml::Value>,
     #[serde(default)]
     import: bool,
     #[serde(default)]
@@ -328,6 +328,19 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
                 "mirror {name}: repo_gpgcheck/pkg_gpgcheck need gpgkey"
             )));
         }
+        // The same spellings as in a .repo file (YAML 1.2 reads `off` as text).
+        let enabled = match &m.enabled {
+            None => true,
+            Some(serde_yaml::Value::Bool(b)) => *b,
+            Some(v) => scalar(v)
+                .as_deref()
+                .and_then(super::yes_no)
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "mirror {name}: enabled: expected true/false, yes/no, on/off or 1/0"
+                    ))
+                })?,
+        };
         let defaults = crate::history::HealthPolicy::default();
         let health = crate::history::HealthPolicy {
             stale_after_secs: match &m.stale_after {
@@ -343,7 +356,7 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             vars,
             xml_base: m.xml_base,
             xml_base_hosts: m.xml_base_hosts,
-            enabled: m.enabled.unwrap_or(true),
+            enabled,
             import: m.import,
             access,
             trust,

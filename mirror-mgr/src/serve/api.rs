@@ -572,7 +572,10 @@ async fn rollback(
                 let (from, to) =
                     crate::lifecycle::rollback(&st.s.root, &store.name, to.as_deref(), false)
                         .map_err(|e| lifecycle_error(&e))?;
-                crate::index::write_index(&st.s.root, &st.s.base_url).map_err(|e| internal(&e))?;
+                crate::index::write_index_with(&st.s.root, &st.s.base_url, &|m| {
+                    st.s.config.health_of(m)
+                })
+                .map_err(|e| internal(&e))?;
                 Ok(json!({
                     "mirror": store.name.as_str(),
                     "previous": from.map(|f| f.to_string()),
@@ -671,6 +674,7 @@ fn start_sync(
         url: b.url.clone(),
         by: who(token),
         base_url: st.s.base_url.clone(),
+        config: std::sync::Arc::new(st.s.config.clone()),
         root: st.s.root.clone(),
     });
     let mut v = serde_json::to_value(job).unwrap_or_default();

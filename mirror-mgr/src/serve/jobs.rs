@@ -59,6 +59,8 @@ pub struct Start {
     pub by: String,
     /// Rewrite the index after the sync, under this base URL.
     pub base_url: String,
+    /// Each mirror's health thresholds, for the index (as the CLI writes it).
+    pub config: std::sync::Arc<crate::config::Config>,
     pub root: PathBuf,
 }
 
@@ -162,9 +164,11 @@ fn run(start: &Start) -> (State, serde_json::Value) {
             Err(e) => crate::sync::failed_report(&start.spec, &e),
         }
     });
-    let index = crate::index::write_index(&start.root, &start.base_url)
-        .err()
-        .map(|e| mirror_index::error_chain(&e));
+    let index = crate::index::write_index_with(&start.root, &start.base_url, &|m| {
+        start.config.health_of(m)
+    })
+    .err()
+    .map(|e| mirror_index::error_chain(&e));
     let state = if report.status == Status::Failed || index.is_some() {
         State::Failed
     } else {

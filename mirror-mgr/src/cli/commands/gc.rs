@@ -27,9 +27,11 @@ pub fn run(s: &Settings, args: &GcArgs, out: Output) -> Result<u8, Failure> {
     let mut reports = Vec::new();
     let mut code = OK;
     let mirrors = settings::mirrors_or_all(root, &args.names)?;
+    let mut removed_any = false;
     for m in &mirrors {
         match lifecycle::gc(root, m, &policy, args.dry_run, s.wait, now) {
             Ok(r) => {
+                removed_any |= !r.removed.is_empty() && !args.dry_run;
                 if !out.json {
                     let verb = if args.dry_run {
                         "would remove"
@@ -70,6 +72,29 @@ pub fn run(s: &Settings, args: &GcArgs, out: Output) -> Result<u8, Failure> {
     }
     if out.json {
         out.json(&reports);
+    }
+    if removed_any {
+        // all_snapshots.json and the status pages must not name what is
+        // gone (mirror-client --at would hand dnf a 404).
+        match s.base_url("gc rewrites the index") {
+            Ok(base) => {
+                match crate::index::write_index_with(root, base, &|m| s.health_of(m)) {
+                    Ok(o) => {
+                        super::index::report(&o, out);
+                        code = code.max(super::index::code(&o));
+                    }
+                    Err(e) => {
+                        let f = Failure::from_error(&e);
+                        out.error(format!("index: {}", f.message));
+                        code = code.max(f.code);
+                    }
+                }
+            }
+            Err(_) => out.warn(
+                "no --base-url: all_snapshots.json and the status pages still name the removed snapshots; run `mirror-mgr index`"
+                    .to_owned(),
+            ),
+        }
     }
     if !args.dry_run {
         // The bucket drops what was removed here.
