@@ -238,3 +238,94 @@ fn disk_full_fails_cleanly_and_frees_staging() {
         files(&mdir.join(".staging"))
     );
 }
+
+/// Issue 22, acceptance 3: gc and a promotion of the snapshot gc is about
+/// to remove, at the same moment, 50 rounds. Whatever wins, no channel and
+/// no `latest` ever names a missing snapshot, `verify` agrees, and dnf
+/// installs through the channel afterwards.
+#[test]
+fn gc_and_promotions_never_leave_a_pointer_to_nothing() {
+    let w = World::new();
+    let ups = [
+        w.top.path().join("upstream/a"),
+        w.top.path().join("upstream/b"),
+    ];
+    repo(&ups[0], &[Pkg::new("alpha", "1.0", "1")]);
+    repo(&ups[1], &[Pkg::new("alpha", "2.0", "1")]);
+    let mirror = w.root().join("race-el9");
+    let sync = |i: usize| {
+        let url = w.nginx.url(if i % 2 == 0 {
+            "upstream/a/"
+        } else {
+            "upstream/b/"
+        });
+        let out = run_ok(w.mgr().args(["--json", "sync", "race-el9", "--url", &url]));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["mirrors"][0]["snapshot"].as_str().unwrap().to_owned()
+    };
+    let mut previous = sync(0);
+    let mut promoted = 0;
+    for round in 1..=50 {
+        let newest = sync(round);
+        assert_ne!(newest, previous);
+        // Promote the snapshot before latest while gc removes everything
+        // but the newest (and what a channel needs).
+        let promote = w
+            .mgr()
+            .args(["promote", "race-el9", &previous, "--channel", "tested"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let gc = w
+            .mgr()
+            .args(["gc", "race-el9", "--keep-last", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let p = promote.wait_with_output().unwrap();
+        let g = gc.wait_with_output().unwrap();
+        assert!(g.status.success(), "round {round}: gc: {}", stderr(&g));
+        if p.status.success() {
+            promoted += 1;
+        } else {
+            assert_eq!(p.status.code(), Some(2), "round {round}: {}", stderr(&p));
+        }
+        for pointer in ["latest.txt", "tested.txt"] {
+            if let Ok(text) = std::fs::read_to_string(mirror.join(pointer)) {
+                let snap = text.trim();
+                assert!(
+                    mirror.join(snap).is_dir(),
+                    "round {round}: {pointer} names {snap}, which gc removed"
+                );
+            }
+        }
+        previous = newest;
+    }
+    assert!(promoted > 0, "no promotion ever won: the race was not run");
+    let out = run(w.mgr().args(["verify", "race-el9"]));
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.root().join("all_tested.json")).unwrap()).unwrap();
+    let url = index["tested_ci_repos"]["race-el9"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dnf = Dnf::new();
+    let out = dnf.install_from("tested", &format!("{url}/"), &["alpha"]);
+    assert!(
+        out.status.success(),
+        "dnf through the channel: {}",
+        stderr(&out)
+    );
+    // verify reports a channel pointer that names a missing snapshot.
+    std::fs::write(mirror.join("tested.txt"), "2001-01-01-00-00\n").unwrap();
+    let out = run(w.mgr().args(["verify", "race-el9"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("channel tested names 2001-01-01-00-00"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -285,9 +285,25 @@ pub fn promotions(root: &Path, channel: &Channel) -> Vec<Promotion> {
         .unwrap_or_default()
 }
 
-/// The root's channel lock: promotions and votes one at a time.
-fn lock(root: &Path) -> Result<std::fs::File, StoreError> {
+/// The root's channel lock: promotions, votes, channel rollbacks and gc's
+/// choice of what to remove, one at a time. Lock order: this lock first,
+/// then a mirror's lock (gc); nothing holding a mirror's lock takes it.
+pub(crate) fn lock(root: &Path) -> Result<std::fs::File, StoreError> {
     crate::store::lock_exclusive(&root.join(LOCK_FILE))
+}
+
+/// The snapshots of `mirror` that an unfinished promotion (a journal a
+/// crash left) is about to point a channel at: gc keeps them.
+pub fn pending_snapshots(root: &Path, mirror: &MirrorName) -> Vec<SnapshotName> {
+    let Ok(entries) = std::fs::read_dir(root.join(STATE_DIR)) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".pending.json"))
+        .filter_map(|e| serde_json::from_slice::<Promotion>(&std::fs::read(e.path()).ok()?).ok())
+        .filter_map(|p| SnapshotName::parse(p.set.get(mirror.as_str())?).ok())
+        .collect()
 }
 
 /// Move `channel` to `set` (see the module docs). Returns the record.

@@ -80,11 +80,20 @@ pub fn gc(
     now: jiff::Timestamp,
 ) -> Result<GcReport, LifecycleError> {
     let store = open(root, name)?;
+    // The channel lock first (the order every verb keeps), so no promotion,
+    // vote or channel rollback can point at a snapshot while gc decides
+    // and moves it away.
+    let channel_lock = if dry_run {
+        None
+    } else {
+        Some(crate::channels::lock(root)?)
+    };
     let _lock = store.lock(wait)?;
     let all = store.snapshots()?;
     let latest = store.latest()?;
     let pinned = pins(&store)?;
     let pending = store.pending()?;
+    let promoting = crate::channels::pending_snapshots(root, name);
     let mut removed = Vec::new();
     let mut kept = Vec::new();
     let mut channels = std::collections::BTreeMap::new();
@@ -115,6 +124,7 @@ pub fn gc(
             || !on_channels.is_empty()
             || held_back
             || pending.as_ref() == Some(s)
+            || promoting.contains(s)
             || pinned.contains(s)
             || policy.keep_last.is_some_and(|n| newest_rank <= n)
             || recent;
@@ -130,12 +140,18 @@ pub fn gc(
     let bytes_freed = freed_bytes(&store, &removed)?;
     if !dry_run {
         store.clean_staging()?;
+        let mut staged = Vec::new();
         for s in &removed {
             let from = store.snapshot_dir(s);
             let to = store.staging().join(format!("gc-{s}"));
             std::fs::rename(&from, &to).at(&from)?;
-            mirror_index::atomic::sync_dir(&store.dir).at(&store.dir)?;
-            std::fs::remove_dir_all(&to).at(&to)?;
+            staged.push(to);
+        }
+        mirror_index::atomic::sync_dir(&store.dir).at(&store.dir)?;
+        // Out of view: channels may move again while the bytes go.
+        drop(channel_lock);
+        for (s, to) in removed.iter().zip(&staged) {
+            std::fs::remove_dir_all(to).at(to)?;
             store.forget_source(s)?;
         }
     }

@@ -43,6 +43,18 @@ pub fn run(
                 .is_some_and(|l| store.regenerated(&l));
             targets.push(("base".into(), store.base(), regenerated));
         }
+        // A channel pointer naming a snapshot that is not there.
+        for (ch, snap) in
+            crate::channels::pointers_of(&store.dir).map_err(|e| Failure::from_error(&e))?
+        {
+            if !store.dir.join(&snap).is_dir() {
+                all.push(serde_json::json!({
+                    "mirror": m.as_str(),
+                    "target": format!("{ch}.txt"),
+                    "problems": [format!("channel {ch} names {snap}, which does not exist (repair it with `mirror-mgr promote {m} SNAPSHOT --channel {ch}`)")],
+                }));
+            }
+        }
         let pointer = store
             .latest_problem()
             .map_err(|e| Failure::from_error(&e))?;
