@@ -254,7 +254,7 @@ fn gc_and_promotions_never_leave_a_pointer_to_nothing() {
     repo(&ups[1], &[Pkg::new("alpha", "2.0", "1")]);
     let mirror = w.root().join("race-el9");
     let sync = |i: usize| {
-        let url = w.nginx.url(if i % 2 == 0 {
+        let url = w.nginx.url(if i.is_multiple_of(2) {
             "upstream/a/"
         } else {
             "upstream/b/"
