@@ -408,3 +408,77 @@ fn concurrent_publishers_share_the_index() {
         Some(hosts.len())
     );
 }
+
+/// Issue 22: votes that promote, promotions and rollbacks made over the
+/// API reach the bucket, as the same verbs on the command line do.
+#[test]
+fn api_verbs_reach_the_bucket() {
+    let s3 = Seaweed::start("api");
+    let w = World::new();
+    build_rpms(&w.upstream(), "Packages", &[Pkg::new("alpha", "1.0", "1")]);
+    createrepo(&w.upstream(), &RepoOpts::default());
+    let root = w.root();
+    let cfg = config(&w, &root, &s3, "api", "api-el9");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    write(
+        &cfg,
+        &format!("{text}channels:\n  tested:\n    require: [unit]\n"),
+    );
+    let public = s3.public_url("api");
+    let snap = |v: &serde_json::Value| v["mirrors"][0]["snapshot"].as_str().unwrap().to_owned();
+    let out = run_ok(mgr_cfg(&cfg).args(["--json", "sync", "api-el9", "--publish"]));
+    let s1 = snap(&serde_json::from_slice(&out.stdout).unwrap());
+    build_rpms(&w.upstream(), "Packages", &[Pkg::new("alpha", "2.0", "1")]);
+    createrepo(&w.upstream(), &RepoOpts::default());
+    let out = run_ok(mgr_cfg(&cfg).args(["--json", "sync", "api-el9", "--publish"]));
+    let s2 = snap(&serde_json::from_slice(&out.stdout).unwrap());
+    let token = stdout(&run_ok(mgr_cfg(&cfg).args([
+        "token",
+        "add",
+        "ci",
+        "--scopes",
+        "vote,admin",
+    ])))
+    .trim()
+    .to_owned();
+    let server = Server::start({
+        let mut c = mgr_cfg(&cfg);
+        c.arg("serve");
+        c
+    });
+    let bucket_index = |name: &str| -> serde_json::Value {
+        let (code, body) = Seaweed::get(&format!("{public}/all_{name}.json"));
+        assert_eq!(code, 200, "all_{name}.json");
+        serde_json::from_slice(&body).unwrap()
+    };
+    // A vote that promotes: the bucket's channel index follows.
+    let body = format!(r#"{{"set": {{"api-el9": "{s1}"}}, "job": "unit", "result": "pass"}}"#);
+    let (code, v) = server.json("POST", "/api/v1/votes", Some(&token), Some(&body));
+    assert_eq!(code, 201, "{v}");
+    assert_eq!(v["published"][0]["mirror"], "api-el9", "{v}");
+    let tested = bucket_index("tested");
+    assert!(
+        tested["tested_ci_repos"]["api-el9"]
+            .as_str()
+            .unwrap()
+            .ends_with(&s1),
+        "{tested}"
+    );
+    // A rollback of latest: the bucket's latest follows.
+    let (code, v) = server.json(
+        "POST",
+        "/api/v1/mirrors/api-el9/rollback",
+        Some(&token),
+        Some(&format!(r#"{{"to": "{s1}"}}"#)),
+    );
+    assert_eq!(code, 200, "{v}");
+    let latest = bucket_index("latest");
+    assert!(
+        latest["latest_ci_repos"]["api-el9"]
+            .as_str()
+            .unwrap()
+            .ends_with(&s1),
+        "{latest}"
+    );
+    assert_ne!(s1, s2);
+}

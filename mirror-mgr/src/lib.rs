@@ -18,6 +18,7 @@ pub mod filter;
 pub mod history;
 pub mod index;
 pub mod lifecycle;
+pub mod ops;
 pub mod publish;
 pub mod report;
 pub mod serve;

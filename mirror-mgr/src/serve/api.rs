@@ -149,6 +149,61 @@ fn shown(b: &Body) -> String {
     )
 }
 
+/// After a verb moved pointers of `mirrors`: the config's bucket follows,
+/// as it does for the same verb on the command line ([`crate::ops`]). The
+/// answer says what was published; a bucket that cannot follow is a 502
+/// (the change is made here, the bucket is behind until the next publish).
+async fn follow_bucket(
+    st: &Arc<AppState>,
+    mirrors: &[MirrorName],
+    mut v: Value,
+) -> Result<Value, ApiError> {
+    if st.s.config.publish.is_none() || mirrors.is_empty() {
+        return Ok(v);
+    }
+    // A thread of its own: the publish runs on its own runtime, which
+    // tokio does not allow inside this one (not even on the blocking pool).
+    let (st, mirrors) = (Arc::clone(st), mirrors.to_vec());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(crate::ops::follow_bucket_blocking(
+            &st.s.config,
+            &st.s.root,
+            &mirrors,
+        ));
+    });
+    let followed = rx.await.map_err(|e| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("publishing stopped: {e}"),
+        )
+    })?;
+    match followed {
+        Ok(Some((_, reports))) => {
+            v["published"] = serde_json::to_value(reports).unwrap_or_default();
+            Ok(v)
+        }
+        Ok(None) => Ok(v),
+        Err(e) => Err(ApiError(
+            StatusCode::BAD_GATEWAY,
+            format!(
+                "done here, but the bucket did not follow (the next publish will): {}",
+                mirror_index::error_chain(&e)
+            ),
+        )),
+    }
+}
+
+/// The mirrors a promotion record (JSON) moved.
+fn moved_by(record: &Value) -> Vec<MirrorName> {
+    record["set"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.keys())
+        .filter_map(|k| MirrorName::new(k).ok())
+        .collect()
+}
+
 /// How promotions, votes and jobs name the token that asked.
 fn who(token: &Token) -> String {
     format!("token:{}", token.name)
@@ -451,7 +506,8 @@ async fn vote(State(st): St, headers: HeaderMap, bytes: Body) -> Response {
                     ),
                 ));
             }
-            blocking(move || {
+            let state = Arc::clone(&st);
+            let answer = blocking(move || {
                 let by = who(&token);
                 let made = channels::vote(
                     &st.s.root,
@@ -464,7 +520,14 @@ async fn vote(State(st): St, headers: HeaderMap, bytes: Body) -> Response {
                 .map_err(|e| channel_error(&e))?;
                 Ok(json!({"set_id": channels::set_id(&set), "recorded": v, "promotions": made}))
             })
-            .await
+            .await?;
+            let moved: Vec<MirrorName> = answer["promotions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(moved_by)
+                .collect();
+            follow_bucket(&state, &moved, answer).await
         },
     )
     .await
@@ -509,14 +572,17 @@ async fn promote(State(st): St, headers: HeaderMap, bytes: Body) -> Response {
                 .reason
                 .unwrap_or_else(|| format!("promoted over the API by {}", token.name));
             channels::check_reason(&reason).map_err(|e| channel_error(&e))?;
-            blocking(move || {
+            let state = Arc::clone(&st);
+            let answer = blocking(move || {
                 let by = who(&token);
                 let record =
                     channels::promote(&st.s.root, &st.s.base_url, &channel, &set, &reason, &by)
                         .map_err(|e| channel_error(&e))?;
                 Ok(serde_json::to_value(record).unwrap_or_default())
             })
-            .await
+            .await?;
+            let moved = moved_by(&answer);
+            follow_bucket(&state, &moved, answer).await
         },
     )
     .await
@@ -548,7 +614,9 @@ async fn rollback(
             } else {
                 body(&bytes)?
             };
-            blocking(move || {
+            let state = Arc::clone(&st);
+            let moved: Vec<MirrorName> = MirrorName::new(&name).into_iter().collect();
+            let answer = blocking(move || {
                 let store = existing(&st, &name)?;
                 let to =
                     b.to.as_deref()
@@ -582,7 +650,8 @@ async fn rollback(
                     "latest": to.as_str(),
                 }))
             })
-            .await
+            .await?;
+            follow_bucket(&state, &moved, answer).await
         },
     )
     .await

@@ -42,29 +42,33 @@ pub fn publish_mirrors(
         })?;
     if !out.json {
         for r in &reports {
-            out.line(format!(
-                "{}: published to {}: {} new snapshots, {} files uploaded ({}), {} copied in the bucket, {} already there{}{}",
-                r.mirror,
-                b.shown,
-                r.snapshots_uploaded.len(),
-                r.files_uploaded,
-                crate::report::human_bytes(r.bytes_uploaded),
-                r.files_copied,
-                r.files_present,
-                if r.pointers_updated.is_empty() {
-                    String::new()
-                } else {
-                    format!(", moved {}", r.pointers_updated.join(", "))
-                },
-                if r.snapshots_deleted.is_empty() {
-                    String::new()
-                } else {
-                    format!(", removed {}", r.snapshots_deleted.join(", "))
-                },
-            ));
+            out.line(report_line(r, &b.shown));
         }
     }
     Ok(reports)
+}
+
+/// One mirror's publish, for humans.
+fn report_line(r: &PublishReport, shown: &str) -> String {
+    format!(
+        "{}: published to {shown}: {} new snapshots, {} files uploaded ({}), {} copied in the bucket, {} already there{}{}",
+        r.mirror,
+        r.snapshots_uploaded.len(),
+        r.files_uploaded,
+        crate::report::human_bytes(r.bytes_uploaded),
+        r.files_copied,
+        r.files_present,
+        if r.pointers_updated.is_empty() {
+            String::new()
+        } else {
+            format!(", moved {}", r.pointers_updated.join(", "))
+        },
+        if r.snapshots_deleted.is_empty() {
+            String::new()
+        } else {
+            format!(", removed {}", r.snapshots_deleted.join(", "))
+        },
+    )
 }
 
 /// `mirror-mgr publish NAME... | --all`.
@@ -82,13 +86,23 @@ pub fn run(s: &Settings, names: &[String], out: Output) -> Result<u8, Failure> {
 /// bucket follow (pointers, index, removed snapshots). Returns the exit
 /// code to combine.
 pub fn follow(s: &Settings, mirrors: &[MirrorName], out: Output) -> u8 {
-    if s.config.publish.is_none() {
+    let Ok(root) = s.root() else {
         return OK;
-    }
-    match publish_mirrors(s, mirrors, out) {
-        Ok(_) => OK,
-        Err(f) => {
-            out.error(&f.message);
+    };
+    let followed = crate::ops::follow_bucket_blocking(&s.config, root, mirrors)
+        .map_err(|e| mirror_index::error_chain(&e));
+    match followed {
+        Ok(Some((shown, reports))) => {
+            if !out.json {
+                for r in &reports {
+                    out.line(report_line(r, &shown));
+                }
+            }
+            OK
+        }
+        Ok(None) => OK,
+        Err(message) => {
+            out.error(format!("publish: {message}"));
             FAILED
         }
     }
