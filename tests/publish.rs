@@ -482,3 +482,70 @@ fn api_verbs_reach_the_bucket() {
     );
     assert_ne!(s1, s2);
 }
+
+/// Issue 22, acceptance 6 (its key part): a filtered, re-signed mirror's
+/// key (`RPM-GPG-KEY-mirror`) is in the bucket, and dnf with
+/// `repo_gpgcheck=1` installs from the bucket's snapshot with the key
+/// fetched from the bucket.
+#[test]
+fn the_signing_key_is_in_the_bucket() {
+    const PASS: &str = "bucket-key-pass";
+    let s3 = Seaweed::start("keyed");
+    let gpg = Gpg::new();
+    let fpr = gpg.key_with_passphrase("Mirror Signing <mirror@example.org>", PASS);
+    let w = World::new();
+    build_rpms(&w.upstream(), "Packages", &[Pkg::new("alpha", "1.0", "1")]);
+    build_rpms(&w.upstream(), "Packages", &[Pkg::new("alpha", "1.1", "1")]);
+    createrepo(&w.upstream(), &RepoOpts::default());
+    let secret = w.top.path().join("mirror-secret.asc");
+    gpg.export_secret(&fpr, PASS, &secret);
+    let root = w.root();
+    let cfg = w.top.path().join("keyed.yaml");
+    write(
+        &cfg,
+        &format!(
+            "root: {}\nbase_url: {}\n{}mirrors:\n  - name: lean-el9\n    baseurl: {}\n    newest_only: true\n    sign_key: {}\n    sign_key_passphrase_env: E2E_SIGN_PASS\n",
+            root.display(),
+            w.base_url(),
+            s3.publish_yaml("keyed"),
+            w.upstream_url(),
+            secret.display()
+        ),
+    );
+    let out = run_ok(mgr_cfg(&cfg).env("E2E_SIGN_PASS", PASS).args([
+        "--json",
+        "sync",
+        "lean-el9",
+        "--publish",
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let snap = v["mirrors"][0]["snapshot"].as_str().unwrap().to_owned();
+    let public = s3.public_url("keyed");
+    let key_url = format!("{public}/lean-el9/RPM-GPG-KEY-mirror");
+    let (code, key) = Seaweed::get(&key_url);
+    assert_eq!(code, 200, "the bucket lacks the mirror's key");
+    assert_eq!(
+        key,
+        std::fs::read(root.join("lean-el9/RPM-GPG-KEY-mirror")).unwrap()
+    );
+    let dnf = Dnf::new();
+    let url = format!("{public}/lean-el9/{snap}/");
+    let out = run(dnf
+        .cmd()
+        .arg("--setopt=reposdir=/nonexistent")
+        .arg(format!("--repofrompath=b,{url}"))
+        .args([
+            "--repo",
+            "b",
+            "--setopt=b.gpgcheck=0",
+            "--setopt=b.repo_gpgcheck=1",
+        ])
+        .arg(format!("--setopt=b.gpgkey={key_url}"))
+        .args(["install", "alpha"]));
+    assert!(
+        out.status.success(),
+        "dnf refused the bucket's snapshot: {}",
+        stderr(&out)
+    );
+    assert_eq!(dnf.installed_version("alpha").as_deref(), Some("1.1-1"));
+}

@@ -423,6 +423,20 @@ pub async fn publish_mirror(bucket: &Bucket, store: &Store) -> Result<PublishRep
     report.files_copied = counts.copied.load(Ordering::Relaxed);
     report.files_present = counts.present.load(Ordering::Relaxed);
 
+    // The mirror's signing key (filtered, re-signed mirrors), before any
+    // pointer names a snapshot it signed: clients with repo_gpgcheck fetch
+    // it from the bucket as they would from the tree.
+    if let Ok(text) = std::fs::read(store.dir.join(crate::filter::sign::PUBLIC_KEY_FILE)) {
+        let key = bucket.key(&format!("{name}/{}", crate::filter::sign::PUBLIC_KEY_FILE));
+        let same = bucket.get(&key).await?.is_some_and(|(b, _)| b == text);
+        if !same {
+            bucket.put(&key, text).await?;
+            report
+                .pointers_updated
+                .push(crate::filter::sign::PUBLIC_KEY_FILE.to_owned());
+        }
+    }
+
     // Pointers: each names a snapshot complete in the bucket by now.
     let mut pointers: BTreeMap<String, String> = crate::channels::pointers_of(&store.dir)?
         .into_iter()
