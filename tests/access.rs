@@ -493,15 +493,7 @@ fn imports_get_no_credentials() {
     );
     assert_eq!(code, 202, "{v}");
     let id = v["id"].as_u64().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, j) = server.json("GET", &format!("/api/v1/jobs/{id}"), None, None);
-        if j["state"] != "running" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "job still running: {j}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    server.wait_job(id);
     drop(server);
     let seen = attacker.request_headers();
     assert!(seen.len() > before, "the API import reached the server");

@@ -388,19 +388,6 @@ fn hold_lock(w: &World, mirror: &str) -> std::fs::File {
     f
 }
 
-fn wait_job(server: &Server, id: u64) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (code, v) = server.json("GET", &format!("/api/v1/jobs/{id}"), None, None);
-        assert_eq!(code, 200, "{v}");
-        if v["state"] != "running" {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "job {id} still running: {v}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Acceptance 3: a build job serves a repo on its own nginx and asks for
 /// it to be imported; one job per mirror at a time; file:// refused. And
 /// SIGTERM waits for a running sync.
@@ -468,7 +455,7 @@ fn remote_import() {
     assert_eq!(again["id"], first["id"], "{again}");
     assert_eq!(again["new"], false);
     drop(lock);
-    let done = wait_job(&server, first["id"].as_u64().unwrap());
+    let done = server.wait_job(first["id"].as_u64().unwrap());
     assert_eq!(done["state"], "succeeded", "{done}");
     assert_eq!(done["report"]["status"], "new_snapshot", "{done}");
     let snaps = snapshots(&w.root().join("builds-el9"));
@@ -599,7 +586,7 @@ fn concurrent_reads_and_votes_during_a_sync() {
         .map(|x| x["job"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(jobs.len(), 21, "{v}");
-    let done = wait_job(&server, job["id"].as_u64().unwrap());
+    let done = server.wait_job(job["id"].as_u64().unwrap());
     assert_eq!(done["state"], "succeeded", "{done}");
     let out = run(w.mgr().arg("--config").arg(&cfg).arg("verify"));
     assert!(out.status.success(), "{}", stdout(&out));

@@ -251,15 +251,7 @@ fn job_ids_are_unique_across_restarts() {
         let (code, v) = server.json("POST", "/api/v1/mirrors/m-el9/sync", Some(&token), None);
         assert_eq!(code, 202, "{v}");
         let id = v["id"].as_u64().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while server
-            .json("GET", &format!("/api/v1/jobs/{id}"), None, None)
-            .1["state"]
-            == "running"
-        {
-            assert!(Instant::now() < deadline, "job {id} still running");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        server.wait_job(id);
         ids.push(id);
         drop(server);
     }
@@ -297,15 +289,7 @@ fn api_syncs_write_the_index_with_the_config_health() {
     let (code, v) = server.json("POST", "/api/v1/mirrors/m-el9/sync", Some(&token), None);
     assert_eq!(code, 202, "{v}");
     let id = v["id"].as_u64().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while server
-        .json("GET", &format!("/api/v1/jobs/{id}"), None, None)
-        .1["state"]
-        == "running"
-    {
-        assert!(Instant::now() < deadline, "job {id} still running");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    server.wait_job(id);
     drop(server);
     assert_eq!(
         health(),

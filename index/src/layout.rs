@@ -126,6 +126,10 @@ impl fmt::Display for MirrorName {
     }
 }
 
+/// How far a snapshot's name may lie ahead of the clock before it is called
+/// wrong (clocks of hosts drift a little): [`SnapshotName::ahead_of`].
+pub const CLOCK_SLACK: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);
+
 /// A snapshot directory name: `YYYY-MM-DD-HH-MM` (UTC) with an optional
 /// `-NN` (01..99) for further snapshots in the same minute. String order is
 /// creation order.
@@ -193,11 +197,12 @@ impl SnapshotName {
         Ok(Self(format!("{minute}-{:02}", n + 1)))
     }
 
-    /// How far this name lies ahead of `now`, when it does (a snapshot
-    /// named while the clock was wrong).
+    /// How far this name lies more than [`CLOCK_SLACK`] ahead of `now`,
+    /// when it does: a snapshot named while the clock was wrong.
     pub fn ahead_of(&self, now: jiff::Timestamp) -> Option<jiff::SignedDuration> {
         let t = self.timestamp()?;
-        (t > now).then(|| t.duration_since(now))
+        let ahead = t.duration_since(now);
+        (ahead > CLOCK_SLACK).then_some(ahead)
     }
 
     pub fn as_str(&self) -> &str {
@@ -359,6 +364,8 @@ mod tests {
             Some(true)
         );
         assert_eq!(a.ahead_of(ts("2026-11-21T10:00:00Z")), None);
+        // Within the slack is not ahead.
+        assert_eq!(a.ahead_of(ts("2026-11-21T09:27:00Z")), None);
     }
 
     #[test]

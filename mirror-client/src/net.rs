@@ -150,29 +150,37 @@ impl Loader for NetLoader {
         url: &Url,
         parse: &dyn Fn(&[u8]) -> Result<MapDoc, String>,
     ) -> Result<MapDoc, String> {
-        // Parsing counts against --timeout too.
-        let started = std::time::Instant::now();
-        let in_time = |doc: MapDoc| {
-            if started.elapsed() > self.timeout {
-                Err(format!(
-                    "reading and parsing took over {:?} (--timeout)",
-                    self.timeout
-                ))
-            } else {
-                Ok(doc)
-            }
+        // Parsing counts against --timeout too, per request: reading and
+        // parsing one body must fit in it (retries each get their own).
+        let too_slow = || {
+            format!(
+                "reading and parsing took over {:?} (--timeout)",
+                self.timeout
+            )
         };
         if url.scheme() == "file" {
-            return in_time(parse(&self.read_file(url)?)?);
+            let began = std::time::Instant::now();
+            let doc = parse(&self.read_file(url)?)?;
+            return if began.elapsed() > self.timeout {
+                Err(too_slow())
+            } else {
+                Ok(doc)
+            };
         }
         // A body that does not parse is not retried: the same bytes come
         // back (a body cut short is caught by its length, and retried).
         let attempt = || async {
+            let began = std::time::Instant::now();
             let body = self.once(url).await?;
-            parse(&body).map_err(|e| Attempt {
+            let fail = |message| Attempt {
                 transient: false,
-                message: format!("invalid body: {e}"),
-            })
+                message,
+            };
+            let doc = parse(&body).map_err(|e| fail(format!("invalid body: {e}")))?;
+            if began.elapsed() > self.timeout {
+                return Err(fail(too_slow()));
+            }
+            Ok(doc)
         };
         let backoff = mirror_http::Backoff {
             first: Duration::from_millis(200),
@@ -200,6 +208,5 @@ impl Loader for NetLoader {
                     e.message
                 }
             })
-            .and_then(in_time)
     }
 }

@@ -376,6 +376,14 @@ pub fn rollback(
             })?
     };
     let reason = format!("rollback of {mirror} on {channel}");
+    let record = promote_locked(
+        root,
+        base_url,
+        channel,
+        &Set::from([(mirror.clone(), target.clone())]),
+        &reason,
+        by,
+    )?;
     // The snapshot rolled back from stays rejected for this channel: votes
     // on a set holding it no longer move the channel (promote clears it).
     if let Some(from) = from.filter(|f| *f != target) {
@@ -386,14 +394,7 @@ pub fn rollback(
         }
         write_rejected(root, channel, &r)?;
     }
-    promote_locked(
-        root,
-        base_url,
-        channel,
-        &Set::from([(mirror.clone(), target)]),
-        &reason,
-        by,
-    )
+    Ok(record)
 }
 
 fn promote_locked(

@@ -76,6 +76,15 @@ fn parse_mirrorlist(text: &str) -> MirrorList {
     }
 }
 
+/// At most 80 characters of an upstream's text, for an error message.
+fn bounded(s: &str) -> String {
+    if s.chars().count() <= 80 {
+        s.to_owned()
+    } else {
+        s.chars().take(80).collect::<String>() + "..."
+    }
+}
+
 fn parse_metalink(body: &[u8]) -> Result<MirrorList, String> {
     let mut reader = XmlReader::new(body);
     let mut in_repomd = false;
@@ -85,7 +94,8 @@ fn parse_metalink(body: &[u8]) -> Result<MirrorList, String> {
     let mut hashes = Vec::new();
     let mut urls: Vec<(i64, Url)> = Vec::new();
     let mut unsupported_hashes = 0usize;
-    let mut malformed: Vec<String> = Vec::new();
+    // The first hash that did not parse: the error when no usable one remains.
+    let mut malformed: Option<String> = None;
     loop {
         match reader.event().map_err(|e| format!("metalink: {e}"))? {
             Ev::Start(e) => {
@@ -117,14 +127,20 @@ fn parse_metalink(body: &[u8]) -> Result<MirrorList, String> {
                         if Kind::parse(&t).is_some() {
                             match Checksum::new(&t, hex) {
                                 Ok(c) => hashes.push(c),
-                                Err(e) => malformed.push(format!(
-                                    "metalink: the repomd.xml hash is unusable: {e}"
-                                )),
+                                Err(e) => {
+                                    malformed.get_or_insert_with(|| {
+                                        format!("metalink: the repomd.xml hash is unusable: {e}")
+                                    });
+                                }
                             }
                         } else if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                            malformed.push(format!(
-                                "metalink: the repomd.xml {t} hash {hex:?} is not hexadecimal"
-                            ));
+                            malformed.get_or_insert_with(|| {
+                                format!(
+                                    "metalink: the repomd.xml {} hash {:?} is not hexadecimal",
+                                    bounded(&t),
+                                    bounded(hex)
+                                )
+                            });
                         } else {
                             unsupported_hashes += 1;
                         }
@@ -146,7 +162,7 @@ fn parse_metalink(body: &[u8]) -> Result<MirrorList, String> {
         }
     }
     if hashes.is_empty()
-        && let Some(first) = malformed.into_iter().next()
+        && let Some(first) = malformed
     {
         return Err(first);
     }

@@ -508,6 +508,20 @@ impl Server {
         )
     }
 
+    /// Wait (up to 60 s) until API job `id` is no longer running; its last state.
+    pub fn wait_job(&self, id: u64) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (code, v) = self.json("GET", &format!("/api/v1/jobs/{id}"), None, None);
+            assert_eq!(code, 200, "{v}");
+            if v["state"] != "running" {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "job {id} still running: {v}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Stop with SIGTERM; returns what it printed on stderr.
     pub fn stop(mut self) -> String {
         stop_gracefully(&mut self.child, rustix::process::Signal::TERM);

@@ -100,10 +100,7 @@ pub fn gc(
     // A snapshot named ahead of the clock (made while it was wrong) is not
     // recent, does not count among the newest, and is not held back: it
     // goes unless latest, pinned or on a channel.
-    let future = |s: &SnapshotName| {
-        s.ahead_of(now)
-            .is_some_and(|d| d > crate::sync::CLOCK_SLACK)
-    };
+    let future = |s: &SnapshotName| s.ahead_of(now).is_some();
     let mut rank_of = std::collections::HashMap::new();
     for (rank, s) in all.iter().rev().filter(|s| !future(s)).enumerate() {
         rank_of.insert(s.clone(), rank + 1); // 1 = newest

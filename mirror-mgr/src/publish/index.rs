@@ -119,15 +119,7 @@ pub async fn merge(
         let (_, yaml) = crate::channels::render_index(key, &map);
         let current = bucket.get(&yaml_key).await?;
         if current.as_ref().is_none_or(|(b, _)| *b != yaml.as_bytes()) {
-            bucket
-                .store
-                .put_opts(
-                    &yaml_key,
-                    PutPayload::from(yaml.into_bytes()),
-                    PutOptions::default(),
-                )
-                .await
-                .map_err(Bucket::err("writing", &yaml_key))?;
+            bucket.put(&yaml_key, yaml.into_bytes()).await?;
             crashpoint::hit("publish-index-written");
         }
         let now = match bucket.get(&k).await? {

@@ -272,10 +272,7 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(e).at(&path),
         };
-        let wrong_clock = |s: &SnapshotName| {
-            s.ahead_of(now)
-                .is_some_and(|d| d > crate::sync::CLOCK_SLACK)
-        };
+        let wrong_clock = |s: &SnapshotName| s.ahead_of(now).is_some();
         let recorded =
             recorded.filter(|r| !wrong_clock(r) || on_disk.as_ref().is_some_and(wrong_clock));
         Ok(on_disk.max(recorded))

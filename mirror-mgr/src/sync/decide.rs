@@ -54,17 +54,10 @@ pub struct Freshness {
 }
 
 impl Freshness {
-    /// Read from a repomd.xml, or from a filtered snapshot's source record
-    /// (a `filter ...` line, then upstream's repomd.xml). Unreadable: empty.
+    /// Read from a repomd.xml, or from a filtered snapshot's
+    /// [`source_record`]. Unreadable: empty.
     pub fn of(repomd: &[u8]) -> Self {
-        let repomd = match repomd.strip_prefix(b"filter ") {
-            Some(rest) => rest
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(&[][..], |i| &rest[i + 1..]),
-            None => repomd,
-        };
-        mirror_repodata::repomd::parse(repomd).map_or_else(
+        mirror_repodata::repomd::parse(upstream_repomd(repomd)).map_or_else(
             |_| Self::default(),
             |md| Self {
                 revision: md.revision.as_deref().and_then(|r| r.trim().parse().ok()),
@@ -86,6 +79,33 @@ impl Freshness {
             return Some(format!("its newest timestamp {a} is older than {b}"));
         }
         None
+    }
+}
+
+/// What a filtered snapshot is made from, recorded with it and compared
+/// instead of repomd.xml: a line naming the filter and signing key, then
+/// upstream's repomd.xml.
+pub fn source_record(filter: &str, sign_key: Option<&str>, repomd: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "{SOURCE_PREFIX}{filter} sign_key {}\n",
+        sign_key.unwrap_or("none")
+    )
+    .into_bytes();
+    out.extend_from_slice(repomd);
+    out
+}
+
+const SOURCE_PREFIX: &str = "filter ";
+
+/// Upstream's repomd.xml in a [`source_record`], or `record` itself when
+/// it is a plain repomd.xml.
+fn upstream_repomd(record: &[u8]) -> &[u8] {
+    match record.strip_prefix(SOURCE_PREFIX.as_bytes()) {
+        Some(rest) => rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(&[][..], |i| &rest[i + 1..]),
+        None => record,
     }
 }
 
@@ -308,8 +328,8 @@ mod tests {
         let v3b = repomd("300", &[300, 1]);
         assert_eq!(decide(&v3b, &st(1), of), Decision::New { downgrade: None });
         // A filtered mirror's source record is read past its filter line.
-        let mut rec = b"filter abc sign_key none\n".to_vec();
-        rec.extend_from_slice(&v2);
+        let rec = source_record("abc", None, &v2);
+        assert!(rec.starts_with(b"filter abc sign_key none\n"));
         assert_eq!(Freshness::of(&rec).revision, Some(200));
     }
 }

@@ -377,10 +377,6 @@ async fn sync_locked(
     Ok(report)
 }
 
-/// How far a snapshot's name may lie ahead of the clock before it is
-/// called wrong (clocks between hosts drift a little).
-pub const CLOCK_SLACK: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);
-
 /// A warning when the newest snapshot is named ahead of the clock: new
 /// names follow it (they must sort after it) until the clock passes it.
 pub fn clock_warning(
@@ -388,7 +384,7 @@ pub fn clock_warning(
     now: jiff::Timestamp,
 ) -> Option<String> {
     let newest = newest?;
-    let ahead = newest.ahead_of(now).filter(|d| *d > CLOCK_SLACK)?;
+    let ahead = newest.ahead_of(now)?;
     Some(format!(
         "the newest snapshot {newest} is named {:.0} hours ahead of this host's clock (was the clock wrong when it was made?); new snapshots are named after it until the clock passes it. If it is wrong: roll back to an older snapshot, then gc removes snapshots named in the future (unless pinned or on a channel)",
         ahead.as_secs_f64() / 3600.0
@@ -398,14 +394,11 @@ pub fn clock_warning(
 /// What a filtered snapshot is made from, recorded with it: a line naming
 /// the filter and signing key, then upstream's repomd.xml.
 fn source_record(spec: &MirrorSpec, signer: Option<&Signer>, repomd: &[u8]) -> Vec<u8> {
-    let mut out = format!(
-        "filter {} sign_key {}\n",
-        spec.filter.fingerprint(),
-        signer.map_or("none", |s| s.fingerprint.as_str())
+    decide::source_record(
+        &spec.filter.fingerprint(),
+        signer.map(|s| s.fingerprint.as_str()),
+        repomd,
     )
-    .into_bytes();
-    out.extend_from_slice(repomd);
-    out
 }
 
 /// The mirror's signing key, when it filters and has one: loaded (and
