@@ -228,6 +228,21 @@ fn refused_requests_do_not_grow_the_audit_log_without_bound() {
     assert_eq!(mode & 0o777, 0o600, "{mode:o}");
 }
 
+/// Start `serve` with `cfg`, sync m-el9 over the API, wait for the job,
+/// stop the server; the job's id.
+fn api_sync(w: &World, cfg: &std::path::Path, token: &str) -> u64 {
+    let server = Server::start({
+        let mut c = w.mgr();
+        c.arg("--config").arg(cfg).arg("serve");
+        c
+    });
+    let (code, v) = server.json("POST", "/api/v1/mirrors/m-el9/sync", Some(token), None);
+    assert_eq!(code, 202, "{v}");
+    let id = v["id"].as_u64().unwrap();
+    server.wait_job(id);
+    id
+}
+
 /// Issue 21, item 15: job ids do not start again at 1 after a restart.
 #[test]
 fn job_ids_are_unique_across_restarts() {
@@ -243,17 +258,7 @@ fn job_ids_are_unique_across_restarts() {
     let token = add_token(&w, "ops", "import");
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let server = Server::start({
-            let mut c = w.mgr();
-            c.arg("--config").arg(&cfg).arg("serve");
-            c
-        });
-        let (code, v) = server.json("POST", "/api/v1/mirrors/m-el9/sync", Some(&token), None);
-        assert_eq!(code, 202, "{v}");
-        let id = v["id"].as_u64().unwrap();
-        server.wait_job(id);
-        ids.push(id);
-        drop(server);
+        ids.push(api_sync(&w, &cfg, &token));
     }
     assert!(ids[1] > ids[0], "{ids:?}");
     assert!(ids[0] > 1_000_000, "{ids:?}");
@@ -281,16 +286,7 @@ fn api_syncs_write_the_index_with_the_config_health() {
             page.contains("failing"),
         )
     };
-    let server = Server::start({
-        let mut c = w.mgr();
-        c.arg("--config").arg(&cfg).arg("serve");
-        c
-    });
-    let (code, v) = server.json("POST", "/api/v1/mirrors/m-el9/sync", Some(&token), None);
-    assert_eq!(code, 202, "{v}");
-    let id = v["id"].as_u64().unwrap();
-    server.wait_job(id);
-    drop(server);
+    api_sync(&w, &cfg, &token);
     assert_eq!(
         health(),
         (true, true),
