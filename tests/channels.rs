@@ -4,15 +4,8 @@
 //! and SIGKILL at every step of a promotion.
 
 use std::path::Path;
-use std::process::Command;
 
 use mirror_e2e::*;
-
-fn client() -> Command {
-    let mut c = Command::new(bin("mirror-client"));
-    c.env_remove("CI_MIRRORS_URL");
-    c
-}
 
 /// `all_<channel>.json` as mirror -> snapshot name.
 /// Replace the upstream at `up` with one package, `pkg-<name>-<version>-1`.

@@ -7,12 +7,6 @@ use std::process::Command;
 
 use mirror_e2e::*;
 
-fn client() -> Command {
-    let mut c = Command::new(bin("mirror-client"));
-    c.env_remove("CI_MIRRORS_URL");
-    c
-}
-
 /// A synced mirror `demo-el9` with alpha 1.0 in its latest snapshot.
 fn synced_world() -> (World, String) {
     let w = World::new();

@@ -11,12 +11,6 @@ use std::process::Command;
 
 use mirror_e2e::*;
 
-fn client() -> Command {
-    let mut c = Command::new(bin("mirror-client"));
-    c.env_remove("CI_MIRRORS_URL");
-    c
-}
-
 /// A map file holding `{"<id>": value}` (JSON, so any string can be said).
 fn map_file(dir: &Path, id: &str, value: &str) -> std::path::PathBuf {
     let p = dir.join("map.json");

@@ -50,6 +50,44 @@ fn installs_from_index(public: &str, mirror: &str, pkg: &str) -> Option<String> 
     dnf.installed_version(pkg)
 }
 
+/// The snapshots the bucket's all_snapshots.json lists for `mirror`.
+fn bucket_snapshots(public: &str, mirror: &str) -> Vec<String> {
+    let (code, body) = Seaweed::get(&format!("{public}/all_snapshots.json"));
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    v["snapshots"][mirror]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let (name, url) = (e["name"].as_str().unwrap(), e["url"].as_str().unwrap());
+            assert_eq!(url, format!("{public}/{mirror}/{name}"));
+            name.to_owned()
+        })
+        .collect()
+}
+
+/// What `mirror-client freeze --at` makes of the bucket's index: the
+/// frozen map, then what it said.
+fn client_at(w: &World, public: &str, at: &str) -> (String, String) {
+    let frozen = w.top.path().join("frozen-at.json");
+    let _ = std::fs::remove_file(&frozen);
+    let out = run(client()
+        .args([
+            "freeze",
+            "--mirrors",
+            &format!("{public}/all_latest.json"),
+            "--at",
+            at,
+            "-o",
+        ])
+        .arg(&frozen));
+    (
+        std::fs::read_to_string(&frozen).unwrap_or_default(),
+        stderr(&out),
+    )
+}
+
 /// Acceptance 1 and 2: sync and publish; dnf installs from the bucket and
 /// through mirror-client; an upstream update uploads only the changed
 /// package's bytes (the others are copied inside the bucket); both
@@ -142,13 +180,28 @@ fn publish_install_update_and_lifecycle() {
     assert_eq!(p["files_uploaded"], 1 + metadata.len(), "{p}");
     assert_eq!(p["bytes_uploaded"], new_pkg + meta_bytes, "{p}");
     // The server agrees: two copies, and PUTs for the new package, the
-    // metadata, latest.txt and the index (JSON and YAML) only.
+    // metadata, latest.txt, the index (JSON and YAML) and
+    // all_snapshots.json only.
     assert_eq!(s3.requests("COPY", 200) - copies, 2);
     assert_eq!(
         s3.requests("PUT", 200) - puts,
-        1 + metadata.len() as u64 + 1 + 2,
+        1 + metadata.len() as u64 + 1 + 2 + 1,
         "{p}"
     );
+    // Time travel against the bucket: all_snapshots.json names both, and
+    // `mirror-client --at` the first hands dnf a URL in the bucket.
+    assert_eq!(
+        bucket_snapshots(&public, "pub-el9"),
+        [s1.clone(), s2.clone()]
+    );
+    let (at_s1, said) = client_at(&w, &public, &s1);
+    assert!(
+        at_s1.contains(&format!("{public}/pub-el9/{s1}")),
+        "{at_s1}{said}"
+    );
+    let dnf = Dnf::new();
+    let out = dnf.install_from("at", &format!("{public}/pub-el9/{s1}/"), &["alpha"]);
+    assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         installs_from_index(&public, "pub-el9", "alpha").as_deref(),
         Some("2.0-1")
@@ -183,6 +236,15 @@ fn publish_install_update_and_lifecycle() {
         installs_from_index(&public, "pub-el9", "alpha").as_deref(),
         Some("2.0-1")
     );
+    // Acceptance 2 of issue 22, the bucket's side: gc's removal is gone
+    // from all_snapshots.json too, and --at never answers with it.
+    assert_eq!(
+        bucket_snapshots(&public, "pub-el9"),
+        std::slice::from_ref(&s2)
+    );
+    let (at_s1, said) = client_at(&w, &public, &s1);
+    assert!(!at_s1.contains(&s1), "{at_s1}");
+    assert!(said.contains("no snapshot made at or before"), "{said}");
 
     // A promotion moves the channel's pointer and index in the bucket too.
     run_ok(mgr_cfg(&cfg).args(["promote", "pub-el9", &s2, "--channel", "tested"]));
@@ -207,9 +269,15 @@ fn publish_install_update_and_lifecycle() {
             .arg(format!("{public}/all_latest.json")),
     );
     assert_eq!(Seaweed::get(&format!("{public}/all_latest.json")).0, 404);
+    let (_, snapshots_before) = Seaweed::get(&format!("{public}/all_snapshots.json"));
     run_ok(mgr_cfg(&cfg).args(["index", "--from-bucket"]));
     let (_, after) = Seaweed::get(&format!("{public}/all_latest.json"));
     assert_eq!(after, before);
+    let (_, snapshots_after) = Seaweed::get(&format!("{public}/all_snapshots.json"));
+    assert_eq!(
+        String::from_utf8_lossy(&snapshots_after),
+        String::from_utf8_lossy(&snapshots_before)
+    );
 }
 
 /// Acceptance 3: SIGKILL at every publish step; the bucket always serves a

@@ -1,12 +1,26 @@
-//! The mirror tree on disk (the tree contract; README, "Guarantees"):
+//! The mirror tree on disk (the tree contract; README, "Guarantees"),
+//! defined once: every name both binaries use is a constant here, and
+//! [`list_mirrors`] is the one answer to "which directories are mirrors".
 //!
 //! ```text
-//! <root>/all_latest.{json,yaml,html}
-//! <root>/<name>/latest.txt          "<snapshot>\n"
-//! <root>/<name>/base/               live mirror of upstream
-//! <root>/<name>/<snapshot>/         immutable complete repo, UTC %Y-%m-%d-%H-%M[-NN]
-//! <root>/<name>/.<anything>         private state, never served as a snapshot
+//! <root>/all_latest.{json,yaml,html}   the index (INDEX_*)
+//! <root>/all_<channel>.{json,yaml}     a channel's index
+//! <root>/all_snapshots.json            every snapshot, for time travel (SNAPSHOTS_JSON)
+//! <root>/index.html                    the status page (STATUS_PAGE)
+//! <root>/.<anything>                   private: locks, channel state, tokens, audit
+//! <root>/<name>/latest.txt             "<snapshot>\n" (LATEST_FILE)
+//! <root>/<name>/<channel>.txt          a channel's pointer (channel_pointer)
+//! <root>/<name>/base/                  live mirror of upstream (BASE_DIR)
+//! <root>/<name>/<snapshot>/            immutable complete repo, UTC %Y-%m-%d-%H-%M[-NN]
+//! <root>/<name>/index.html             the mirror's status page
+//! <root>/<name>/diff-<snapshot>.html   what a snapshot changed (diff_page)
+//! <root>/<name>/RPM-GPG-KEY-mirror     the mirror's signing key (MIRROR_KEY)
+//! <root>/<name>/pinned                 snapshots gc keeps (PIN_FILE)
+//! <root>/<name>/.<anything>            private state, never served
 //! ```
+//!
+//! A mirror's visible directories are `base/` and its snapshots, nothing
+//! else: every other visible entry is a file.
 //!
 //! Invariants owned here: mirror names are single safe path components;
 //! snapshot names sort lexicographically in creation order and are never
@@ -23,6 +37,84 @@ pub const BASE_DIR: &str = "base";
 pub const INDEX_JSON: &str = "all_latest.json";
 pub const INDEX_YAML: &str = "all_latest.yaml";
 pub const INDEX_HTML: &str = "all_latest.html";
+/// The status page of the root, and of each mirror in its directory.
+pub const STATUS_PAGE: &str = "index.html";
+/// Private entries of the root.
+pub const INDEX_LOCK: &str = ".index.lock";
+pub const CHANNELS_DIR: &str = ".channels";
+pub const CHANNELS_LOCK: &str = ".channels.lock";
+pub const TOKENS_FILE: &str = ".api-tokens.json";
+pub const AUDIT_LOG: &str = ".api-audit.jsonl";
+/// Private entries of a mirror directory.
+pub const MIRROR_LOCK: &str = ".lock";
+pub const STAGING_DIR: &str = ".staging";
+pub const PENDING_FILE: &str = ".pending";
+pub const SOURCES_FILE: &str = ".sources";
+pub const LAST_SNAPSHOT_FILE: &str = ".last-snapshot";
+pub const ATTEMPTS_FILE: &str = ".attempts.jsonl";
+pub const MANIFESTS_DIR: &str = ".manifests";
+/// Served files of a mirror directory.
+pub const MIRROR_KEY: &str = "RPM-GPG-KEY-mirror";
+pub const PIN_FILE: &str = "pinned";
+
+/// A channel's pointer in a mirror directory: `<channel>.txt`.
+pub fn channel_pointer(channel: &str) -> String {
+    format!("{channel}.txt")
+}
+
+/// The channel a file of a mirror directory is the pointer of, if it is
+/// one (`<channel>.txt` with a valid channel name; `latest.txt` is not).
+pub fn channel_of_pointer(file: &str) -> Option<&str> {
+    file.strip_suffix(".txt")
+        .filter(|c| check_channel(c).is_ok())
+}
+
+/// Private state (locks, staging, journals, tokens): never served,
+/// never a mirror or a snapshot.
+pub fn is_private(entry: &str) -> bool {
+    entry.starts_with('.')
+}
+
+/// Whether `dir` is a mirror directory: one with a pointer, a base, a
+/// sync's private state (a first sync creates its lock first) or a
+/// snapshot (a mirror whose `latest.txt` was lost is still one).
+pub fn is_mirror_dir(dir: &Path) -> bool {
+    if !std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+        return false;
+    }
+    [LATEST_FILE, BASE_DIR, MIRROR_LOCK, STAGING_DIR]
+        .iter()
+        .any(|f| dir.join(f).exists())
+        || std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .any(|e| SnapshotName::parse(&e.file_name().to_string_lossy()).is_ok())
+        })
+}
+
+/// The mirrors of a root, sorted: every directory with a valid mirror
+/// name that [`is_mirror_dir`]. A missing root has none.
+pub fn list_mirrors(root: &Path) -> std::io::Result<Vec<MirrorName>> {
+    let entries = match std::fs::read_dir(root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut v = Vec::new();
+    for e in entries {
+        let e = e?;
+        let Ok(name) = MirrorName::new(&e.file_name().to_string_lossy()) else {
+            continue;
+        };
+        if is_mirror_dir(&e.path()) {
+            v.push(name);
+        }
+    }
+    v.sort();
+    Ok(v)
+}
+/// Every snapshot of every mirror (time travel), beside the index.
+pub const SNAPSHOTS_JSON: &str = "all_snapshots.json";
 
 /// A name that failed validation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -106,7 +198,7 @@ impl MirrorName {
     fn is_reserved(name: &str) -> bool {
         name == BASE_DIR
             || name.starts_with("all_")
-            || name.eq_ignore_ascii_case("index.html")
+            || name.eq_ignore_ascii_case(STATUS_PAGE)
             || name.eq_ignore_ascii_case("index.htm")
     }
 
@@ -293,6 +385,43 @@ pub enum LayoutError {
         #[source]
         source: NameError,
     },
+}
+
+#[cfg(test)]
+mod tree_tests {
+    use super::*;
+
+    #[test]
+    fn which_directories_are_mirrors() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        for (dir, marker) in [
+            ("a-el9", Some(LATEST_FILE)),
+            ("b-el9", Some(BASE_DIR)),
+            ("c-el9", Some(MIRROR_LOCK)),
+            ("d-el9", Some("2026-01-01-00-00")),
+            ("stray", None),
+            (".hidden", Some(MIRROR_LOCK)),
+            ("all_x", Some(MIRROR_LOCK)),
+        ] {
+            std::fs::create_dir_all(r.join(dir)).unwrap();
+            if let Some(m) = marker {
+                std::fs::create_dir_all(r.join(dir).join(m)).unwrap();
+            }
+        }
+        std::fs::write(r.join("file"), "").unwrap();
+        let names: Vec<String> = list_mirrors(r)
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(names, ["a-el9", "b-el9", "c-el9", "d-el9"]);
+        assert!(list_mirrors(&r.join("missing")).unwrap().is_empty());
+        assert_eq!(channel_of_pointer("tested.txt"), Some("tested"));
+        assert_eq!(channel_of_pointer("latest.txt"), None);
+        assert_eq!(channel_of_pointer("Bad.txt"), None);
+        assert!(is_private(MIRROR_LOCK) && !is_private(BASE_DIR));
+    }
 }
 
 #[cfg(test)]

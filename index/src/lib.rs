@@ -12,6 +12,7 @@
 //! Nothing here talks to the network or decides policy; the two binaries do.
 
 pub mod all_latest;
+pub mod all_snapshots;
 pub mod atomic;
 pub mod layout;
 pub mod map_value;

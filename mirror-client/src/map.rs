@@ -423,7 +423,7 @@ pub fn resolve_at_time(
         ));
     };
     let url = index
-        .join("all_snapshots.json")
+        .join(mirror_index::layout::SNAPSHOTS_JSON)
         .map_err(|e| load_err(e.to_string()))?;
     let doc = loader
         .load(&url, &|b| parse_body(b, None))
@@ -575,7 +575,7 @@ mod tests {
         let index = dir.path().join("all_latest.json");
         std::fs::write(&index, "{\"latest_ci_repos\": {}}").unwrap();
         std::fs::write(
-            dir.path().join("all_snapshots.json"),
+            dir.path().join(mirror_index::layout::SNAPSHOTS_JSON),
             r#"{"snapshots": {"a-el9": [
                 {"name": "2026-11-20-00-00", "url": "http://m/a-el9/2026-11-20-00-00"},
                 {"name": "~~~~", "url": "http://evil/x"},

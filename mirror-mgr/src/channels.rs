@@ -22,8 +22,8 @@ use mirror_index::{MirrorName, SnapshotName};
 use crate::crashpoint;
 use crate::store::{IoContext, Store, StoreError};
 
-const STATE_DIR: &str = ".channels";
-const LOCK_FILE: &str = ".channels.lock";
+use mirror_index::layout::CHANNELS_DIR as STATE_DIR;
+use mirror_index::layout::CHANNELS_LOCK as LOCK_FILE;
 
 /// A channel's name: lowercase letters, digits and `-`, none the tree
 /// already uses ([`layout::check_channel`]).
@@ -44,7 +44,7 @@ impl Channel {
     }
 
     fn pointer(&self, mirror_dir: &Path) -> PathBuf {
-        mirror_dir.join(format!("{}.txt", self.0))
+        mirror_dir.join(layout::channel_pointer(&self.0))
     }
 
     /// The key that wraps this channel's index (`tested_ci_repos`).
@@ -204,28 +204,9 @@ pub struct Promotion {
 /// Every channel pointer under `root`: channel -> mirror -> snapshot.
 pub fn pointers(root: &Path) -> Result<BTreeMap<String, BTreeMap<String, String>>, StoreError> {
     let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    for entry in std::fs::read_dir(root).at(root)? {
-        let entry = entry.at(root)?;
-        let Ok(mirror) = MirrorName::new(&entry.file_name().to_string_lossy()) else {
-            continue;
-        };
-        if !entry.file_type().at(root)?.is_dir() {
-            continue;
-        }
-        for f in std::fs::read_dir(entry.path()).at(&entry.path())? {
-            let f = f.at(&entry.path())?;
-            let fname = f.file_name().to_string_lossy().into_owned();
-            let Some(ch) = fname
-                .strip_suffix(".txt")
-                .filter(|c| Channel::new(c).is_ok())
-            else {
-                continue;
-            };
-            if let Ok(Some(s)) = read_pointer(&f.path()) {
-                out.entry(ch.to_owned())
-                    .or_default()
-                    .insert(mirror.to_string(), s.to_string());
-            }
+    for mirror in layout::list_mirrors(root).at(root)? {
+        for (ch, s) in pointers_of(&mirror.dir(root))? {
+            out.entry(ch).or_default().insert(mirror.to_string(), s);
         }
     }
     Ok(out)
@@ -245,9 +226,7 @@ pub fn pointers_of(mirror_dir: &Path) -> Result<BTreeMap<String, String>, StoreE
     for f in std::fs::read_dir(mirror_dir).at(mirror_dir)? {
         let f = f.at(mirror_dir)?;
         let name = f.file_name().to_string_lossy().into_owned();
-        if let Some(ch) = name
-            .strip_suffix(".txt")
-            .filter(|c| Channel::new(c).is_ok())
+        if let Some(ch) = layout::channel_of_pointer(&name)
             && let Some(s) = read_pointer(&f.path())?
         {
             out.insert(ch.to_owned(), s.to_string());
@@ -258,20 +237,12 @@ pub fn pointers_of(mirror_dir: &Path) -> Result<BTreeMap<String, String>, StoreE
 
 /// The channels that point at `snapshot` of the mirror in `mirror_dir`.
 pub fn channels_at(mirror_dir: &Path, snapshot: &SnapshotName) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(mirror_dir) else {
-        return Vec::new();
-    };
-    let mut out: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter_map(|f| {
-            let name = f.file_name().to_string_lossy().into_owned();
-            let ch = name.strip_suffix(".txt")?.to_owned();
-            Channel::new(&ch).ok()?;
-            (read_pointer(&f.path()).ok()?? == *snapshot).then_some(ch)
-        })
-        .collect();
-    out.sort();
-    out
+    pointers_of(mirror_dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, s)| s == snapshot.as_str())
+        .map(|(ch, _)| ch)
+        .collect()
 }
 
 /// The promotions of a channel, oldest first.

@@ -21,8 +21,8 @@ use crate::store::{IoContext, Store, StoreError};
 
 /// How many sync attempts a mirror keeps.
 pub const MAX_ATTEMPTS: usize = 1000;
-const ATTEMPTS_FILE: &str = ".attempts.jsonl";
-const MANIFESTS_DIR: &str = ".manifests";
+use mirror_index::layout::ATTEMPTS_FILE;
+use mirror_index::layout::MANIFESTS_DIR;
 
 /// What one snapshot holds.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use mirror_index::all_latest::{self, IndexEntry};
 use mirror_index::atomic::write_atomic;
-use mirror_index::layout::{INDEX_HTML, INDEX_JSON, INDEX_YAML};
+use mirror_index::layout::{INDEX_HTML, INDEX_JSON, INDEX_YAML, SNAPSHOTS_JSON};
 use mirror_index::{MirrorMap, MirrorName, SnapshotName};
 
 use crate::crashpoint;
@@ -63,24 +63,14 @@ pub fn write_index_with(
     base_url: &str,
     policy_of: &dyn Fn(&MirrorName) -> HealthPolicy,
 ) -> Result<IndexOutcome, StoreError> {
-    let _lock = crate::store::lock_exclusive(&root.join(".index.lock"))?;
+    let _lock = crate::store::lock_exclusive(&root.join(mirror_index::layout::INDEX_LOCK))?;
 
     let previous = previous_entries(root);
     let mut entries = Vec::new();
     let mut skipped = Vec::new();
     let mut errors = Vec::new();
     let mut mirrors = Vec::new();
-    let mut dirs: Vec<_> = std::fs::read_dir(root)
-        .at(root)?
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .collect();
-    dirs.sort_by_key(std::fs::DirEntry::file_name);
-    for d in dirs {
-        let fname = d.file_name().to_string_lossy().into_owned();
-        let Ok(name) = MirrorName::new(&fname) else {
-            continue;
-        };
+    for name in mirror_index::layout::list_mirrors(root).at(root)? {
         let store = Store::new(root, name.clone());
         mirrors.push(store.clone());
         if let Some(problem) = store.latest_problem()? {
@@ -130,42 +120,30 @@ pub fn write_index_with(
     })
 }
 
-/// The index of every snapshot, for time travel (`mirror-client --at`).
-pub const SNAPSHOTS_JSON: &str = "all_snapshots.json";
-
-/// `{"snapshots": {"<mirror>": [{"name", "url"}, ...oldest first]}, "keys":
-/// {"<mirror>": "<url of its RPM-GPG-KEY-mirror>"}}`; `keys` lists the
-/// mirrors that sign regenerated metadata with their own key.
+/// `all_snapshots.json` (see [`mirror_index::all_snapshots`]).
 fn all_snapshots(base_url: &str, mirrors: &[Store]) -> Result<String, StoreError> {
-    let mut map = serde_json::Map::new();
-    let mut keys = serde_json::Map::new();
+    let mut doc = mirror_index::all_snapshots::AllSnapshots::default();
     for store in mirrors {
         let key = crate::filter::sign::PUBLIC_KEY_FILE;
         if store.dir.join(key).is_file() {
-            keys.insert(
+            doc.keys.insert(
                 store.name.to_string(),
-                format!("{}/{}/{key}", base_url.trim_end_matches('/'), store.name).into(),
+                format!("{}/{}/{key}", base_url.trim_end_matches('/'), store.name),
             );
         }
-        let list: Vec<serde_json::Value> = store
+        let list: Vec<_> = store
             .snapshots()?
             .iter()
-            .map(|s| {
-                serde_json::json!({
-                    "name": s.as_str(),
-                    "url": mirror_index::all_latest::snapshot_url(base_url, &store.name, s),
-                })
+            .map(|s| mirror_index::all_snapshots::Entry {
+                name: s.to_string(),
+                url: mirror_index::all_latest::snapshot_url(base_url, &store.name, s),
             })
             .collect();
         if !list.is_empty() {
-            map.insert(store.name.to_string(), serde_json::Value::Array(list));
+            doc.snapshots.insert(store.name.to_string(), list);
         }
     }
-    Ok(
-        serde_json::to_string_pretty(&serde_json::json!({ "snapshots": map, "keys": keys }))
-            .expect("serialisable")
-            + "\n",
-    )
+    Ok(doc.render())
 }
 
 /// `<root>/index.html` and one page per mirror (see [`crate::status_page`]).
@@ -182,7 +160,7 @@ fn write_status_pages(
         statuses.push(st);
     }
     write_if_changed(
-        &root.join("index.html"),
+        &root.join(mirror_index::layout::STATUS_PAGE),
         &crate::status_page::render_root(&statuses, now),
     )
 }
@@ -213,7 +191,9 @@ mod tests {
                 std::fs::create_dir_all(root.join(m).join(latest)).unwrap();
             }
         }
-        std::fs::create_dir_all(root.join("no-snapshots-yet")).unwrap();
+        // A first sync's lock makes a mirror directory; an empty one is not.
+        std::fs::create_dir_all(root.join("no-snapshots-yet/.lock")).unwrap();
+        std::fs::create_dir_all(root.join("stray-directory")).unwrap();
         let out = write_index(root, "http://m/yum/").unwrap();
         assert_eq!(out.map.len(), 2);
         assert_eq!(out.errors.len(), 1, "{:?}", out.errors);

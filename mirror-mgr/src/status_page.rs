@@ -289,7 +289,7 @@ pub fn write_mirror_pages(store: &Store, status: &MirrorStatus) -> Result<(), St
     let manifests = crate::history::manifests(store)?;
     let attempts = crate::history::attempts(store)?;
     write_if_changed(
-        &store.dir.join("index.html"),
+        &store.dir.join(mirror_index::layout::STATUS_PAGE),
         &render_mirror(status, &manifests, &attempts),
     )?;
     for m in &manifests {

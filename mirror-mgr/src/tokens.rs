@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use sha2::Digest as _;
 
 /// The tokens file when `--tokens` is not given: private state of the root.
-pub const DEFAULT_FILE: &str = ".api-tokens.json";
+pub use mirror_index::layout::TOKENS_FILE as DEFAULT_FILE;
 
 /// What a token may do. `admin` may do everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

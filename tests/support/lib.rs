@@ -763,7 +763,51 @@ impl Seaweed {
         )
     }
 
-    /// An anonymous GET of `url`: (status, body).
+    /// Every key under `prefix` in the bucket (a signed ListObjectsV2,
+    /// followed page by page).
+    pub fn list(&self, prefix: &str) -> Vec<String> {
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut url = format!(
+                "{}/{}?list-type=2&prefix={}",
+                self.endpoint(),
+                self.bucket,
+                prefix.replace('/', "%2F")
+            );
+            if let Some(t) = &token {
+                url.push_str("&continuation-token=");
+                url.push_str(
+                    &t.replace('+', "%2B")
+                        .replace('/', "%2F")
+                        .replace('=', "%3D"),
+                );
+            }
+            let out = Command::new("curl")
+                .args(["-sf", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user"])
+                .arg(format!("{S3_ACCESS}:{S3_SECRET}"))
+                .arg(&url)
+                .output()
+                .expect("curl");
+            assert!(out.status.success(), "listing {url}");
+            let body = String::from_utf8_lossy(&out.stdout).into_owned();
+            let tag = |name: &str, from: &str| -> Vec<String> {
+                from.split(&format!("<{name}>"))
+                    .skip(1)
+                    .filter_map(|s| s.split(&format!("</{name}>")).next())
+                    .map(str::to_owned)
+                    .collect()
+            };
+            keys.extend(tag("Key", &body));
+            token = tag("NextContinuationToken", &body).pop();
+            if token.is_none() {
+                break;
+            }
+        }
+        keys.sort();
+        keys
+    }
+
     /// Write `body` at `key` of the bucket, signed (as another host would).
     pub fn put(&self, key: &str, body: &[u8]) {
         let file = self.dir.path().join("put-body");
@@ -783,6 +827,7 @@ impl Seaweed {
         assert_eq!(String::from_utf8_lossy(&out.stdout), "200", "PUT {key}");
     }
 
+    /// An anonymous GET of `url`: (status, body).
     pub fn get(url: &str) -> (u16, Vec<u8>) {
         let out = Command::new("curl")
             .args(["-s", "-w", "\n%{http_code}"])
@@ -1107,6 +1152,13 @@ pub fn write(path: &Path, text: &str) {
     }
     let mut f = std::fs::File::create(path).expect("create");
     f.write_all(text.as_bytes()).expect("write");
+}
+
+/// `mirror-client`, without the environment's map.
+pub fn client() -> Command {
+    let mut c = Command::new(bin("mirror-client"));
+    c.env_remove("CI_MIRRORS_URL");
+    c
 }
 
 /// `mirror-mgr` with a root and base URL.

@@ -363,12 +363,12 @@ pub struct SyncArgs {
     /// limits, so a round with no change costs a round trip or two.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub jobs: usize,
-    /// Retries for transient network errors.
-    #[arg(long, value_name = "N", default_value_t = 4)]
-    pub retries: u32,
-    /// Seconds to wait for data before retrying a request.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub timeout: u64,
+    /// Retries for transient network errors [default: 4].
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+    /// Seconds to wait for data before retrying a request [default: 60].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
     /// What to do with packages whose location has an xml:base: refuse the
     /// repo (default), or fetch them from that host and store them at their
     /// href. Metadata stays byte-identical, so clients still see the xml:base.

@@ -1,9 +1,7 @@
 //! Exit codes, in one place: what each means, and which errors map to
 //! which, so the same failure exits the same way in every subcommand.
 
-use crate::config::ConfigError;
-use crate::lifecycle::LifecycleError;
-use crate::store::StoreError;
+use crate::ops::error::{OpError, classify};
 
 /// Success (a snapshot made or not).
 pub const OK: u8 = 0;
@@ -52,46 +50,26 @@ impl Failure {
     }
 }
 
-/// The exit code for an error, found anywhere in its cause chain.
+/// The exit code for an error: its [`crate::ops::Kind`]'s (one classification for
+/// every door, `crate::ops::error`).
 pub fn code_of(err: &(dyn std::error::Error + 'static)) -> u8 {
-    let mut cur = Some(err);
-    while let Some(e) = cur {
-        // Transparent wrappers do not show their inner error as a source.
-        let store = e
-            .downcast_ref::<StoreError>()
-            .or_else(|| match e.downcast_ref::<LifecycleError>() {
-                Some(LifecycleError::Store(s)) => Some(s),
-                _ => None,
-            })
-            .or_else(|| match e.downcast_ref::<crate::sync::SyncError>() {
-                Some(crate::sync::SyncError::Store(s)) => Some(s),
-                _ => None,
-            });
-        if let Some(StoreError::Locked { .. }) = store {
-            return LOCKED;
+    classify(err).exit_code()
+}
+
+impl From<OpError> for Failure {
+    fn from(e: OpError) -> Self {
+        Self {
+            code: e.kind.exit_code(),
+            message: e.message,
         }
-        if let Some(
-            LifecycleError::NoMirror { .. }
-            | LifecycleError::NoSuchSnapshot { .. }
-            | LifecycleError::NoLatest { .. },
-        ) = e.downcast_ref::<LifecycleError>()
-        {
-            return USAGE;
-        }
-        if e.downcast_ref::<ConfigError>().is_some()
-            || e.downcast_ref::<mirror_index::layout::NameError>()
-                .is_some()
-        {
-            return USAGE;
-        }
-        cur = e.source();
     }
-    FAILED
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lifecycle::LifecycleError;
+    use crate::store::StoreError;
     use mirror_index::MirrorName;
 
     #[test]
@@ -115,6 +93,12 @@ mod tests {
             latest: "2026-01-01-00-00".into(),
         };
         assert_eq!(code_of(&older), FAILED);
+        assert_eq!(
+            code_of(&LifecycleError::NoLatest {
+                mirror: MirrorName::new("m").unwrap()
+            }),
+            FAILED
+        );
         assert_eq!(code_of(&std::io::Error::other("disk")), FAILED);
         assert_eq!(Failure::from_error(&unknown).code, USAGE);
         assert!(HELP.contains("3 mirror locked"));

@@ -92,6 +92,16 @@ impl Settings {
         })
     }
 
+    /// What the operations layer needs (the root is required).
+    pub fn ops(&self) -> Result<crate::ops::Ops, Failure> {
+        Ok(crate::ops::Ops {
+            root: self.root()?.to_path_buf(),
+            base_url: self.base_url.clone(),
+            config: std::sync::Arc::new(self.config.clone()),
+            wait: self.wait,
+        })
+    }
+
     pub fn base_url(&self, why: &str) -> Result<&str, Failure> {
         self.base_url.as_deref().ok_or_else(|| {
             Failure::usage(format!(
@@ -210,20 +220,8 @@ pub fn mirrors_or_all(root: &Path, names: &[String]) -> Result<Vec<MirrorName>, 
     if !names.is_empty() {
         return names.iter().map(|n| mirror_name(n)).collect();
     }
-    let mut v: Vec<MirrorName> = std::fs::read_dir(root)
-        .map_err(|e| Failure::usage(format!("{}: {e}", root.display())))?
-        .filter_map(Result::ok)
-        .filter(|e| {
-            let p = e.path();
-            // A mirror directory: one with a pointer, a base, or a sync's private state.
-            ["latest.txt", "base", ".lock", ".staging"]
-                .iter()
-                .any(|f| p.join(f).exists())
-        })
-        .filter_map(|e| MirrorName::new(&e.file_name().to_string_lossy()).ok())
-        .collect();
-    v.sort();
-    Ok(v)
+    mirror_index::layout::list_mirrors(root)
+        .map_err(|e| Failure::usage(format!("{}: {e}", root.display())))
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use pgp::types::{KeyDetails, Password};
 use crate::access::SecretSource;
 
 /// The file beside a mirror's snapshots that holds its public signing key(s).
-pub const PUBLIC_KEY_FILE: &str = "RPM-GPG-KEY-mirror";
+pub use mirror_index::layout::MIRROR_KEY as PUBLIC_KEY_FILE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {

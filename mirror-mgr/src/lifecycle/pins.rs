@@ -8,7 +8,7 @@ use super::{LifecycleError, open};
 use crate::store::{IoContext, Store, StoreError};
 
 /// Snapshots that `gc` must never remove: one name a line in `<mirror>/pinned`.
-pub const PIN_FILE: &str = "pinned";
+pub use mirror_index::layout::PIN_FILE;
 
 /// Read the pin list (missing file: nothing pinned).
 pub fn pins(store: &Store) -> Result<Vec<SnapshotName>, StoreError> {

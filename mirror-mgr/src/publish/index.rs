@@ -38,39 +38,24 @@ fn parse(bytes: &[u8], key: &str, name: &str) -> Result<BTreeMap<String, String>
     serde_json::from_value(m.clone()).map_err(|e| bad(format!("is not a map of URLs ({e})")))
 }
 
-/// Merge `changes` into `all_<name>.json` in the bucket (a conditional
-/// write, retried when another host wrote in between), then make
-/// `all_<name>.yaml` the rendering of the JSON's map. The YAML is derived,
-/// never merged on its own, so a publish killed between the two leaves it
-/// behind only until the next publish, which rewrites it. `replace` starts
-/// from an empty map instead (a rebuild).
-pub async fn merge(
+/// What an index becomes, given its current bytes (`None`: none there).
+type Next<'a> = dyn Fn(Option<&[u8]>) -> Result<Vec<u8>, PublishError> + 'a;
+
+/// Replace the object at `k` with what `next` makes of its current bytes
+/// (`None`: none there), as a conditional write retried when another
+/// host wrote in between. Returns the bytes that stand.
+async fn update(
     bucket: &Bucket,
-    name: &str,
-    key: &str,
-    changes: &Changes,
-    replace: bool,
-) -> Result<(), PublishError> {
-    let json_file = format!("all_{name}.json");
-    let k = bucket.key(&json_file);
+    k: &object_store::path::Path,
+    next: &Next<'_>,
+) -> Result<Vec<u8>, PublishError> {
     let mut tries = 0;
-    let mut map = loop {
+    loop {
         tries += 1;
-        let current = bucket.get(&k).await?;
-        let mut map = match (&current, replace) {
-            (Some((b, _)), false) => parse(b, key, &json_file)?,
-            _ => BTreeMap::new(),
-        };
-        for (mirror, url) in changes {
-            match url {
-                Some(u) => map.insert(mirror.clone(), u.clone()),
-                None => map.remove(mirror),
-            };
-        }
-        let (body, _) = crate::channels::render_index(key, &map);
-        let body = body.into_bytes();
+        let current = bucket.get(k).await?;
+        let body = next(current.as_ref().map(|(b, _)| b.as_slice()))?;
         if current.as_ref().is_some_and(|(b, _)| *b == body) {
-            break map;
+            return Ok(body);
         }
         let mode = match &current {
             Some((_, etag)) => PutMode::Update(UpdateVersion {
@@ -85,12 +70,12 @@ pub async fn merge(
         };
         match bucket
             .store
-            .put_opts(&k, PutPayload::from(body), opts)
+            .put_opts(k, PutPayload::from(body.clone()), opts)
             .await
         {
             Ok(_) => {
                 crashpoint::hit("publish-index-written");
-                break map;
+                return Ok(body);
             }
             Err(
                 object_store::Error::Precondition { .. }
@@ -109,9 +94,41 @@ pub async fn merge(
                     tries,
                 });
             }
-            Err(e) => return Err(Bucket::err("writing", &k)(e)),
+            Err(e) => return Err(Bucket::err("writing", k)(e)),
         }
-    };
+    }
+}
+
+/// Merge `changes` into `all_<name>.json` in the bucket (a conditional
+/// write, retried when another host wrote in between), then make
+/// `all_<name>.yaml` the rendering of the JSON's map. The YAML is derived,
+/// never merged on its own, so a publish killed between the two leaves it
+/// behind only until the next publish, which rewrites it. `replace` starts
+/// from an empty map instead (a rebuild).
+pub async fn merge(
+    bucket: &Bucket,
+    name: &str,
+    key: &str,
+    changes: &Changes,
+    replace: bool,
+) -> Result<(), PublishError> {
+    let json_file = format!("all_{name}.json");
+    let k = bucket.key(&json_file);
+    let body = update(bucket, &k, &|current| {
+        let mut map = match (current, replace) {
+            (Some(b), false) => parse(b, key, &json_file)?,
+            _ => BTreeMap::new(),
+        };
+        for (mirror, url) in changes {
+            match url {
+                Some(u) => map.insert(mirror.clone(), u.clone()),
+                None => map.remove(mirror),
+            };
+        }
+        Ok(crate::channels::render_index(key, &map).0.into_bytes())
+    })
+    .await?;
+    let mut map = parse(&body, key, &json_file)?;
     // The YAML follows the JSON; if another host moved the JSON meanwhile,
     // follow it again.
     let yaml_key = bucket.key(&format!("all_{name}.yaml"));
@@ -137,23 +154,101 @@ pub async fn merge(
     })
 }
 
+/// One mirror's entries in `all_snapshots.json`: its snapshots (oldest
+/// first) and the URL of its signing key, if it has one. `None` removes it.
+#[derive(Debug, Clone)]
+pub struct SnapshotEntry {
+    pub snapshots: Vec<mirror_index::SnapshotName>,
+    pub key_url: Option<String>,
+}
+
+/// Merge mirrors' entries into the bucket's `all_snapshots.json` (time
+/// travel for clients of the bucket: `mirror-client --at`), with the same
+/// conditional write as the other indexes. Written after the snapshots
+/// it names are complete and before removed ones are deleted, so it never
+/// names a snapshot that is not there.
+pub async fn merge_snapshots(
+    bucket: &Bucket,
+    changes: &BTreeMap<String, Option<SnapshotEntry>>,
+    replace: bool,
+) -> Result<(), PublishError> {
+    let file = mirror_index::layout::SNAPSHOTS_JSON;
+    let k = bucket.key(file);
+    update(bucket, &k, &|current| {
+        let mut doc = match (current, replace) {
+            (Some(b), false) => mirror_index::all_snapshots::parse(b).map_err(|e| {
+                PublishError::Config(format!(
+                    "the bucket's {file} {e}; nothing was changed: rebuild it with `mirror-mgr index --from-bucket`"
+                ))
+            })?,
+            _ => mirror_index::all_snapshots::AllSnapshots::default(),
+        };
+        for (mirror, entry) in changes {
+            doc.snapshots.remove(mirror);
+            doc.keys.remove(mirror);
+            let Some(e) = entry else { continue };
+            let Ok(name) = mirror_index::MirrorName::new(mirror) else {
+                continue;
+            };
+            if !e.snapshots.is_empty() {
+                doc.snapshots.insert(
+                    mirror.clone(),
+                    e.snapshots
+                        .iter()
+                        .map(|s| mirror_index::all_snapshots::Entry {
+                            name: s.to_string(),
+                            url: mirror_index::all_latest::snapshot_url(
+                                &bucket.public_url,
+                                &name,
+                                s,
+                            ),
+                        })
+                        .collect(),
+                );
+            }
+            if let Some(u) = &e.key_url {
+                doc.keys.insert(mirror.clone(), u.clone());
+            }
+        }
+        Ok(doc.render().into_bytes())
+    })
+    .await?;
+    Ok(())
+}
+
 /// Rebuild every index from the pointers in the bucket alone (`index
 /// --from-bucket`): returns channel -> mirror -> URL.
 pub async fn rebuild(
     bucket: &Bucket,
 ) -> Result<BTreeMap<String, BTreeMap<String, String>>, PublishError> {
     let mut all: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut snapshots = BTreeMap::new();
     for mirror in bucket.dirs("").await? {
         let Ok(name) = mirror_index::MirrorName::new(&mirror) else {
             continue;
         };
+        let key = crate::filter::sign::PUBLIC_KEY_FILE;
+        let has_key = bucket
+            .get(&bucket.key(&format!("{mirror}/{key}")))
+            .await?
+            .is_some();
+        snapshots.insert(
+            mirror.clone(),
+            Some(SnapshotEntry {
+                snapshots: super::complete_in_bucket(bucket, &name).await?,
+                key_url: has_key
+                    .then(|| format!("{}/{mirror}/{key}", bucket.public_url.trim_end_matches('/'))),
+            }),
+        );
         for f in bucket.files(&mirror).await? {
             // latest.txt and channel pointers only: any other *.txt is not
             // an index (a channel named like a tree file never was one).
-            let Some(channel) = f
-                .strip_suffix(".txt")
-                .filter(|c| *c == "latest" || crate::channels::Channel::new(c).is_ok())
-            else {
+            let channel = if f == mirror_index::layout::LATEST_FILE {
+                Some("latest")
+            } else {
+                mirror_index::layout::channel_of_pointer(&f)
+            };
+            let Some(channel) = channel else {
                 continue;
             };
             let Some((b, _)) = bucket.get(&bucket.key(&format!("{mirror}/{f}"))).await? else {
@@ -188,5 +283,6 @@ pub async fn rebuild(
         )
         .await?;
     }
+    merge_snapshots(bucket, &snapshots, true).await?;
     Ok(all)
 }

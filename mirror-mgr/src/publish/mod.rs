@@ -330,6 +330,25 @@ pub async fn publish(
         )
         .await?;
     }
+    // Time travel: every snapshot now complete in the bucket, and none
+    // that is about to be removed from it.
+    let mut snapshots = BTreeMap::new();
+    for name in mirrors {
+        let store = Store::new(root, name.clone());
+        let key = crate::filter::sign::PUBLIC_KEY_FILE;
+        snapshots.insert(
+            name.to_string(),
+            Some(index::SnapshotEntry {
+                snapshots: store.snapshots()?,
+                key_url: store
+                    .dir
+                    .join(key)
+                    .is_file()
+                    .then(|| format!("{}/{name}/{key}", bucket.public_url.trim_end_matches('/'))),
+            }),
+        );
+    }
+    index::merge_snapshots(bucket, &snapshots, false).await?;
     for (name, report) in mirrors.iter().zip(reports.iter_mut()) {
         prune_mirror(bucket, &Store::new(root, name.clone()), report).await?;
     }
@@ -440,7 +459,7 @@ pub async fn publish_mirror(bucket: &Bucket, store: &Store) -> Result<PublishRep
     // Pointers: each names a snapshot complete in the bucket by now.
     let mut pointers: BTreeMap<String, String> = crate::channels::pointers_of(&store.dir)?
         .into_iter()
-        .map(|(ch, s)| (format!("{ch}.txt"), s))
+        .map(|(ch, s)| (mirror_index::layout::channel_pointer(&ch), s))
         .collect();
     if let Some(l) = store.latest()? {
         pointers.insert(mirror_index::layout::LATEST_FILE.into(), l.to_string());

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 /// The log's file name, beside the root's other private state.
-pub const AUDIT_LOG: &str = ".api-audit.jsonl";
+pub use mirror_index::layout::AUDIT_LOG;
 /// Refused requests recorded per minute; the rest are counted.
 pub const REFUSED_PER_MINUTE: u32 = 60;
 /// Size past which the log is rotated (one old file is kept).

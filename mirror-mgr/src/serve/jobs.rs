@@ -4,13 +4,11 @@
 //! mirror's lock still orders it against syncs from the command line.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 
 use crate::config::MirrorSpec;
 use crate::report::Status;
-use crate::sync::SyncContext;
 
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -53,15 +51,13 @@ struct Inner {
 
 /// What a job needs to run.
 pub struct Start {
-    pub ctx: SyncContext,
+    pub ops: crate::ops::Ops,
+    pub settings: crate::ops::SyncSettings,
     pub spec: MirrorSpec,
     pub url: Option<String>,
     pub by: String,
-    /// Rewrite the index after the sync, under this base URL.
-    pub base_url: String,
-    /// Each mirror's health thresholds, for the index (as the CLI writes it).
-    pub config: std::sync::Arc<crate::config::Config>,
-    pub root: PathBuf,
+    /// Publish to the config's bucket afterwards.
+    pub publish: bool,
 }
 
 impl Jobs {
@@ -144,39 +140,43 @@ impl Jobs {
     }
 }
 
-/// One sync, then the index.
+/// One sync through [`crate::ops::sync`]: the index, the status pages
+/// and (when asked) the bucket follow, as for `mirror-mgr sync`.
 fn run(start: &Start) -> (State, serde_json::Value) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
+    let done = crate::ops::sync(
+        &start.ops,
+        &start.settings,
+        &crate::ops::SyncRequest {
+            specs: std::slice::from_ref(&start.spec),
+            index: true,
+            publish: start.publish,
+        },
+        &crate::report::Silent,
+    );
+    let done = match done {
+        Ok(d) => d,
         Err(e) => {
             return (
                 State::Failed,
-                serde_json::json!({"error": format!("cannot start a runtime: {e}")}),
+                serde_json::json!({"error": e.message, "kind": e.kind}),
             );
         }
     };
-    let report = runtime.block_on(async {
-        match crate::sync::sync_mirror(&start.ctx, &start.spec, &crate::report::Silent).await {
-            Ok(r) => r,
-            Err(e) => crate::sync::failed_report(&start.spec, &e),
-        }
-    });
-    let index = crate::index::write_index_with(&start.root, &start.base_url, &|m| {
-        start.config.health_of(m)
-    })
-    .err()
-    .map(|e| mirror_index::error_chain(&e));
-    let state = if report.status == Status::Failed || index.is_some() {
+    let Some(report) = done.reports.first() else {
+        return (
+            State::Failed,
+            serde_json::json!({"error": "nothing synced"}),
+        );
+    };
+    let state = if report.status == Status::Failed || done.after.failure().is_some() {
         State::Failed
     } else {
         State::Succeeded
     };
-    let mut v = serde_json::to_value(&report).unwrap_or_default();
-    if let Some(e) = index {
-        v["index_error"] = e.into();
+    let mut v = serde_json::to_value(report).unwrap_or_default();
+    let after = serde_json::to_value(&done.after).unwrap_or_default();
+    if let (Some(v), Some(after)) = (v.as_object_mut(), after.as_object()) {
+        v.extend(after.clone());
     }
     (state, v)
 }

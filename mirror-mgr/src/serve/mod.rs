@@ -46,8 +46,8 @@ pub struct ServeSettings {
     /// Reads need a token too.
     pub protect_reads: bool,
     pub config: Config,
-    /// Parallel downloads of an API-started sync.
-    pub concurrency: usize,
+    /// How API-started syncs fetch (as the command line's, from the config).
+    pub sync: crate::ops::SyncSettings,
     /// What clients may hold: time to send headers, connections.
     pub limits: ConnLimits,
 }
@@ -102,8 +102,23 @@ pub struct AppState {
     /// The root with symlinks resolved: nothing outside it is served.
     pub root_canon: PathBuf,
     pub jobs: Arc<jobs::Jobs>,
+    /// The config, shared by every verb.
+    pub config: Arc<Config>,
     /// The record of every API write (and, bounded, of refused ones).
     pub audit: audit::AuditLog,
+}
+
+impl AppState {
+    /// What the operations layer needs; API writes do not wait for a
+    /// mirror's lock (409 locked), syncs queue behind it.
+    pub fn ops(&self) -> crate::ops::Ops {
+        crate::ops::Ops {
+            root: self.s.root.clone(),
+            base_url: Some(self.s.base_url.clone()),
+            config: Arc::clone(&self.config),
+            wait: false,
+        }
+    }
 }
 
 pub use audit::AUDIT_LOG;
@@ -146,6 +161,7 @@ pub async fn serve(s: ServeSettings, ready: impl FnOnce(SocketAddr)) -> Result<(
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
     let audit = audit::AuditLog::new(&s.root);
     let state = Arc::new(AppState {
+        config: Arc::new(s.config.clone()),
         s,
         root_canon,
         jobs: Arc::new(jobs::Jobs::default()),

@@ -34,17 +34,17 @@ mod transaction;
 pub(crate) use fs::ensure_parent;
 pub use fs::{list_files, lock_exclusive, regular_file_under, temp_name};
 
-const LOCK_FILE: &str = ".lock";
-const STAGING_DIR: &str = ".staging";
+use mirror_index::layout::MIRROR_LOCK as LOCK_FILE;
+use mirror_index::layout::STAGING_DIR;
 const OBJECTS_DIR: &str = "objects";
-const PENDING_FILE: &str = ".pending";
 /// The last snapshot name handed out, so that a name is never reused even
 /// when gc (or an operator) removed that snapshot.
-const ISSUED_FILE: &str = ".last-snapshot";
+use mirror_index::layout::LAST_SNAPSHOT_FILE as ISSUED_FILE;
+use mirror_index::layout::PENDING_FILE;
 const REPOMD: &str = "repodata/repomd.xml";
 /// Per snapshot of a filtered mirror: the filter and upstream's repomd.xml
 /// it was made from (its own repomd.xml is regenerated, so cannot tell).
-const SOURCES_DIR: &str = ".sources";
+use mirror_index::layout::SOURCES_FILE as SOURCES_DIR;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

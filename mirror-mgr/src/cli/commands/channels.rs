@@ -10,6 +10,7 @@ use crate::cli::exit::{Failure, OK};
 use crate::cli::output::Output;
 use crate::cli::settings::{self, Settings};
 use crate::lifecycle::LifecycleError;
+use crate::ops;
 use crate::store::Store;
 
 /// What `promote` moves the channel to.
@@ -31,57 +32,32 @@ fn unknown_snapshot(store: &Store, name: &str) -> Failure {
     })
 }
 
-fn channel_failure(e: &channels::ChannelError) -> Failure {
-    match e {
-        channels::ChannelError::BadName(_)
-        | channels::ChannelError::Latest
-        | channels::ChannelError::NoSnapshot { .. }
-        | channels::ChannelError::Set(_)
-        | channels::ChannelError::BadVote(_)
-        | channels::ChannelError::BadReason(_)
-        | channels::ChannelError::NotOnChannel { .. } => {
-            Failure::usage(mirror_index::error_chain(e))
-        }
-        _ => Failure::from_error(e),
-    }
-}
-
-/// The mirrors a promotion moved.
-fn moved(record: &channels::Promotion) -> Vec<mirror_index::MirrorName> {
-    record
-        .set
-        .keys()
-        .filter_map(|m| mirror_index::MirrorName::new(m).ok())
-        .collect()
-}
-
-fn report(record: &channels::Promotion, out: Output) {
+fn report(done: &ops::Done<channels::Promotion>, out: Output) -> u8 {
     if out.json {
-        out.json(record);
+        out.json(done);
     } else {
-        for (m, s) in &record.set {
-            out.line(format!("{}: {m} -> {s}", record.channel));
+        for (m, s) in &done.value.set {
+            out.line(format!("{}: {m} -> {s}", done.value.channel));
         }
     }
+    super::after::render(&done.after, out)
+}
+
+fn channel(name: &str) -> Result<Channel, Failure> {
+    Channel::new(name).map_err(|e| Failure::from_error(&e))
 }
 
 pub fn promote(
     s: &Settings,
     target: Target<'_>,
-    channel: &str,
+    channel_name: &str,
     reason: &str,
     out: Output,
 ) -> Result<u8, Failure> {
     let root = s.root()?;
-    let base = s.base_url("the channel's index holds snapshot URLs")?;
-    let channel = Channel::new(channel).map_err(|e| channel_failure(&e))?;
+    let channel = channel(channel_name)?;
     let set: Set = match (target.set, target.name, target.snapshot) {
-        (Some(file), None, None) => {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
-            channels::set_from_frozen(&text, base)
-                .map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?
-        }
+        (Some(file), None, None) => read_set(s, file)?,
         (None, Some(name), Some(snap)) => {
             let mirror = settings::mirror_name(name)?;
             let store = Store::new(root, mirror.clone());
@@ -90,18 +66,8 @@ pub fn promote(
         }
         _ => return Err(Failure::usage("promote: give NAME SNAPSHOT or --set FILE")),
     };
-    let reason = channels::check_reason(reason).map_err(|e| channel_failure(&e))?;
-    let record = channels::promote(
-        root,
-        base,
-        &channel,
-        &set,
-        reason,
-        &channels::current_user(),
-    )
-    .map_err(|e| channel_failure(&e))?;
-    report(&record, out);
-    Ok(super::publish::follow(s, &moved(&record), out))
+    let done = ops::promote(&s.ops()?, &channel, &set, reason, &channels::current_user())?;
+    Ok(report(&done, out))
 }
 
 /// Move a channel's pointer of one mirror back (default: to the newest
@@ -109,25 +75,19 @@ pub fn promote(
 pub fn rollback(
     s: &Settings,
     name: &str,
-    channel: &str,
+    channel_name: &str,
     to: Option<&str>,
     out: Output,
 ) -> Result<u8, Failure> {
-    let root = s.root()?;
-    let base = s.base_url("the channel's index holds snapshot URLs")?;
-    let channel = Channel::new(channel).map_err(|e| channel_failure(&e))?;
+    let channel = channel(channel_name)?;
     let mirror = settings::mirror_name(name)?;
-    let store = Store::new(root, mirror.clone());
-    let to = to
-        .map(|t| SnapshotName::parse(t).map_err(|_| unknown_snapshot(&store, t)))
-        .transpose()?;
-    let record = channels::rollback(root, base, &channel, &mirror, to, &channels::current_user())
-        .map_err(|e| match e {
-        channels::ChannelError::NothingOlder { .. } => Failure::failed(e.to_string()),
-        e => channel_failure(&e),
-    })?;
-    report(&record, out);
-    Ok(super::publish::follow(s, &moved(&record), out))
+    if let Some(t) = to
+        && SnapshotName::parse(t).is_err()
+    {
+        return Err(unknown_snapshot(&Store::new(s.root()?, mirror), t));
+    }
+    let done = ops::channel_rollback(&s.ops()?, &channel, &mirror, to, &channels::current_user())?;
+    Ok(report(&done, out))
 }
 
 pub fn list(s: &Settings, name: Option<&str>, out: Output) -> Result<u8, Failure> {
@@ -189,39 +149,22 @@ fn read_set(s: &Settings, file: &Path) -> Result<Set, Failure> {
 }
 
 pub fn vote(s: &Settings, file: &Path, v: &channels::Vote, out: Output) -> Result<u8, Failure> {
-    let root = s.root()?;
     let set = read_set(s, file)?;
-    let base = s.base_url("promotions rewrite channel indexes")?;
-    let made = channels::vote(
-        root,
-        base,
-        &set,
-        v,
-        &s.config.channels,
-        &channels::current_user(),
-    )
-    .map_err(|e| channel_failure(&e))?;
+    let done = ops::vote(&s.ops()?, &set, v, &channels::current_user())?;
     if out.json {
-        out.json(
-            &serde_json::json!({"set": channels::set_id(&set), "vote": v, "promotions": made}),
-        );
+        out.json(&done);
     } else {
         out.line(format!(
             "{} {} on set {}",
             v.job,
             if v.pass { "passed" } else { "failed" },
-            channels::set_id(&set)
+            done.value.set_id
         ));
-        for p in &made {
+        for p in &done.value.promotions {
             out.line(format!("promoted to {}: {}", p.channel, p.reason));
         }
     }
-    let code = made
-        .iter()
-        .map(|p| super::publish::follow(s, &moved(p), out))
-        .max()
-        .unwrap_or(OK);
-    Ok(code)
+    Ok(super::after::render(&done.after, out))
 }
 
 pub fn votes(s: &Settings, file: Option<&Path>, out: Output) -> Result<u8, Failure> {

@@ -26,7 +26,7 @@ pub fn run(s: &Settings, name: &str, from: &str, to: &str, out: Output) -> Resul
     };
     let side = |which: &str| -> Result<PathBuf, Failure> {
         match which {
-            "base" => Ok(store.base()),
+            b if b == mirror_index::layout::BASE_DIR => Ok(store.base()),
             "latest" => store
                 .latest()
                 .map_err(|e| Failure::from_error(&e))?

@@ -1,19 +1,15 @@
-//! `mirror-mgr gc`: delete snapshots outside a retention policy.
+//! `mirror-mgr gc`: delete snapshots outside a retention policy ([`ops::gc`]).
 
 use crate::cli::args::GcArgs;
 use crate::cli::exit::{Failure, OK};
 use crate::cli::output::Output;
 use crate::cli::settings::{self, Settings};
 use crate::lifecycle;
+use crate::ops;
 use crate::report::human_bytes;
 
 pub fn run(s: &Settings, args: &GcArgs, out: Output) -> Result<u8, Failure> {
     let root = s.root()?;
-    if args.keep_last.is_none() && args.keep_within.is_none() {
-        return Err(Failure::usage(
-            "gc needs a policy: --keep-last N and/or --keep-within DURATION",
-        ));
-    }
     let policy = lifecycle::Retention {
         keep_last: args.keep_last,
         keep_within: args
@@ -23,82 +19,60 @@ pub fn run(s: &Settings, args: &GcArgs, out: Output) -> Result<u8, Failure> {
             .transpose()
             .map_err(Failure::usage)?,
     };
-    let now = jiff::Timestamp::now();
-    let mut reports = Vec::new();
-    let mut code = OK;
     let mirrors = settings::mirrors_or_all(root, &args.names)?;
-    let mut removed_any = false;
-    for m in &mirrors {
-        match lifecycle::gc(root, m, &policy, args.dry_run, s.wait, now) {
+    let done = ops::gc(
+        &s.ops()?,
+        &mirrors,
+        &policy,
+        args.dry_run,
+        jiff::Timestamp::now(),
+    )?;
+    let mut code = OK;
+    let mut reports = Vec::new();
+    for (m, r) in &done.value.mirrors {
+        match r {
             Ok(r) => {
-                removed_any |= !r.removed.is_empty() && !args.dry_run;
                 if !out.json {
-                    let verb = if args.dry_run {
-                        "would remove"
-                    } else {
-                        "removed"
-                    };
-                    let by_channel: Vec<String> = r
-                        .channels
-                        .iter()
-                        .map(|(snap, chs)| format!("{snap} for channel {}", chs.join(", ")))
-                        .collect();
-                    out.line(format!(
-                        "{m}: {verb} {} snapshots ({}), {} freed; kept {}{}",
-                        r.removed.len(),
-                        if r.removed.is_empty() {
-                            "none".into()
-                        } else {
-                            r.removed.join(", ")
-                        },
-                        human_bytes(r.bytes_freed),
-                        r.kept.len(),
-                        if by_channel.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" ({})", by_channel.join("; "))
-                        }
-                    ));
+                    out.line(line(m.as_str(), r));
                 }
-                reports.push(serde_json::to_value(&r).expect("serialisable"));
+                reports.push(serde_json::to_value(r).expect("serialisable"));
             }
             Err(e) => {
-                let f = Failure::from_error(&e);
-                out.error(&f.message);
-                code = code.max(f.code);
-                reports.push(serde_json::json!({"mirror": m.as_str(), "error": f.message}));
+                out.error(&e.message);
+                code = code.max(e.kind.exit_code());
+                reports.push(
+                    serde_json::json!({"mirror": m.as_str(), "error": e.message, "kind": e.kind}),
+                );
             }
         }
     }
     if out.json {
         out.json(&reports);
     }
-    if removed_any {
-        // all_snapshots.json and the status pages must not name what is
-        // gone (mirror-client --at would hand dnf a 404).
-        match s.base_url("gc rewrites the index") {
-            Ok(base) => {
-                match crate::index::write_index_with(root, base, &|m| s.health_of(m)) {
-                    Ok(o) => {
-                        super::index::report(&o, out);
-                        code = code.max(super::index::code(&o));
-                    }
-                    Err(e) => {
-                        let f = Failure::from_error(&e);
-                        out.error(format!("index: {}", f.message));
-                        code = code.max(f.code);
-                    }
-                }
-            }
-            Err(_) => out.warn(
-                "no --base-url: all_snapshots.json and the status pages still name the removed snapshots; run `mirror-mgr index`"
-                    .to_owned(),
-            ),
+    Ok(code.max(super::after::render(&done.after, out)))
+}
+
+fn line(m: &str, r: &lifecycle::GcReport) -> String {
+    let verb = if r.dry_run { "would remove" } else { "removed" };
+    let by_channel: Vec<String> = r
+        .channels
+        .iter()
+        .map(|(snap, chs)| format!("{snap} for channel {}", chs.join(", ")))
+        .collect();
+    format!(
+        "{m}: {verb} {} snapshots ({}), {} freed; kept {}{}",
+        r.removed.len(),
+        if r.removed.is_empty() {
+            "none".into()
+        } else {
+            r.removed.join(", ")
+        },
+        human_bytes(r.bytes_freed),
+        r.kept.len(),
+        if by_channel.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", by_channel.join("; "))
         }
-    }
-    if !args.dry_run {
-        // The bucket drops what was removed here.
-        code = code.max(super::publish::follow(s, &mirrors, out));
-    }
-    Ok(code)
+    )
 }

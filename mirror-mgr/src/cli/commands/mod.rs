@@ -2,6 +2,7 @@
 //! [`Output`], does its work through the library, prints, and returns the
 //! exit code (or a [`Failure`] that carries one).
 
+mod after;
 mod channels;
 mod check_config;
 mod diff;

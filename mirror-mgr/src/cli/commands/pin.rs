@@ -1,9 +1,9 @@
-//! `mirror-mgr pin|unpin NAME SNAPSHOT`: the list gc never touches.
+//! `mirror-mgr pin|unpin NAME SNAPSHOT`: the list gc never touches ([`ops::pin`]).
 
-use crate::cli::exit::{Failure, OK};
+use crate::cli::exit::Failure;
 use crate::cli::output::Output;
 use crate::cli::settings::{self, Settings};
-use crate::lifecycle;
+use crate::ops;
 
 pub fn run(
     s: &Settings,
@@ -12,14 +12,12 @@ pub fn run(
     pin: bool,
     out: Output,
 ) -> Result<u8, Failure> {
-    let root = s.root()?;
     let mirror = settings::mirror_name(name)?;
-    let list = lifecycle::set_pin(root, &mirror, snapshot, pin, s.wait)
-        .map_err(|e| Failure::from_error(&e))?;
-    let names: Vec<String> = list.iter().map(ToString::to_string).collect();
+    let done = ops::pin(&s.ops()?, &mirror, snapshot, pin)?;
     if out.json {
-        out.json(&serde_json::json!({"mirror": mirror.as_str(), "pinned": names}));
+        out.json(&done);
     } else {
+        let names = &done.value.pinned;
         out.line(format!(
             "{mirror}: pinned: {}",
             if names.is_empty() {
@@ -29,5 +27,5 @@ pub fn run(
             }
         ));
     }
-    Ok(OK)
+    Ok(super::after::render(&done.after, out))
 }

@@ -34,11 +34,13 @@ pub fn run(s: &Settings, o: Options<'_>) -> Result<u8, Failure> {
         base_url,
         listen: o.listen,
         protect_reads: o.protect_reads,
-        concurrency: o
-            .concurrency
-            .or(s.config.concurrency)
-            .unwrap_or(mirror_http::limit::Limits::default().http1)
-            .max(1),
+        sync: crate::ops::SyncSettings::resolve(
+            &s.config,
+            &crate::ops::sync::SyncOverrides {
+                concurrency: o.concurrency,
+                ..Default::default()
+            },
+        ),
         config: s.config.clone(),
         limits: o.limits,
     };

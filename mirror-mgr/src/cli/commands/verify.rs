@@ -41,7 +41,11 @@ pub fn run(
                 .ok()
                 .flatten()
                 .is_some_and(|l| store.regenerated(&l));
-            targets.push(("base".into(), store.base(), regenerated));
+            targets.push((
+                mirror_index::layout::BASE_DIR.into(),
+                store.base(),
+                regenerated,
+            ));
         }
         // A channel pointer naming a snapshot that is not there.
         for (ch, snap) in

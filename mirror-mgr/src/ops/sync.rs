@@ -1,0 +1,168 @@
+//! `sync`: check every mirror's upstream, build new snapshots (`jobs` at a
+//! time), then write the index once, then publish what synced when asked.
+//! The same settings whichever door starts it ([`SyncSettings`]).
+
+use std::time::Duration;
+
+use mirror_index::MirrorName;
+
+use super::{After, Follow, OpError, Ops};
+use crate::config::{Config, MirrorSpec};
+use crate::fetch::FetchOptions;
+use crate::report::{Reporter, Status, SyncReport};
+use crate::sync::SyncContext;
+
+/// How syncs fetch, resolved once from the config and a door's flags.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    pub limits: mirror_http::limit::Limits,
+    pub retries: u32,
+    pub backoff: Duration,
+    pub read_timeout: Duration,
+    /// Mirrors that build at once.
+    pub jobs: usize,
+}
+
+/// What a door may override (`None`: the config's value or the default).
+#[derive(Debug, Clone, Default)]
+pub struct SyncOverrides {
+    pub concurrency: Option<usize>,
+    pub http2_streams: Option<usize>,
+    pub retries: Option<u32>,
+    pub timeout_secs: Option<u64>,
+    pub jobs: Option<usize>,
+}
+
+/// Retries after the first attempt, by default.
+pub const DEFAULT_RETRIES: u32 = 4;
+/// Longest wait for the next bytes of a response, by default (seconds).
+pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
+
+impl SyncSettings {
+    pub fn resolve(config: &Config, o: &SyncOverrides) -> Self {
+        let defaults = mirror_http::limit::Limits::default();
+        let backoff = std::env::var(crate::env_vars::RETRY_BACKOFF_MS)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(Duration::from_millis(500), Duration::from_millis);
+        Self {
+            limits: mirror_http::limit::Limits {
+                http1: o
+                    .concurrency
+                    .or(config.concurrency)
+                    .unwrap_or(defaults.http1)
+                    .max(1),
+                http2: o
+                    .http2_streams
+                    .or(config.http2_streams)
+                    .unwrap_or(defaults.http2)
+                    .max(1),
+            },
+            retries: o.retries.unwrap_or(DEFAULT_RETRIES),
+            backoff,
+            read_timeout: Duration::from_secs(
+                o.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS).max(1),
+            ),
+            jobs: o.jobs.unwrap_or(1).max(1),
+        }
+    }
+
+    /// A context for one run (its own per-host limits and clients).
+    fn context(&self, ops: &Ops) -> SyncContext {
+        SyncContext {
+            root: ops.root.clone(),
+            fetch: FetchOptions {
+                retries: self.retries,
+                backoff: self.backoff,
+                read_timeout: self.read_timeout,
+                shared: std::sync::Arc::new(crate::fetch::Shared::new(self.limits)),
+                ..FetchOptions::default()
+            },
+            builds: Some(std::sync::Arc::new(tokio::sync::Semaphore::new(self.jobs))),
+            wait_for_lock: ops.wait,
+        }
+    }
+}
+
+/// What to sync and what follows.
+pub struct SyncRequest<'a> {
+    pub specs: &'a [MirrorSpec],
+    /// Rewrite the index and status pages afterwards (needs a base URL).
+    pub index: bool,
+    /// Publish the mirrors that synced to the config's bucket.
+    pub publish: bool,
+}
+
+/// Each mirror's report, and what followed.
+#[derive(Debug)]
+pub struct SyncOutcome {
+    pub reports: Vec<SyncReport>,
+    /// Every failure was another process's lock.
+    pub only_locked: bool,
+    pub after: After,
+}
+
+/// Sync the mirrors, then the index, then (when asked) the bucket.
+pub fn sync(
+    ops: &Ops,
+    settings: &SyncSettings,
+    req: &SyncRequest<'_>,
+    reporter: &dyn Reporter,
+) -> Result<SyncOutcome, OpError> {
+    if req.index {
+        ops.base_url("sync writes the index at the end; pass --no-index to skip it")?;
+    }
+    if req.publish && ops.config.publish.is_none() {
+        return Err(OpError::usage(
+            "no publish target: add `publish: s3: {...}` to the config (--config)",
+        ));
+    }
+    std::fs::create_dir_all(&ops.root).map_err(|e| {
+        OpError::usage(format!(
+            "cannot create the mirror root {}: {e}",
+            ops.root.display()
+        ))
+    })?;
+    let ctx = settings.context(ops);
+    let jobs = settings.jobs;
+    let results: Vec<(SyncReport, bool)> = super::on_own_runtime(|| {
+        Box::pin(async {
+            use futures_util::StreamExt;
+            futures_util::stream::iter(req.specs.iter().map(|spec| {
+                let ctx = &ctx;
+                async move {
+                    match crate::sync::sync_mirror(ctx, spec, reporter).await {
+                        Ok(r) => (r, false),
+                        Err(e) => (crate::sync::failed_report(spec, &e), e.is_locked()),
+                    }
+                }
+            }))
+            // Every mirror checks upstream at once (up to CHECKS_AT_ONCE);
+            // only `jobs` of them build at a time (SyncContext::builds).
+            .buffered(jobs.max(crate::sync::CHECKS_AT_ONCE))
+            .collect()
+            .await
+        })
+    })?;
+    let synced: Vec<MirrorName> = results
+        .iter()
+        .filter(|(r, _)| r.status != Status::Failed)
+        .filter_map(|(r, _)| MirrorName::new(&r.mirror).ok())
+        .collect();
+    let after = ops.follow(
+        &synced,
+        Follow {
+            index: req.index,
+            bucket: req.publish,
+        },
+    );
+    let only_locked = results.iter().any(|(_, l)| *l)
+        && results
+            .iter()
+            .all(|(r, l)| *l || r.status != Status::Failed);
+    Ok(SyncOutcome {
+        reports: results.into_iter().map(|(r, _)| r).collect(),
+        only_locked,
+        after,
+    })
+}
