@@ -273,6 +273,7 @@ fn every_verb_through_either_door_leaves_the_same_tree_and_bucket() {
     assert!(cli[&format!("{MIRROR}/stable.txt")].contains(&s1));
     assert!(cli[&format!("{MIRROR}/tested.txt")].contains(&s1));
     assert_same("tree", &cli, &api);
+    assert_only_base_and_snapshots(&root_cli.join(MIRROR));
 
     // The same bucket, object for object (each door has its prefix).
     let (cli, api) = (bucket_tree(&s3, "cli"), bucket_tree(&s3, "api"));
@@ -283,4 +284,22 @@ fn every_verb_through_either_door_leaves_the_same_tree_and_bucket() {
         "the bucket's stable pointer followed the channel rollback"
     );
     assert_same("bucket", &cli, &api);
+}
+
+#[test]
+fn the_tree_check_catches_a_stray_directory() {
+    let d = tempfile::tempdir().unwrap();
+    for dir in [
+        "base",
+        "2026-01-01-00-00",
+        "2026-01-01-00-00-02",
+        ".staging",
+    ] {
+        std::fs::create_dir(d.path().join(dir)).unwrap();
+    }
+    std::fs::write(d.path().join("index.html"), "").unwrap();
+    assert_only_base_and_snapshots(d.path());
+    std::fs::create_dir(d.path().join("diffs")).unwrap();
+    let caught = std::panic::catch_unwind(|| assert_only_base_and_snapshots(d.path()));
+    assert!(caught.is_err(), "a stray diffs/ directory passed");
 }

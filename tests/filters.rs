@@ -618,6 +618,8 @@ fn signed_filtered_snapshots() {
         "{idx}"
     );
 
+    assert_only_base_and_snapshots(&w.root().join("signed"));
+
     // Beside the signature, for zypper: the mirror's public key.
     let snap_key = std::fs::read_to_string(
         w.root()

@@ -172,6 +172,24 @@ pub fn diff_page(snapshot: &SnapshotName) -> String {
     format!("diff-{snapshot}.html")
 }
 
+/// The snapshot a diff page is of, if `file` is one ([`diff_page`]).
+pub fn diff_page_of(file: &str) -> Option<SnapshotName> {
+    let name = file.strip_prefix("diff-")?.strip_suffix(".html")?;
+    SnapshotName::parse(name).ok()
+}
+
+/// A channel's index at the root (`latest` too): `all_<channel>.<ext>`
+/// with `ext` `json` or `yaml`.
+pub fn channel_index(channel: &str, ext: &str) -> String {
+    format!("all_{channel}.{ext}")
+}
+
+/// The key a channel's index wraps its map in: `latest_ci_repos`,
+/// `tested_ci_repos`, ...
+pub fn wrapper_key(channel: &str) -> String {
+    format!("{channel}_ci_repos")
+}
+
 /// A mirror's name: the yum repo id it serves, and its directory under the root.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MirrorName(String);

@@ -210,8 +210,11 @@ fn channel_index(uri: &str, channel: &str) -> Result<(String, String), String> {
         format!("--channel needs --mirrors to name an index file (all_latest.json), not {uri:?}")
     })?;
     Ok((
-        format!("{dir}/all_{channel}.json"),
-        format!("{channel}_ci_repos"),
+        format!(
+            "{dir}/{}",
+            mirror_index::layout::channel_index(channel, "json")
+        ),
+        mirror_index::layout::wrapper_key(channel),
     ))
 }
 

@@ -25,21 +25,6 @@ fn target() -> Option<&'static (String, u64)> {
         .as_ref()
 }
 
-/// Every point a sync passes, in order, for tests to iterate over.
-pub const POINTS: &[&str] = &[
-    "metadata-downloaded",
-    "package-downloaded",
-    "snapshot-linked",
-    "before-publish",
-    "after-publish",
-    "base-package-linked",
-    "base-packages-done",
-    "base-repomd-swapped",
-    "base-cleaned",
-    "latest-written",
-    "index-json-written",
-];
-
 /// Kill this process with SIGKILL if the crash tests asked for `point`.
 pub fn hit(point: &str) {
     let Some((want, nth)) = target() else {

@@ -111,10 +111,6 @@ impl Index {
         self.rows.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     /// The rows of each `name.arch`, in order.
     fn groups(&self) -> impl Iterator<Item = &[Row]> {
         self.rows.chunk_by(|a, b| self.key(a) == self.key(b))

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use mirror_index::SnapshotName;
 use mirror_index::atomic::write_atomic;
 
+use crate::config::HealthPolicy;
 use crate::store::{IoContext, Store, StoreError};
 
 /// How many sync attempts a mirror keeps.
@@ -201,20 +202,10 @@ pub enum Health {
     Failing,
 }
 
-/// Thresholds of [`health`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HealthPolicy {
-    pub stale_after_secs: i64,
-    pub failing_after: usize,
-}
-
-impl Default for HealthPolicy {
-    fn default() -> Self {
-        Self {
-            stale_after_secs: 24 * 3600,
-            failing_after: 3,
-        }
-    }
+/// Why the last sync of `store` failed ("time error"), when it did.
+pub fn last_error(store: &Store) -> Option<String> {
+    let last = attempts(store).ok()?.pop()?;
+    last.error.map(|e| format!("{} {e}", last.time))
 }
 
 /// The health of a mirror given its attempts (oldest first) at `now`.

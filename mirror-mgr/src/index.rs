@@ -15,8 +15,8 @@ use mirror_index::atomic::write_atomic;
 use mirror_index::layout::{INDEX_HTML, INDEX_JSON, INDEX_YAML, SNAPSHOTS_JSON};
 use mirror_index::{MirrorMap, MirrorName, SnapshotName};
 
+use crate::config::HealthPolicy;
 use crate::crashpoint;
-use crate::history::HealthPolicy;
 use crate::store::{IoContext, Store, StoreError};
 
 /// Problems found while indexing that did not stop it.
@@ -53,6 +53,7 @@ fn previous_entries(root: &Path) -> Vec<IndexEntry> {
 
 /// Rebuild the index files under `root` (and the status pages, with the
 /// default health thresholds).
+#[cfg(test)]
 pub fn write_index(root: &Path, base_url: &str) -> Result<IndexOutcome, StoreError> {
     write_index_with(root, base_url, &|_| HealthPolicy::default())
 }
@@ -88,7 +89,7 @@ pub fn write_index_with(
         }
         match store.latest()? {
             Some(snapshot) => entries.push(IndexEntry { name, snapshot }),
-            None => skipped.push(match store.last_error() {
+            None => skipped.push(match crate::history::last_error(&store) {
                 Some(e) => format!("{name}: no snapshot yet; its last sync failed at {e}"),
                 None if store.snapshots()?.is_empty() => {
                     format!("{name}: no snapshot yet (a first sync is running or was interrupted)")

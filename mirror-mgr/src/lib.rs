@@ -2,29 +2,36 @@
 //!
 //! Pure, synchronous logic (repodata parsing, planning, the on-disk store)
 //! lives in plain modules testable without a network; async is confined to
-//! [`fetch`] and the [`sync`] driver; the binary (`src/bin`) only parses the
-//! command line and calls [`cli::run`].
+//! `fetch` and the `sync` driver. The front doors (`cli`, `serve`) call
+//! the operations layer (`ops`: one function per verb, with every
+//! consequence), which calls the engine. The binary (`src/bin`) only
+//! parses the command line and calls [`cli::run`]. Only `cli` and
+//! `lifecycle` (for the end-to-end suite's checks) are public.
 
-pub mod access;
-pub mod channels;
+// The docs are for the crate's developers: they link into private modules
+// (read them with `cargo doc --document-private-items`).
+#![allow(rustdoc::private_intra_doc_links)]
+
+pub(crate) mod access;
+pub(crate) mod channels;
 pub mod cli;
 
-pub mod config;
-pub mod crashpoint;
-pub mod diff;
-pub mod env_vars;
-pub mod fetch;
-pub mod filter;
-pub mod history;
-pub mod index;
+pub(crate) mod config;
+pub(crate) mod crashpoint;
+pub(crate) mod diff;
+pub(crate) mod env_vars;
+pub(crate) mod fetch;
+pub(crate) mod filter;
+pub(crate) mod history;
+pub(crate) mod index;
 pub mod lifecycle;
-pub mod ops;
-pub mod publish;
-pub mod report;
-pub mod serve;
-pub mod status_page;
-pub mod store;
-pub mod sync;
-pub mod tokens;
-pub mod trust;
-pub mod upstream;
+pub(crate) mod ops;
+pub(crate) mod publish;
+pub(crate) mod report;
+pub(crate) mod serve;
+pub(crate) mod status_page;
+pub(crate) mod store;
+pub(crate) mod sync;
+pub(crate) mod tokens;
+pub(crate) mod trust;
+pub(crate) mod upstream;

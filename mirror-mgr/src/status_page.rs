@@ -174,7 +174,13 @@ pub fn render_mirror(
     for m in manifests.iter().rev() {
         let snap = esc(&m.snapshot);
         let changes = if m.previous.is_some() {
-            format!("<a href=\"diff-{snap}.html\">diff</a>")
+            match SnapshotName::parse(&m.snapshot) {
+                Ok(s) => format!(
+                    "<a href=\"{}\">diff</a>",
+                    mirror_index::layout::diff_page(&s)
+                ),
+                Err(_) => format!("{snap}?"),
+            }
         } else {
             "first".into()
         };
@@ -277,10 +283,7 @@ pub fn write_mirror_pages(store: &Store, status: &MirrorStatus) -> Result<(), St
     // Diff pages of snapshots gc removed.
     for e in std::fs::read_dir(&store.dir).at(&store.dir)?.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(snap) = name
-            .strip_prefix("diff-")
-            .and_then(|n| n.strip_suffix(".html"))
-            .and_then(|n| SnapshotName::parse(n).ok())
+        if let Some(snap) = mirror_index::layout::diff_page_of(&name)
             && !store.snapshot_dir(&snap).is_dir()
         {
             let _ = std::fs::remove_file(e.path());

@@ -417,3 +417,49 @@ fn signer_key_ids(meta: &rpm::PackageMetadata) -> String {
     ids.dedup();
     ids.join("/")
 }
+/// Why a mirror's keys could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyringError {
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Fetch(#[from] crate::fetch::FetchError),
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+}
+
+/// Largest key file fetched.
+const MAX_KEY_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A mirror's pinned keys: files and `file://` URLs read, `https://` (or
+/// `http://`) keys fetched, which requires their fingerprints pinned.
+pub async fn load_keyring(
+    fetcher: &crate::fetch::Fetcher,
+    trust: &crate::config::spec::TrustSpec,
+) -> Result<Keyring, KeyringError> {
+    let cfg = KeyringError::Config;
+    if trust.gpgkeys.is_empty() {
+        return Err(cfg("repo_gpgcheck/gpgcheck need gpgkey".into()));
+    }
+    let mut sources = Vec::new();
+    for k in &trust.gpgkeys {
+        let text = if k.starts_with("http://") || k.starts_with("https://") {
+            if trust.fingerprints.is_empty() {
+                return Err(cfg(format!(
+                    "gpgkey {k} is fetched over the network: pin it with gpgkey_fingerprints"
+                )));
+            }
+            let url = url::Url::parse(k).map_err(|e| cfg(format!("gpgkey {k}: {e}")))?;
+            fetcher.get(&url, MAX_KEY_BYTES).await?.to_vec()
+        } else {
+            let path = match k.strip_prefix("file://") {
+                Some(p) => std::path::PathBuf::from(p),
+                None => std::path::PathBuf::from(k),
+            };
+            std::fs::read(&path)
+                .map_err(|e| cfg(format!("cannot read gpgkey {}: {e}", path.display())))?
+        };
+        sources.push((k.clone(), String::from_utf8_lossy(&text).into_owned()));
+    }
+    Ok(Keyring::load(&sources, &trust.fingerprints)?)
+}

@@ -7,12 +7,26 @@ use url::Url;
 
 use mirror_repodata::mirrorlist::{MirrorList, parse_base_url};
 
-use crate::config::{Upstream, expand_vars};
+use crate::config::vars::expand_vars;
+
+/// Where a mirror's packages come from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Upstream {
+    /// One or more base URLs, tried in order (yum's multi-line baseurl).
+    Baseurl(Vec<String>),
+    /// A yum mirrorlist URL (one base URL per line).
+    Mirrorlist(String),
+    /// A metalink URL (XML listing mirrors and repomd.xml hashes).
+    Metalink(String),
+    /// None: an import mirror, synced only from `sync NAME --url URL`.
+    Import,
+}
 
 /// The URL to fetch for a mirrorlist/metalink upstream, or the base URLs directly.
 pub enum Plan {
     Direct(MirrorList),
-    Fetch { url: Url, metalink: bool },
+    Fetch { url: Url },
 }
 
 pub fn plan(
@@ -28,13 +42,8 @@ pub fn plan(
                 .collect::<Result<_, _>>()?,
             repomd_hashes: Vec::new(),
         }),
-        Upstream::Mirrorlist(u) => Plan::Fetch {
+        Upstream::Mirrorlist(u) | Upstream::Metalink(u) => Plan::Fetch {
             url: parse_base_url(&expand(u))?,
-            metalink: false,
-        },
-        Upstream::Metalink(u) => Plan::Fetch {
-            url: parse_base_url(&expand(u))?,
-            metalink: true,
         },
         Upstream::Import => {
             return Err(

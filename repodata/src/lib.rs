@@ -4,7 +4,7 @@
 //!
 //! - [`xml`]: the one guarded XML event loop every reader uses (no DTD, no
 //!   unknown entities, truncation is an error).
-//! - [`repomd`], [`primary`], [`records`] (filelists, other), [`content`]
+//! - [`repomd`], [`primary`], [`content`]
 //!   (prestodelta, `.treeinfo`), [`mirrorlist`] (mirrorlists, metalinks).
 //! - [`repo`]: a repository directory and everything it lists.
 //! - [`checksum`], [`href`] (paths metadata may name), [`decompress`]
@@ -20,7 +20,6 @@ pub mod evr;
 pub mod href;
 pub mod mirrorlist;
 pub mod primary;
-pub mod records;
 pub mod repo;
 pub mod repomd;
 pub mod rewrite;
@@ -66,7 +65,6 @@ mod props {
         fn readers_never_panic(text in xmlish()) {
             let _ = crate::repomd::parse(text.as_bytes());
             let _ = crate::primary::for_each_package(text.as_bytes(), |_| Ok::<_, ()>(()));
-            let _ = crate::records::for_each_record(text.as_bytes(), |_| Ok::<_, ()>(()));
             let _ = crate::content::deltas(text.as_bytes());
             let _ = crate::mirrorlist::parse_list(text.as_bytes(), &url::Url::parse("http://l/").unwrap());
             let keep: std::collections::HashSet<String> = ["x".to_owned()].into();

@@ -1154,6 +1154,35 @@ pub fn write(path: &Path, text: &str) {
     f.write_all(text.as_bytes()).expect("write");
 }
 
+/// The tree's contract (issue 22, acceptance 5): a mirror's visible
+/// directories are `base/` and its snapshots, nothing else.
+pub fn assert_only_base_and_snapshots(mirror_dir: &Path) {
+    let odd: Vec<String> = std::fs::read_dir(mirror_dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.') && n != "base")
+        .filter(|n| {
+            let b = n.as_bytes();
+            // YYYY-MM-DD-HH-MM[-NN]
+            !(matches!(b.len(), 16 | 19)
+                && b.iter().enumerate().all(|(i, c)| {
+                    if matches!(i, 4 | 7 | 10 | 13 | 16) {
+                        *c == b'-'
+                    } else {
+                        c.is_ascii_digit()
+                    }
+                }))
+        })
+        .collect();
+    assert!(
+        odd.is_empty(),
+        "{} holds directories that are neither base/ nor snapshots: {odd:?}",
+        mirror_dir.display()
+    );
+}
+
 /// `mirror-client`, without the environment's map.
 pub fn client() -> Command {
     let mut c = Command::new(bin("mirror-client"));

@@ -11,6 +11,7 @@
 mod args;
 mod commands;
 pub mod exit;
+mod options;
 mod output;
 mod progress;
 mod settings;

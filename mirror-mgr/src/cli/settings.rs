@@ -79,7 +79,7 @@ impl Settings {
     }
 
     /// A mirror's health thresholds: its config's, else the defaults.
-    pub fn health_of(&self, m: &MirrorName) -> crate::history::HealthPolicy {
+    pub fn health_of(&self, m: &MirrorName) -> crate::config::HealthPolicy {
         self.config.health_of(m)
     }
 
@@ -167,7 +167,7 @@ fn select_specs(s: &Settings, args: &SyncArgs) -> Result<Vec<MirrorSpec>, Failur
             import: true,
             access: crate::access::AccessSpec::default(),
             trust: crate::config::TrustSpec::default(),
-            health: crate::history::HealthPolicy::default(),
+            health: crate::config::HealthPolicy::default(),
             filter: crate::filter::FilterSpec::none(),
             sign: None,
             verify_local: crate::fetch::VerifyLocal::default(),

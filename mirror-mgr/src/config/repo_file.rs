@@ -7,13 +7,15 @@ use std::path::{Path, PathBuf};
 use mirror_index::MirrorName;
 use mirror_index::repofile::{Dialect, RepoFile};
 
-use super::{
-    CLIENT_SIDE_OPTIONS, Config, ConfigError, FilterOptions, HONOURED_REPO_OPTIONS, MirrorSpec,
-    TrustSpec, Upstream, XmlBasePolicy, config_key, config_path, default_vars, proxy_spec,
-    push_ignored, read, secret_source, split_list, yes_no,
+use super::options::{
+    self, CLIENT_SIDE_OPTIONS, FilterOptions, HONOURED_REPO_OPTIONS, config_key, config_path,
+    proxy_spec, push_ignored, read, secret_source, split_list,
 };
+use super::spec::{Config, ConfigError, MirrorSpec, TrustSpec, XmlBasePolicy};
+use super::vars::default_vars;
 use crate::access::AccessSpec;
 use crate::filter::SignSpec;
+use crate::upstream::Upstream;
 
 /// Load mirror definitions from a yum `.repo`-style file.
 pub fn load_repo_file(
@@ -61,15 +63,13 @@ pub fn load_repo_file(
         } else {
             return Err(invalid("no baseurl, mirrorlist or metalink".into()));
         };
-        // As dnf reads it: 1/0, yes/no, true/false, on/off, any case.
-        let enabled = match section.value("enabled") {
-            None => true,
-            Some(v) => super::yes_no(v).ok_or_else(|| {
-                invalid(format!(
-                    "enabled={v}: expected 1/0, yes/no, true/false or on/off"
-                ))
-            })?,
+        // As dnf reads it, and as the YAML config does (options.rs).
+        let boolean = |k: &str, default: bool| {
+            options::boolean(k, section.value(k), default).map_err(&invalid)
         };
+        let enabled = boolean("enabled", true)?;
+        let health = options::health(section.value("stale_after"), section.value("failing_after"))
+            .map_err(&invalid)?;
         for e in &section.entries {
             let honoured = HONOURED_REPO_OPTIONS.contains(&e.key.as_str());
             if !honoured && !CLIENT_SIDE_OPTIONS.contains(&e.key.as_str()) {
@@ -79,12 +79,7 @@ pub fn load_repo_file(
                     .push(name.to_string());
             }
         }
-        let sslverify = match section.value("sslverify") {
-            None => true,
-            Some(v) => {
-                yes_no(v).ok_or_else(|| invalid(format!("sslverify={v}: expected 0 or 1")))?
-            }
-        };
+        let sslverify = boolean("sslverify", true)?;
         let file_opt = |k: &str| {
             section
                 .value(k)
@@ -111,16 +106,10 @@ pub fn load_repo_file(
             proxy_username: section.value("proxy_username").map(str::to_owned),
             proxy_password: secret("proxy_password")?,
         };
-        let flag = |k: &str| section.value(k).and_then(yes_no).unwrap_or(false);
-        let bool_opt = |k: &str| {
-            section
-                .value(k)
-                .map(|v| yes_no(v).ok_or_else(|| invalid(format!("{k}={v}: expected 0 or 1"))))
-                .transpose()
-        };
+        let bool_opt = |k: &str| section.value(k).map(|_| boolean(k, false)).transpose();
         let trust = TrustSpec {
-            repo_gpgcheck: flag("repo_gpgcheck"),
-            pkg_gpgcheck: flag("gpgcheck"),
+            repo_gpgcheck: boolean("repo_gpgcheck", false)?,
+            pkg_gpgcheck: boolean("gpgcheck", false)?,
             gpgkeys: section
                 .value("gpgkey")
                 .map(split_list)
@@ -174,7 +163,7 @@ pub fn load_repo_file(
             import: false,
             access,
             trust,
-            health: crate::history::HealthPolicy::default(),
+            health,
             filter,
             sign,
             verify_local: crate::fetch::VerifyLocal::default(),

@@ -5,14 +5,15 @@ use std::path::{Path, PathBuf};
 
 use mirror_index::MirrorName;
 
-use super::{
-    CLIENT_SIDE_OPTIONS, Config, ConfigError, FilterOptions, MirrorSpec, NOT_HONOURED_OPTIONS,
-    S3Spec, TrustSpec, Upstream, XmlBasePolicy, check_unique, config_key, config_path,
-    default_vars, line_of_key, proxy_spec, push_ignored, read, scalar, secret_source, set_vars,
-    split_list, yes_no,
+use super::options::{
+    self, CLIENT_SIDE_OPTIONS, FilterOptions, NOT_HONOURED_OPTIONS, check_unique, config_key,
+    config_path, line_of_key, proxy_spec, push_ignored, read, scalar, secret_source, split_list,
 };
+use super::spec::{Config, ConfigError, MirrorSpec, S3Spec, TrustSpec, XmlBasePolicy};
+use super::vars::{default_vars, set_vars};
 use crate::access::{AccessSpec, SecretSource};
 use crate::filter::SignSpec;
+use crate::upstream::Upstream;
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,12 +76,10 @@ struct YamlMirror {
     #[serde(default)]
     xml_base_hosts: Vec<String>,
     enabled: Option<serde_yaml::Value>,
-    #[serde(default)]
-    import: bool,
+    import: Option<serde_yaml::Value>,
     #[serde(default)]
     verify_local: crate::fetch::VerifyLocal,
-    #[serde(default)]
-    allow_downgrade: bool,
+    allow_downgrade: Option<serde_yaml::Value>,
     sslcacert: Option<PathBuf>,
     sslclientcert: Option<PathBuf>,
     sslclientkey: Option<PathBuf>,
@@ -94,10 +93,9 @@ struct YamlMirror {
     proxy_password: Option<String>,
     proxy_password_file: Option<PathBuf>,
     proxy_password_env: Option<String>,
-    #[serde(default)]
-    repo_gpgcheck: bool,
-    #[serde(default, alias = "gpgcheck")]
-    pkg_gpgcheck: bool,
+    repo_gpgcheck: Option<serde_yaml::Value>,
+    #[serde(alias = "gpgcheck")]
+    pkg_gpgcheck: Option<serde_yaml::Value>,
     gpgkey: Option<serde_yaml::Value>,
     #[serde(default)]
     gpgkey_fingerprints: Vec<String>,
@@ -108,10 +106,10 @@ struct YamlMirror {
     #[serde(alias = "excludepkgs")]
     exclude: Option<serde_yaml::Value>,
     includepkgs: Option<serde_yaml::Value>,
-    newest_only: Option<bool>,
+    newest_only: Option<serde_yaml::Value>,
     retain_versions: Option<u32>,
     arches: Option<serde_yaml::Value>,
-    source: Option<bool>,
+    source: Option<serde_yaml::Value>,
     sign_key: Option<PathBuf>,
     sign_key_passphrase: Option<String>,
     sign_key_passphrase_file: Option<PathBuf>,
@@ -194,7 +192,7 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
         .map_err(|e| invalid(e.to_string()))?;
     let file: YamlFile = serde_yaml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
     for ch in file.channels.keys() {
-        crate::channels::Channel::new(ch).map_err(|e| invalid(format!("channels: {e}")))?;
+        mirror_index::layout::check_channel(ch).map_err(|e| invalid(format!("channels: {e}")))?;
     }
     let publish = file
         .publish
@@ -217,6 +215,12 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
     let mut ignored: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for m in file.mirrors {
         let name = MirrorName::new(&m.name).map_err(|e| invalid(e.to_string()))?;
+        // Booleans read as in a .repo file (options.rs): YAML's true/false,
+        // 1/0, and dnf's words (YAML 1.2 reads `off` and `yes` as text).
+        let boolean = |key: &str, v: &Option<serde_yaml::Value>, default: bool| {
+            options::yaml_boolean(key, v.as_ref(), default)
+                .map_err(|e| invalid(format!("mirror {name}: {e}")))
+        };
         let upstream = match (m.baseurl, m.mirrorlist, m.metalink) {
             (Some(b), None, None) => Upstream::Baseurl(match b {
                 serde_yaml::Value::Sequence(items) => items.iter().filter_map(scalar).collect(),
@@ -224,7 +228,7 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             }),
             (None, Some(l), None) => Upstream::Mirrorlist(l),
             (None, None, Some(l)) => Upstream::Metalink(l),
-            (None, None, None) if m.import => Upstream::Import,
+            (None, None, None) if boolean("import", &m.import, false)? => Upstream::Import,
             _ => {
                 return Err(invalid(format!(
                     "mirror {name}: give exactly one of baseurl (or upstream), mirrorlist, metalink (or none with import: true)"
@@ -257,13 +261,7 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
                     .push(name.to_string());
             }
         }
-        let sslverify = match &m.sslverify {
-            None => true,
-            Some(serde_yaml::Value::Bool(b)) => *b,
-            Some(v) => scalar(v).as_deref().and_then(yes_no).ok_or_else(|| {
-                invalid(format!("mirror {name}: sslverify must be true or false"))
-            })?,
-        };
+        let sslverify = boolean("sslverify", &m.sslverify, true)?;
         let access = AccessSpec {
             sslcacert: m.sslcacert.map(|p| config_path(path, p)),
             sslclientcert: m.sslclientcert.map(|p| config_path(path, p)),
@@ -291,10 +289,18 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
         let filter = FilterOptions {
             exclude: list(m.exclude),
             includepkgs: list(m.includepkgs),
-            newest_only: m.newest_only,
+            newest_only: m
+                .newest_only
+                .as_ref()
+                .map(|_| boolean("newest_only", &m.newest_only, false))
+                .transpose()?,
             retain_versions: m.retain_versions,
             arches: list(m.arches),
-            source: m.source,
+            source: m
+                .source
+                .as_ref()
+                .map(|_| boolean("source", &m.source, true))
+                .transpose()?,
         }
         .resolve()
         .map_err(|e| invalid(format!("mirror {name}: {e}")))?;
@@ -314,8 +320,9 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             })
             .transpose()?;
         let trust = TrustSpec {
-            repo_gpgcheck: m.repo_gpgcheck,
-            pkg_gpgcheck: m.pkg_gpgcheck || !m.allowed_keys.is_empty(),
+            repo_gpgcheck: boolean("repo_gpgcheck", &m.repo_gpgcheck, false)?,
+            pkg_gpgcheck: boolean("gpgcheck", &m.pkg_gpgcheck, false)?
+                || !m.allowed_keys.is_empty(),
             gpgkeys: gpgkeys.into_iter().map(|k| config_key(path, k)).collect(),
             fingerprints: m
                 .gpgkey_fingerprints
@@ -328,28 +335,15 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
                 "mirror {name}: repo_gpgcheck/pkg_gpgcheck need gpgkey"
             )));
         }
-        // The same spellings as in a .repo file (YAML 1.2 reads `off` as text).
-        let enabled = match &m.enabled {
-            None => true,
-            Some(serde_yaml::Value::Bool(b)) => *b,
-            Some(v) => scalar(v)
-                .as_deref()
-                .and_then(super::yes_no)
-                .ok_or_else(|| {
-                    invalid(format!(
-                        "mirror {name}: enabled: expected true/false, yes/no, on/off or 1/0"
-                    ))
-                })?,
-        };
-        let defaults = crate::history::HealthPolicy::default();
-        let health = crate::history::HealthPolicy {
-            stale_after_secs: match &m.stale_after {
-                Some(d) => crate::lifecycle::parse_duration(d)
-                    .map_err(|e| invalid(format!("mirror {name}: stale_after: {e}")))?,
-                None => defaults.stale_after_secs,
-            },
-            failing_after: m.failing_after.unwrap_or(defaults.failing_after).max(1),
-        };
+        // The same spellings and meaning as in a .repo file (options.rs).
+        let enabled = boolean("enabled", &m.enabled, true)?;
+        let import = boolean("import", &m.import, false)?;
+        let allow_downgrade = boolean("allow_downgrade", &m.allow_downgrade, false)?;
+        let health = options::health(
+            m.stale_after.as_deref(),
+            m.failing_after.map(|n| n.to_string()).as_deref(),
+        )
+        .map_err(|e| invalid(format!("mirror {name}: {e}")))?;
         cfg.mirrors.push(MirrorSpec {
             name,
             upstream,
@@ -357,14 +351,14 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             xml_base: m.xml_base,
             xml_base_hosts: m.xml_base_hosts,
             enabled,
-            import: m.import,
+            import,
             access,
             trust,
             health,
             filter,
             sign,
             verify_local: m.verify_local,
-            allow_downgrade: m.allow_downgrade,
+            allow_downgrade,
         });
     }
     push_ignored(&mut cfg.warnings, path, ignored);

@@ -14,7 +14,7 @@ use url::Url;
 
 use mirror_repodata::checksum::Hasher;
 
-use super::{Expect, FetchError, VerifyLocal, create_file, file_err, file_path, shown};
+use super::types::{Expect, FetchError, VerifyLocal, create_file, file_err, file_path, shown};
 
 /// How one mirror's local packages are placed, and how many were.
 #[derive(Debug)]

@@ -5,17 +5,10 @@ use std::path::Path;
 
 use mirror_index::{MirrorName, SnapshotName};
 
-use super::{LifecycleError, open, pins};
+use super::error::{LifecycleError, open};
+use super::pins;
+use super::retention::Retention;
 use crate::store::{IoContext, Store, StoreError};
-
-/// Retention policy for `gc`. A snapshot is kept when any rule keeps it.
-#[derive(Debug, Clone, Default)]
-pub struct Retention {
-    /// Keep the newest N snapshots.
-    pub keep_last: Option<usize>,
-    /// Keep snapshots named after a time within this many seconds of now.
-    pub keep_within: Option<i64>,
-}
 
 /// What `gc` did (or would do) to one mirror.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -28,43 +21,6 @@ pub struct GcReport {
     pub dry_run: bool,
     /// Kept snapshots a channel points at -> those channels.
     pub channels: std::collections::BTreeMap<String, Vec<String>>,
-}
-
-/// Parse `30d`, `12h`, `2w`, `90m`, `3600s` (or combinations: `1d12h`) into seconds.
-pub fn parse_duration(s: &str) -> Result<i64, String> {
-    let mut total: i64 = 0;
-    let mut num = String::new();
-    let mut any = false;
-    for c in s.trim().chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 7 * 86_400,
-            _ => {
-                return Err(format!(
-                    "bad duration {s:?}: unknown unit {c:?} (use s, m, h, d, w)"
-                ));
-            }
-        };
-        let n: i64 = num
-            .parse()
-            .map_err(|_| format!("bad duration {s:?}: a number must precede {c:?}"))?;
-        total = total.saturating_add(n.saturating_mul(unit));
-        num.clear();
-        any = true;
-    }
-    if !num.is_empty() || !any {
-        return Err(format!(
-            "bad duration {s:?}: expected e.g. 30d, 12h, 2w, 1d12h"
-        ));
-    }
-    Ok(total)
 }
 
 /// Remove snapshots outside `policy`, never the latest, one newer than it
@@ -190,20 +146,4 @@ fn freed_bytes(store: &Store, snaps: &[SnapshotName]) -> Result<u64, StoreError>
         .filter(|(links, nlink, _)| links >= nlink)
         .map(|(_, _, len)| len)
         .sum())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30d").unwrap(), 30 * 86_400);
-        assert_eq!(parse_duration("1d12h").unwrap(), 36 * 3600);
-        assert_eq!(parse_duration("2w").unwrap(), 14 * 86_400);
-        assert_eq!(parse_duration("90m").unwrap(), 5400);
-        for bad in ["", "30", "d", "3x", "-1d"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
 }

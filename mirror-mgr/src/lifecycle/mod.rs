@@ -4,56 +4,24 @@
 //! Invariant: `rollback` only ever points `latest.txt` at a snapshot that
 //! exists and passes [`check_snapshot`]; on any refusal nothing changes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use mirror_index::MirrorName;
 
-use crate::store::{Store, StoreError};
-
+mod error;
 mod gc;
 mod pins;
+pub mod retention;
 mod rollback;
-mod verify;
+pub mod verify;
 
-pub use gc::{GcReport, Retention, gc, parse_duration};
+pub use error::LifecycleError;
+pub(crate) use error::open;
+pub use gc::{GcReport, gc};
 pub use pins::{PIN_FILE, pins, set_pin};
+pub use retention::{Retention, parse_duration};
 pub use rollback::rollback;
 pub use verify::{check_mirror_signature, check_signatures, check_snapshot, check_tree};
-
-#[derive(Debug, thiserror::Error)]
-pub enum LifecycleError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("mirror {mirror} does not exist under {}", root.display())]
-    NoMirror { mirror: MirrorName, root: PathBuf },
-    #[error("mirror {mirror} has no snapshot {name:?}; it has: {}", available.join(", "))]
-    NoSuchSnapshot {
-        mirror: MirrorName,
-        name: String,
-        available: Vec<String>,
-    },
-    #[error("mirror {mirror} has no snapshot older than {latest} to roll back to")]
-    NothingOlder { mirror: MirrorName, latest: String },
-    #[error("mirror {mirror} has no latest snapshot; pass --to SNAPSHOT")]
-    NoLatest { mirror: MirrorName },
-    #[error("snapshot {name} of {mirror} is incomplete or damaged, refusing to point latest.txt at it: {}", problems.join("; "))]
-    Damaged {
-        mirror: MirrorName,
-        name: String,
-        problems: Vec<String>,
-    },
-}
-
-pub(crate) fn open(root: &Path, name: &MirrorName) -> Result<Store, LifecycleError> {
-    let store = Store::new(root, name.clone());
-    if !store.dir.is_dir() {
-        return Err(LifecycleError::NoMirror {
-            mirror: name.clone(),
-            root: root.to_path_buf(),
-        });
-    }
-    Ok(store)
-}
 
 /// One row of `mirror-mgr snapshots`.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use mirror_index::{MirrorName, SnapshotName};
 
-use super::{LifecycleError, open};
+use super::error::{LifecycleError, open};
 use crate::store::{IoContext, Store, StoreError};
 
 /// Snapshots that `gc` must never remove: one name a line in `<mirror>/pinned`.

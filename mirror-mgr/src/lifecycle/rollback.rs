@@ -4,7 +4,8 @@ use std::path::Path;
 
 use mirror_index::{MirrorName, SnapshotName};
 
-use super::{LifecycleError, check_snapshot, open};
+use super::error::{LifecycleError, open};
+use super::verify::check_snapshot;
 
 /// Point `latest.txt` at `to` (default: the snapshot before the current
 /// latest). Returns (previous latest, new latest).

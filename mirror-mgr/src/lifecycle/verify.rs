@@ -106,7 +106,7 @@ pub fn check_mirror_signature(dir: &Path, ring: &crate::trust::Keyring) -> Optio
 pub fn check_signatures(
     dir: &Path,
     ring: &crate::trust::Keyring,
-    trust: &crate::config::TrustSpec,
+    trust: &crate::config::spec::TrustSpec,
     seen: &mut HashSet<(u64, u64)>,
 ) -> Vec<String> {
     use std::os::unix::fs::MetadataExt;

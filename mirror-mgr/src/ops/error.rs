@@ -3,8 +3,6 @@
 //! [`Kind`], and the README's table is [`table`]'s output (a test keeps
 //! them equal).
 
-use std::fmt::Write as _;
-
 use crate::channels::ChannelError;
 use crate::config::ConfigError;
 use crate::lifecycle::LifecycleError;
@@ -80,6 +78,7 @@ impl Kind {
         }
     }
 
+    #[cfg(test)]
     fn meaning(self) -> &'static str {
         match self {
             Kind::Usage => "bad arguments, body, config key or name",
@@ -95,7 +94,9 @@ impl Kind {
 }
 
 /// The README's table: kind, exit code, HTTP status, meaning.
+#[cfg(test)]
 pub fn table() -> String {
+    use std::fmt::Write as _;
     let mut t = String::from("| kind | exit code | HTTP status | meaning |\n|---|---|---|---|\n");
     for k in Kind::ALL {
         let _ = writeln!(

@@ -2,7 +2,8 @@
 
 use mirror_index::{MirrorName, SnapshotName};
 
-use super::{Done, Follow, OpError, Ops};
+use super::context::{Done, Follow, Ops};
+use super::error::OpError;
 use crate::lifecycle::{self, GcReport, Retention};
 
 /// What a rollback of `latest` did.
@@ -105,7 +106,7 @@ pub fn gc(
         results.push((m.clone(), r));
     }
     let after = if dry_run {
-        super::After::default()
+        super::context::After::default()
     } else {
         ops.follow(
             mirrors,

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use mirror_index::MirrorName;
 
-use super::{After, Follow, OpError, Ops};
+use super::context::{After, Follow, Ops};
+use super::error::OpError;
 use crate::config::{Config, MirrorSpec};
 use crate::fetch::FetchOptions;
 use crate::report::{Reporter, Status, SyncReport};
@@ -125,7 +126,7 @@ pub fn sync(
     })?;
     let ctx = settings.context(ops);
     let jobs = settings.jobs;
-    let results: Vec<(SyncReport, bool)> = super::on_own_runtime(|| {
+    let results: Vec<(SyncReport, bool)> = super::context::on_own_runtime(|| {
         Box::pin(async {
             use futures_util::StreamExt;
             futures_util::stream::iter(req.specs.iter().map(|spec| {

@@ -4,7 +4,8 @@
 
 use mirror_index::{MirrorName, SnapshotName};
 
-use super::{Done, Follow, OpError, Ops};
+use super::context::{Done, Follow, Ops};
+use super::error::OpError;
 use crate::channels::{self, Channel, Promotion, Set, Vote};
 
 /// The mirrors a promotion moved.
@@ -84,7 +85,7 @@ pub fn vote(ops: &Ops, set: &Set, v: &Vote, by: &str) -> Result<Done<Voted>, OpE
     let made = channels::vote(&ops.root, base, set, v, &ops.config.channels, by)
         .map_err(|e| OpError::of(&e))?;
     let after = if made.is_empty() {
-        super::After::default()
+        super::context::After::default()
     } else {
         ops.follow(&moved(&made.iter().collect::<Vec<_>>()), FOLLOW)
     };

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use object_store::{ObjectStore, PutMode, PutOptions, PutPayload, UpdateVersion};
 
-use super::{Bucket, PublishError};
+use super::bucket::{Bucket, PublishError, complete_in_bucket};
 use crate::crashpoint;
 
 /// Tries before giving up on a contended index.
@@ -112,7 +112,7 @@ pub async fn merge(
     changes: &Changes,
     replace: bool,
 ) -> Result<(), PublishError> {
-    let json_file = format!("all_{name}.json");
+    let json_file = mirror_index::layout::channel_index(name, "json");
     let k = bucket.key(&json_file);
     let body = update(bucket, &k, &|current| {
         let mut map = match (current, replace) {
@@ -131,7 +131,7 @@ pub async fn merge(
     let mut map = parse(&body, key, &json_file)?;
     // The YAML follows the JSON; if another host moved the JSON meanwhile,
     // follow it again.
-    let yaml_key = bucket.key(&format!("all_{name}.yaml"));
+    let yaml_key = bucket.key(&mirror_index::layout::channel_index(name, "yaml"));
     for _ in 0..TRIES {
         let (_, yaml) = crate::channels::render_index(key, &map);
         let current = bucket.get(&yaml_key).await?;
@@ -235,7 +235,7 @@ pub async fn rebuild(
         snapshots.insert(
             mirror.clone(),
             Some(SnapshotEntry {
-                snapshots: super::complete_in_bucket(bucket, &name).await?,
+                snapshots: complete_in_bucket(bucket, &name).await?,
                 key_url: has_key
                     .then(|| format!("{}/{mirror}/{key}", bucket.public_url.trim_end_matches('/'))),
             }),

@@ -17,7 +17,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceExt as _;
 
-use super::St;
+use super::state::St;
 
 /// The path under the root a request names, or `None` when it may not be served.
 pub fn safe_relative(raw: &str) -> Option<PathBuf> {
@@ -29,7 +29,7 @@ pub fn safe_relative(raw: &str) -> Option<PathBuf> {
         if seg.is_empty() {
             continue;
         }
-        let hidden = seg.starts_with('.') && seg != ".treeinfo";
+        let hidden = mirror_index::layout::is_private(seg) && seg != ".treeinfo";
         if hidden || seg.contains('\\') || seg.contains('\0') {
             return None;
         }
@@ -73,7 +73,7 @@ fn lookup(root: &Path, root_canon: &Path, relative: &Path, read_small: bool) -> 
     };
     if inside.components().any(|c| {
         let name = c.as_os_str().to_string_lossy();
-        name.starts_with('.') && name != ".treeinfo"
+        mirror_index::layout::is_private(&name) && name != ".treeinfo"
     }) {
         return Found::Missing;
     }
@@ -105,7 +105,7 @@ pub async fn serve(state: St, req: Request) -> Response {
         return status(StatusCode::METHOD_NOT_ALLOWED);
     }
     if st.s.protect_reads
-        && let Err(e) = super::api::authorize(&st, req.headers(), None)
+        && let Err(e) = super::api::common::authorize(&st, req.headers(), None)
     {
         return e.into_response();
     }
@@ -216,10 +216,12 @@ async fn listing(dir: &Path, raw: &str) -> Response {
                 rd.filter_map(Result::ok)
                     .filter_map(|e| {
                         let name = e.file_name().to_string_lossy().into_owned();
-                        (!name.starts_with('.') || name == ".treeinfo").then(|| {
-                            let is_dir = e.path().is_dir();
-                            (name, is_dir)
-                        })
+                        (!mirror_index::layout::is_private(&name) || name == ".treeinfo").then(
+                            || {
+                                let is_dir = e.path().is_dir();
+                                (name, is_dir)
+                            },
+                        )
                     })
                     .collect()
             })

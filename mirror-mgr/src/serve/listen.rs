@@ -16,7 +16,7 @@ use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 
-use super::ConnLimits;
+use super::state::ConnLimits;
 
 /// Open connections, in all and per IP; a slot is given back on drop.
 #[derive(Default)]

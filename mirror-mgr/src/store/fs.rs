@@ -7,7 +7,7 @@ use std::fs::File;
 use mirror_index::atomic::sync_dir;
 use std::path::{Path, PathBuf};
 
-use super::{IoContext, StoreError};
+use super::error::{IoContext, StoreError};
 
 /// Every regular file under `dir`, as `/`-separated relative paths, sorted.
 pub fn list_files(dir: &Path) -> Result<Vec<String>, StoreError> {

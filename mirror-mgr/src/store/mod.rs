@@ -26,13 +26,15 @@ use std::path::{Path, PathBuf};
 use mirror_index::layout::{self, BASE_DIR, LATEST_FILE};
 use mirror_index::{MirrorName, SnapshotName};
 use mirror_repodata::checksum::Checksum;
-use mirror_repodata::repo::RepoError;
 
+mod error;
+pub(crate) use error::IoContext;
+pub use error::StoreError;
 mod fs;
 mod transaction;
 
 pub(crate) use fs::ensure_parent;
-pub use fs::{list_files, lock_exclusive, regular_file_under, temp_name};
+pub use fs::{list_files, lock_exclusive, regular_file_under};
 
 use mirror_index::layout::MIRROR_LOCK as LOCK_FILE;
 use mirror_index::layout::STAGING_DIR;
@@ -45,49 +47,6 @@ const REPOMD: &str = "repodata/repomd.xml";
 /// Per snapshot of a filtered mirror: the filter and upstream's repomd.xml
 /// it was made from (its own repomd.xml is regenerated, so cannot tell).
 use mirror_index::layout::SOURCES_FILE as SOURCES_DIR;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("{}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error(
-        "mirror {mirror} is locked by another mirror-mgr process (a sync, gc or rollback); try again later or pass --wait"
-    )]
-    Locked { mirror: MirrorName },
-    #[error(transparent)]
-    Layout(#[from] layout::LayoutError),
-    #[error("metadata of a repository")]
-    Repo(#[from] RepoError),
-    #[error("snapshot {name} of {mirror} does not exist")]
-    NoSuchSnapshot { mirror: MirrorName, name: String },
-}
-
-impl From<mirror_index::atomic::AtomicWriteError> for StoreError {
-    fn from(e: mirror_index::atomic::AtomicWriteError) -> Self {
-        Self::Io {
-            path: e.path,
-            source: e.source,
-        }
-    }
-}
-
-/// Attach the path to an I/O error.
-pub(crate) trait IoContext<T> {
-    fn at(self, path: &Path) -> Result<T, StoreError>;
-}
-
-impl<T> IoContext<T> for std::io::Result<T> {
-    fn at(self, path: &Path) -> Result<T, StoreError> {
-        self.map_err(|source| StoreError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-    }
-}
 
 /// Holds the mirror's writer lock until dropped.
 pub struct LockGuard {
@@ -251,12 +210,6 @@ impl Store {
             Err(layout::LayoutError::Io { path, source }) => Err(StoreError::Io { path, source }),
             Err(e) => Ok(Some(mirror_index::error_chain(&e))),
         }
-    }
-
-    /// Why the last sync failed ("time error"), when it did.
-    pub fn last_error(&self) -> Option<String> {
-        let last = crate::history::attempts(self).ok()?.pop()?;
-        last.error.map(|e| format!("{} {e}", last.time))
     }
 
     /// The newest snapshot name ever handed out here: the newest snapshot

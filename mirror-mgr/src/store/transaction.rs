@@ -169,11 +169,11 @@ impl Store {
     /// What `base/` holds according to its own metadata: href -> checksum
     /// and size (packages, deltarpms, installer-tree files; sizes of the
     /// last are unknown). Empty when base has no (readable) metadata yet.
-    pub fn base_index(&self) -> Result<HashMap<String, (Checksum, Option<u64>)>, StoreError> {
+    pub fn base_index(&self) -> HashMap<String, (Checksum, Option<u64>)> {
         // Damaged base metadata only means we re-download; never fail the sync on it.
         let mut out = HashMap::new();
         let Ok(repo) = RepoDir::open(&self.base()) else {
-            return Ok(out);
+            return out;
         };
         let listed = repo.for_each_package(|p: Package| {
             out.insert(p.href.as_str().to_owned(), (p.checksum, Some(p.size)));
@@ -187,6 +187,6 @@ impl Store {
             }
             _ => out.clear(),
         }
-        Ok(out)
+        out
     }
 }

@@ -16,9 +16,9 @@ use mirror_index::SnapshotName;
 use mirror_repodata::repo::RepoDir;
 use mirror_repodata::repomd::Repomd;
 
+use super::context::{SMALL_FILE_LIMIT, SyncContext, SyncError, blocking};
 use super::items::{Item, link_build, read_items};
 use super::upstreams::Upstreams;
-use super::{SMALL_FILE_LIMIT, SyncContext, SyncError, blocking};
 use crate::config::MirrorSpec;
 use crate::crashpoint;
 use crate::fetch::{self, Expect, FetchError, Fetcher};
@@ -197,7 +197,7 @@ impl Build<'_> {
         .await?;
         let have = {
             let s = self.store.clone();
-            blocking(move || Ok(s.base_index()?)).await?
+            blocking(move || Ok(s.base_index())).await?
         };
         let new_pairs: HashSet<(&str, &str)> = items
             .iter()

@@ -11,7 +11,7 @@ use mirror_repodata::checksum::Checksum;
 use mirror_repodata::primary::Package;
 use mirror_repodata::repo::RepoDir;
 
-use super::SyncError;
+use super::context::SyncError;
 use crate::config::XmlBasePolicy;
 use crate::fetch;
 use crate::store::{IoContext, Store};

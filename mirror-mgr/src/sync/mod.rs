@@ -11,10 +11,14 @@
 pub mod decide;
 
 mod build;
+mod context;
 mod items;
 mod upstreams;
 
-use std::path::{Path, PathBuf};
+use context::blocking;
+pub use context::{CHECKS_AT_ONCE, SyncContext, SyncError};
+
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,102 +26,10 @@ use mirror_repodata::repo::RepoDir;
 
 use self::decide::{Decision, State};
 use crate::config::MirrorSpec;
-use crate::fetch::{self, FetchError, FetchOptions, Fetcher};
+use crate::fetch::{self, Fetcher};
 use crate::filter::sign::Signer;
 use crate::report::{Reporter, Status, SyncReport};
-use crate::store::{Store, StoreError};
-
-/// Upper bound for repomd.xml, mirrorlists and metalinks held in memory.
-const SMALL_FILE_LIMIT: u64 = 16 * 1024 * 1024;
-
-/// Settings shared by every mirror of one run.
-#[derive(Debug, Clone)]
-pub struct SyncContext {
-    pub root: PathBuf,
-    pub fetch: FetchOptions,
-    /// Wait for another process's lock instead of failing fast.
-    pub wait_for_lock: bool,
-    /// Mirrors that may build (download, snapshot) at once (`--jobs`).
-    /// Checking whether upstream changed is not limited by it: one request
-    /// per mirror, which the per-host limits already bound.
-    pub builds: Option<std::sync::Arc<tokio::sync::Semaphore>>,
-}
-
-/// How many mirrors of one run check their upstream at once.
-pub const CHECKS_AT_ONCE: usize = 64;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SyncError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Fetch(#[from] FetchError),
-    #[error("mirror {mirror}: {message}")]
-    Config { mirror: String, message: String },
-    #[error("{url}")]
-    Repomd {
-        url: String,
-        #[source]
-        source: mirror_repodata::repomd::RepomdError,
-    },
-    #[error("{url}")]
-    Repo {
-        url: String,
-        #[source]
-        source: mirror_repodata::repo::RepoError,
-    },
-    #[error("{url}: {message}")]
-    BadMetadata { url: String, message: String },
-    #[error("no upstream of mirror {mirror} served a usable repomd.xml: {}", errors.join("; "))]
-    NoUpstream { mirror: String, errors: Vec<String> },
-    #[error(
-        "{url} changed during the sync (repomd.xml differs at the end from the start); nothing was published, the next sync will retry"
-    )]
-    UpstreamChanged { url: String },
-    #[error("cannot start the HTTP client")]
-    Client(#[source] reqwest::Error),
-    #[error("mirror {mirror}")]
-    Trust {
-        mirror: String,
-        #[source]
-        source: crate::trust::TrustError,
-    },
-    #[error("mirror {mirror}")]
-    Access {
-        mirror: String,
-        #[source]
-        source: crate::access::AccessError,
-    },
-    #[error("mirror {mirror}: package filter")]
-    Filter {
-        mirror: String,
-        #[source]
-        source: crate::filter::regen::RegenError,
-    },
-    #[error("mirror {mirror}")]
-    Sign {
-        mirror: String,
-        #[source]
-        source: crate::filter::sign::SignError,
-    },
-    #[error("internal task failed: {0}")]
-    Join(String),
-}
-
-impl SyncError {
-    /// Another process holds this mirror's lock.
-    pub fn is_locked(&self) -> bool {
-        matches!(self, Self::Store(StoreError::Locked { .. }))
-    }
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, SyncError> + Send + 'static,
-) -> Result<T, SyncError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| SyncError::Join(e.to_string()))?
-}
+use crate::store::Store;
 
 /// Sync one mirror. Failures come back as `Err`; the caller turns them into
 /// a failed report (see [`failed_report`]). Every attempt is recorded in the
@@ -416,45 +328,21 @@ async fn load_signer(spec: &MirrorSpec) -> Result<Option<Arc<Signer>>, SyncError
     .await
 }
 
-/// The mirror's pinned keys: files and `file://` URLs read, `https://`
-/// (or `http://`) keys fetched, which requires their fingerprints pinned.
-pub(crate) async fn load_keyring(
+/// The mirror's pinned keys ([`crate::trust::load_keyring`]), its
+/// failures as a sync's.
+async fn load_keyring(
     fetcher: &Fetcher,
     spec: &MirrorSpec,
 ) -> Result<crate::trust::Keyring, SyncError> {
-    let cfg = |message: String| SyncError::Config {
-        mirror: spec.name.to_string(),
-        message,
-    };
-    if spec.trust.gpgkeys.is_empty() {
-        return Err(cfg("repo_gpgcheck/gpgcheck need gpgkey".into()));
-    }
-    let mut sources = Vec::new();
-    for k in &spec.trust.gpgkeys {
-        let text = if k.starts_with("http://") || k.starts_with("https://") {
-            if spec.trust.fingerprints.is_empty() {
-                return Err(cfg(format!(
-                    "gpgkey {k} is fetched over the network: pin it with gpgkey_fingerprints"
-                )));
-            }
-            let url = url::Url::parse(k).map_err(|e| cfg(format!("gpgkey {k}: {e}")))?;
-            fetcher.get(&url, SMALL_FILE_LIMIT).await?.to_vec()
-        } else {
-            let path = match k.strip_prefix("file://") {
-                Some(p) => PathBuf::from(p),
-                None => PathBuf::from(k),
-            };
-            std::fs::read(&path)
-                .map_err(|e| cfg(format!("cannot read gpgkey {}: {e}", path.display())))?
-        };
-        sources.push((k.clone(), String::from_utf8_lossy(&text).into_owned()));
-    }
-    crate::trust::Keyring::load(&sources, &spec.trust.fingerprints).map_err(|source| {
-        SyncError::Trust {
-            mirror: spec.name.to_string(),
-            source,
-        }
-    })
+    use crate::trust::KeyringError;
+    let mirror = spec.name.to_string();
+    crate::trust::load_keyring(fetcher, &spec.trust)
+        .await
+        .map_err(|e| match e {
+            KeyringError::Config(message) => SyncError::Config { mirror, message },
+            KeyringError::Fetch(f) => SyncError::Fetch(f),
+            KeyringError::Trust(source) => SyncError::Trust { mirror, source },
+        })
 }
 
 /// Write the new snapshot's manifest (compared with the newest snapshot

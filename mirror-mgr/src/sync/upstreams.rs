@@ -7,10 +7,11 @@ use url::Url;
 use mirror_repodata::mirrorlist::{self, MirrorList};
 use mirror_repodata::repomd;
 
-use super::{SMALL_FILE_LIMIT, SyncError, error_chain};
+use super::context::{SMALL_FILE_LIMIT, SyncError};
 use crate::config::MirrorSpec;
 use crate::fetch::{self, Expect, FetchError, Fetcher};
 use crate::upstream::{self, Plan};
+use mirror_index::error_chain;
 use std::path::Path;
 
 /// The base URLs to try for `spec`, in order, and the repomd.xml hashes a

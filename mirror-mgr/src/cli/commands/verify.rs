@@ -67,7 +67,7 @@ pub fn run(
                 serde_json::json!({"mirror": m.as_str(), "target": "latest.txt", "problems": [p]}),
             );
         } else if targets.is_empty() {
-            let why = store.last_error().map_or_else(
+            let why = crate::history::last_error(&store).map_or_else(
                 || "no snapshot yet: no sync of this mirror has succeeded".to_owned(),
                 |e| format!("no snapshot yet: its last sync failed at {e}"),
             );
@@ -161,7 +161,7 @@ fn keyring_for(
         .build()
         .map_err(|e| Failure::from_error(&e))?;
     let ring = runtime
-        .block_on(crate::sync::load_keyring(&fetcher, spec))
+        .block_on(crate::trust::load_keyring(&fetcher, &spec.trust))
         .map_err(|e| Failure::from_error(&e))?;
     Ok(Some((ring, spec.trust.clone())))
 }

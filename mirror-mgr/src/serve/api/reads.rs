@@ -5,9 +5,12 @@ use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
-use super::{ApiError, St, authorize, bad, blocking, existing, not_found, op_error, snapshot_of};
+use super::common::{
+    ApiError, authorize, bad, blocking, existing, not_found, op_error, snapshot_of,
+};
 use crate::channels::{self, Channel};
-use crate::serve::AppState;
+use crate::serve::state::AppState;
+use crate::serve::state::St;
 use crate::store::Store;
 
 fn status_of(st: &AppState, store: &Store) -> Result<Value, ApiError> {

@@ -11,11 +11,12 @@ use axum::response::Response;
 use mirror_index::MirrorName;
 use serde_json::Value;
 
-use super::{ApiError, Body, St, bad, blocking, body, not_found, raw, shown, who, write};
+use super::common::{ApiError, Body, bad, blocking, body, not_found, raw, shown, who, write};
 use crate::channels::{self, Channel};
 use crate::config::Upstream;
 use crate::ops::{self, Done, OpError};
-use crate::serve::AppState;
+use crate::serve::state::AppState;
+use crate::serve::state::St;
 use crate::tokens::{Scope, Token};
 
 /// A verb's answer: its value and what followed. A bucket that did not
@@ -32,7 +33,7 @@ fn answer<T: serde::Serialize>(done: &Done<T>) -> Result<Value, ApiError> {
 }
 
 fn set_of(map: &BTreeMap<String, String>, st: &AppState) -> Result<channels::Set, ApiError> {
-    channels::set_from_map(map, &st.s.base_url).map_err(|e| super::op_error(&e))
+    channels::set_from_map(map, &st.s.base_url).map_err(|e| super::common::op_error(&e))
 }
 
 #[derive(serde::Deserialize)]
@@ -66,7 +67,7 @@ pub(super) async fn vote(State(st): St, headers: HeaderMap, bytes: Body) -> Resp
             };
             let set = set_of(&b.set, &st)?;
             let v = channels::Vote::new(&b.job, pass, b.url.as_deref(), b.notes.as_deref())
-                .map_err(|e| super::op_error(&e))?;
+                .map_err(|e| super::common::op_error(&e))?;
             if !token.may_vote_as(&v.job) {
                 return Err(ApiError(
                     StatusCode::FORBIDDEN,
@@ -104,7 +105,7 @@ pub(super) async fn promote(State(st): St, headers: HeaderMap, bytes: Body) -> R
         StatusCode::OK,
         |st, token| async move {
             let b: PromoteBody = body(&bytes)?;
-            let channel = Channel::new(&b.channel).map_err(|e| super::op_error(&e))?;
+            let channel = Channel::new(&b.channel).map_err(|e| super::common::op_error(&e))?;
             let set = match (b.set, b.mirror, b.snapshot) {
                 (Some(set), None, None) => set_of(&set, &st)?,
                 (None, Some(m), Some(s)) => set_of(&BTreeMap::from([(m, s)]), &st)?,
@@ -159,14 +160,14 @@ pub(super) async fn rollback(
                 body(&bytes)?
             };
             blocking(move || {
-                let store = super::existing(&st, &name)?;
+                let store = super::common::existing(&st, &name)?;
                 if let Some(t) = &b.to {
-                    super::snapshot_of(&store, t)?;
+                    super::common::snapshot_of(&store, t)?;
                 }
                 let ops = st.ops();
                 match b.channel {
                     Some(ch) => {
-                        let channel = Channel::new(&ch).map_err(|e| super::op_error(&e))?;
+                        let channel = Channel::new(&ch).map_err(|e| super::common::op_error(&e))?;
                         answer(&ops::channel_rollback(
                             &ops,
                             &channel,
