@@ -226,7 +226,8 @@ fn pipes_unchanged_counts_and_failed_first_syncs() {
     assert_eq!(r["snapshot"], b.as_str());
     assert_eq!(r["packages"], 1, "{r}");
 
-    let dead = format!("http://127.0.0.1:{}/nothing/", free_port());
+    let dead_port = DeadPort::new();
+    let dead = dead_port.url("nothing/");
     let out = run(w
         .mgr()
         .args(["sync", "new-el9", "--retries", "0", "--url", &dead]));

@@ -206,7 +206,8 @@ fn mirrorlist_fails_over_past_bad_mirrors() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .find(|n| n.contains("primary.xml"))
         .unwrap();
-    let dead = format!("http://127.0.0.1:{}/repo/", free_port());
+    let dead_port = DeadPort::new();
+    let dead = dead_port.url("repo/");
     // (label, fault on the first mirror, first mirror's URL, expected reason)
     let cases = [
         (

@@ -738,7 +738,8 @@ fn mirrorlist_and_metalink_upstreams() {
     let up = w.upstream();
     build_rpms(&up, "Packages", &[Pkg::new("alpha", "1.0", "1")]);
     createrepo(&up, &RepoOpts::default());
-    let dead = format!("http://127.0.0.1:{}/repo/", free_port());
+    let dead_port = DeadPort::new();
+    let dead = dead_port.url("repo/");
     write(
         &w.top.path().join("mirrorlist.txt"),
         &format!("# mirrors\n{dead}\n{}\n", w.upstream_url()),

@@ -115,6 +115,21 @@ fn gc_keeps_latest_pinned_and_recent_and_reports_freed_bytes() {
             assert!(!html.contains(&named), "{page} names {}", s[0]);
         }
     }
+    // And time travel to the removed snapshot's minute never hands it out.
+    let frozen = w.top.path().join("at.json");
+    let out = run(client()
+        .arg("freeze")
+        .arg("--mirrors")
+        .arg(w.root().join("all_latest.json"))
+        .args(["--at", &s[0], "-o"])
+        .arg(&frozen));
+    let map = std::fs::read_to_string(&frozen).unwrap_or_default();
+    assert!(!map.contains(&s[0]), "{map}");
+    assert!(
+        stderr(&out).contains("no snapshot made at or before"),
+        "{}",
+        stderr(&out)
+    );
     // Shared packages survive in the remaining snapshots and base.
     assert!(
         mdir.join(&s[1])

@@ -270,7 +270,8 @@ fn job_ids_are_unique_across_restarts() {
 #[test]
 fn api_syncs_write_the_index_with_the_config_health() {
     let w = world_with_mirror();
-    let dead = format!("http://127.0.0.1:{}/", free_port());
+    let dead_port = DeadPort::new();
+    let dead = dead_port.url("");
     let cfg = w.top.path().join("m.yaml");
     write(
         &cfg,

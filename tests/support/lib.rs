@@ -326,6 +326,38 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A loopback port that refuses connections for as long as this lives: a
+/// socket bound to it but not listening, so no other server of a parallel
+/// test can take the port meanwhile (a port from [`free_port`] can be).
+pub struct DeadPort {
+    _socket: rustix::fd::OwnedFd,
+    pub port: u16,
+}
+
+impl DeadPort {
+    pub fn new() -> Self {
+        use rustix::net::{AddressFamily, SocketType, bind, getsockname, socket};
+        let fd = socket(AddressFamily::INET, SocketType::STREAM, None).expect("socket");
+        bind(&fd, &std::net::SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind");
+        let addr = getsockname(&fd).expect("getsockname");
+        let port = std::net::SocketAddr::try_from(addr)
+            .expect("an IPv4 address")
+            .port();
+        Self { _socket: fd, port }
+    }
+
+    /// `http://127.0.0.1:<port>/<path>`
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{path}", self.port)
+    }
+}
+
+impl Default for DeadPort {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Nginx {
     pub fn serve(root: &Path) -> Self {
         Self::serve_server(&|port| {
