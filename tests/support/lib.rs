@@ -687,6 +687,9 @@ pub struct Seaweed {
 }
 
 pub const S3_ACCESS: &str = "e2e-access";
+/// How long SeaweedFS may take to be ready (a cold first start on a busy
+/// two-core machine has taken over a minute).
+const START_TIMEOUT: Duration = Duration::from_secs(180);
 pub const S3_SECRET: &str = "e2e-secret-9d2b";
 
 impl Seaweed {
@@ -736,7 +739,7 @@ impl Seaweed {
             child,
         };
         // Ready when a signed bucket creation succeeds (the filer is up too).
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + START_TIMEOUT;
         loop {
             let out = Command::new("curl")
                 .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
@@ -746,14 +749,21 @@ impl Seaweed {
                 .arg(format!("http://127.0.0.1:{}/{bucket}", s.s3_port))
                 .output()
                 .expect("curl");
-            if String::from_utf8_lossy(&out.stdout) == "200" {
+            let code = String::from_utf8_lossy(&out.stdout).into_owned();
+            if code == "200" {
                 break;
             }
-            assert!(
-                Instant::now() < deadline,
-                "SeaweedFS did not start; see {}",
-                s.dir.path().join("weed.log").display()
-            );
+            if Instant::now() >= deadline {
+                // The log goes with the temporary directory: show its end.
+                let log =
+                    std::fs::read_to_string(s.dir.path().join("weed.log")).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(40).collect();
+                panic!(
+                    "SeaweedFS did not start in {:?} (last answer {code:?}); the end of its log:\n{}",
+                    START_TIMEOUT,
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
             std::thread::sleep(Duration::from_millis(200));
         }
         s
