@@ -72,7 +72,7 @@ fn check_config_names_the_line_and_touches_nothing() {
     );
     write(
         &cfg,
-        "root: /nonexistent/root\nmirrors:\n  - name: a-el9\n    baseurl: http://up/$basearch/\n    exclude: foo*\n    throttle: 10k\n",
+        "root: /nonexistent/root\nmirrors:\n  - name: a-el9\n    baseurl: http://up/$basearch/\n    exclude: foo*\n    minrate: 10k\n",
     );
     let out = run_ok(
         Command::new(bin("mirror-mgr"))
@@ -91,7 +91,7 @@ fn check_config_names_the_line_and_touches_nothing() {
         stdout(&out)
     );
     assert!(
-        stderr(&out).contains("`throttle`") && !stderr(&out).contains("exclude"),
+        stderr(&out).contains("`minrate`") && !stderr(&out).contains("exclude"),
         "{}",
         stderr(&out)
     );

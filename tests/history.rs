@@ -2,8 +2,6 @@
 //! manifests checked against `diff`, the attempt log, health going
 //! `failing` and back, and metrics that `promtool` accepts.
 
-use std::process::{Command, Stdio};
-
 use mirror_e2e::*;
 
 fn json(out: &std::process::Output) -> serde_json::Value {
@@ -143,21 +141,7 @@ fn history_status_health_and_metrics() {
         m.contains("mirror_mgr_latest_packages{mirror=\"h-el9\"} 4"),
         "{m}"
     );
-    let mut promtool = Command::new(tool("promtool"))
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(promtool.stdin.as_mut().unwrap(), m.as_bytes()).unwrap();
-    let out = promtool.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool: {}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_promtool_accepts(&m);
     let file = w.top.path().join("mirror_mgr.prom");
     run_ok(mgr().arg("metrics").arg("-o").arg(&file));
     assert_eq!(

@@ -45,6 +45,8 @@ pub const CHANNELS_DIR: &str = ".channels";
 pub const CHANNELS_LOCK: &str = ".channels.lock";
 pub const TOKENS_FILE: &str = ".api-tokens.json";
 pub const AUDIT_LOG: &str = ".api-audit.jsonl";
+/// What `serve`'s scheduler plans and did, per mirror (for `status`).
+pub const SCHEDULE_FILE: &str = ".schedule.json";
 /// Private entries of a mirror directory.
 pub const MIRROR_LOCK: &str = ".lock";
 pub const STAGING_DIR: &str = ".staging";

@@ -16,6 +16,12 @@ pub const MULTIPART_OVER: &str = "MIRROR_MGR_MULTIPART_OVER";
 /// Bench hook: make every build durable with one `syncfs` (the behaviour
 /// before per-file fsyncs), to compare the two.
 pub const SYNCFS: &str = "MIRROR_MGR_SYNCFS";
+/// Test hook: `serve`'s scheduler divides every interval and jitter by
+/// this (a 1-minute schedule runs every 2 s with 30).
+pub const SCHEDULE_SCALE: &str = "MIRROR_MGR_SCHEDULE_SCALE";
+/// Test hook: first delay before a failed webhook delivery is tried
+/// again, in milliseconds (default 5000, doubling per attempt).
+pub const WEBHOOK_BACKOFF_MS: &str = "MIRROR_MGR_WEBHOOK_BACKOFF_MS";
 /// Log filter, as for every `tracing` program.
 pub const LOG: &str = "RUST_LOG";
 /// Disable colour.

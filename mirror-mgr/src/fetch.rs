@@ -23,6 +23,7 @@ use mirror_repodata::checksum::Hasher;
 use crate::access::{Access, Secret};
 
 mod local;
+pub mod rate;
 mod types;
 
 pub use types::{Expect, FetchError, FetchOptions, Shared, VerifyLocal};
@@ -40,6 +41,8 @@ pub struct Fetcher {
     pub bytes: AtomicU64,
     /// Local (`file://`) packages: linked instead of copied.
     local: local::Local,
+    /// This mirror's bandwidth cap (`throttle`), if any.
+    throttle: Option<std::sync::Arc<rate::RateLimit>>,
 }
 
 fn net<'a>(url: &'a Url, what: &'static str) -> impl FnOnce(reqwest::Error) -> FetchError + 'a {
@@ -80,7 +83,15 @@ impl Fetcher {
             requests: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             local: local::Local::new(verify_local),
+            throttle: None,
         })
+    }
+
+    /// With a bandwidth cap for this mirror's downloads (`throttle`).
+    #[must_use]
+    pub fn with_throttle(mut self, bytes_per_second: Option<u64>) -> Self {
+        self.throttle = bytes_per_second.map(|r| std::sync::Arc::new(rate::RateLimit::new(r)));
+        self
     }
 
     /// Packages from a local upstream placed by reflink or hard link
@@ -317,6 +328,13 @@ impl Fetcher {
             let mut stream = resp.bytes_stream();
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(net(url, "connection failed while reading the body"))?;
+                // The caps: this mirror's, then the process's.
+                for cap in [&self.throttle, &self.opts.shared.rate]
+                    .into_iter()
+                    .flatten()
+                {
+                    cap.take(chunk.len()).await;
+                }
                 add(&chunk, &mut got)?;
             }
         }

@@ -260,6 +260,9 @@ pub struct MirrorStatus {
     /// The last failed attempt's error.
     pub last_error: Option<String>,
     pub channels: Vec<String>,
+    /// What `serve`'s scheduler plans for it (`schedule:` in the config).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<crate::schedule::Planned>,
 }
 
 /// Everything `status` says about one mirror. Reads manifests (computing
@@ -305,6 +308,10 @@ pub fn mirror_status(
             }
             c
         },
+        schedule: store
+            .dir
+            .parent()
+            .and_then(|root| crate::schedule::read_plan(root).remove(store.name.as_str())),
     })
 }
 

@@ -337,6 +337,7 @@ mod tests {
             last_success: None,
             last_error: Some("<script>x</script>".into()),
             channels: vec![],
+            schedule: None,
         };
         let html = render_root(&[st], jiff::Timestamp::UNIX_EPOCH);
         assert!(

@@ -1225,6 +1225,25 @@ pub fn assert_only_base_and_snapshots(mirror_dir: &Path) {
     );
 }
 
+/// `promtool check metrics` accepts `text` (the Prometheus exposition).
+pub fn assert_promtool_accepts(text: &str) {
+    let mut promtool = Command::new(tool("promtool"))
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start promtool");
+    std::io::Write::write_all(promtool.stdin.as_mut().unwrap(), text.as_bytes()).unwrap();
+    let out = promtool.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}\n{text}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
 /// `mirror-client`, without the environment's map.
 pub fn client() -> Command {
     let mut c = Command::new(bin("mirror-client"));

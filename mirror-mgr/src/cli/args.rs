@@ -227,9 +227,13 @@ pub enum Command {
         /// Reads (files and the API) need a token too.
         #[arg(long)]
         protect_reads: bool,
-        /// Parallel downloads of a sync started over the API.
+        /// Parallel downloads of a sync started over the API or the scheduler.
         #[arg(long, value_name = "N")]
         concurrency: Option<usize>,
+        /// Mirrors that build at once, of those synced over the API or on
+        /// their `schedule:` together.
+        #[arg(long, value_name = "N", default_value_t = 2)]
+        jobs: usize,
         #[command(flatten)]
         limits: ServeLimitArgs,
     },

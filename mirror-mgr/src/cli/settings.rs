@@ -99,6 +99,8 @@ impl Settings {
             base_url: self.base_url.clone(),
             config: std::sync::Arc::new(self.config.clone()),
             wait: self.wait,
+            // Before the process ends, webhooks get this long.
+            deliver_within: Some(std::time::Duration::from_secs(10)),
         })
     }
 
@@ -172,6 +174,8 @@ fn select_specs(s: &Settings, args: &SyncArgs) -> Result<Vec<MirrorSpec>, Failur
             sign: None,
             verify_local: crate::fetch::VerifyLocal::default(),
             allow_downgrade: false,
+            schedule: None,
+            throttle: None,
         };
         // Credentials stay bound to the configured upstream's hosts.
         let mut spec = defined

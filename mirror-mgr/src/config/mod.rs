@@ -14,7 +14,9 @@ mod yaml;
 
 pub use crate::upstream::Upstream;
 pub use repo_file::load_repo_file;
-pub use spec::{Config, ConfigError, HealthPolicy, MirrorSpec, S3Spec, TrustSpec, XmlBasePolicy};
+pub use spec::{
+    Config, ConfigError, HealthPolicy, MirrorSpec, S3Spec, TrustSpec, WebhookSpec, XmlBasePolicy,
+};
 pub use vars::{default_vars, expand_vars, set_vars};
 pub use yaml::load_yaml;
 
@@ -93,7 +95,7 @@ mod tests {
     #[test]
     fn yaml_config_loads_and_warns_on_unknown_keys() {
         let (_d, p) = write(
-            "root: /srv/m\nbase_url: http://m/yum\nmirrors:\n  - name: a-el7\n    upstream: http://u/$releasever/$basearch/\n    releasever: 7\n    exclude: foo*\n    throttle: 1M\n  - name: b\n    mirrorlist: http://ml/?r=1\n  - name: c\n    baseurl: [http://x/, http://y/]\n",
+            "root: /srv/m\nbase_url: http://m/yum\nmirrors:\n  - name: a-el7\n    upstream: http://u/$releasever/$basearch/\n    releasever: 7\n    exclude: foo*\n    throttle: 1M\n    minrate: 1k\n  - name: b\n    mirrorlist: http://ml/?r=1\n  - name: c\n    baseurl: [http://x/, http://y/]\n",
             "c.yaml",
         );
         let cfg = load_yaml(&p).unwrap();
@@ -114,9 +116,11 @@ mod tests {
         );
         assert_eq!(cfg.warnings.len(), 1);
         assert!(
-            cfg.warnings[0].message.contains("`throttle`")
+            cfg.warnings[0].message.contains("`minrate`")
                 && cfg.warnings[0].message.contains("a-el7")
         );
+        // dnf's throttle is honoured (issue 26): 1M is 1 MiB/s.
+        assert_eq!(a.throttle, Some(1 << 20));
         // Filters are honoured (issue 10).
         assert_eq!(a.filter.exclude, ["foo*"]);
         assert!(a.filter.is_active() && !cfg.mirror("b").unwrap().filter.is_active());

@@ -32,8 +32,6 @@ pub(super) const NOT_HONOURED_OPTIONS: &[&str] = &[
     "timeout",
     "retries",
     "minrate",
-    "throttle",
-    "bandwidth",
     "max_parallel_downloads",
     "deltarpm",
     "fastestmirror",
@@ -47,6 +45,10 @@ pub(super) const HONOURED_REPO_OPTIONS: &[&str] = &[
     "enabled",
     "stale_after",
     "failing_after",
+    "schedule",
+    "schedule_jitter",
+    "throttle",
+    "bandwidth",
     "sslcacert",
     "sslclientcert",
     "sslclientkey",
@@ -260,6 +262,17 @@ pub(super) fn yaml_boolean(
         v => scalar(v).unwrap_or_else(|| format!("{v:?}")),
     });
     boolean(key, text.as_deref(), default)
+}
+
+/// `schedule` and `schedule_jitter` (each falling back to the file's
+/// default), parsed.
+pub(super) fn schedule(
+    schedule: Option<&str>,
+    jitter: Option<&str>,
+) -> Result<Option<crate::schedule::Schedule>, String> {
+    schedule
+        .map(|s| crate::schedule::Schedule::parse(s, jitter))
+        .transpose()
 }
 
 /// `stale_after` (a duration: `12h`, `2d`) and `failing_after` (a count).

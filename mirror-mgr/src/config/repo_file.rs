@@ -30,6 +30,9 @@ pub fn load_repo_file(
     })?;
     let mut cfg = Config::default();
     let mut ignored: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // [main]'s schedule is every mirror's default.
+    let main = file.sections.iter().find(|s| s.id == "main");
+    let default_of = |k: &str| main.and_then(|m| m.value(k));
     for section in &file.sections {
         if section.id == "main" {
             if let Some(n) = section
@@ -68,6 +71,16 @@ pub fn load_repo_file(
             options::boolean(k, section.value(k), default).map_err(&invalid)
         };
         let enabled = boolean("enabled", true)?;
+        let schedule = options::schedule(
+            section.value("schedule").or(default_of("schedule")),
+            section
+                .value("schedule_jitter")
+                .or(default_of("schedule_jitter")),
+        )
+        .map_err(&invalid)?;
+        let throttle =
+            crate::fetch::rate::throttle(section.value("throttle"), section.value("bandwidth"))
+                .map_err(&invalid)?;
         let health = options::health(section.value("stale_after"), section.value("failing_after"))
             .map_err(&invalid)?;
         for e in &section.entries {
@@ -164,6 +177,8 @@ pub fn load_repo_file(
             access,
             trust,
             health,
+            schedule,
+            throttle,
             filter,
             sign,
             verify_local: crate::fetch::VerifyLocal::default(),

@@ -48,6 +48,12 @@ pub struct MirrorSpec {
     pub sign: Option<crate::filter::SignSpec>,
     /// How a `file://` upstream's packages are verified (`verify_local`).
     pub verify_local: crate::fetch::VerifyLocal,
+    /// This mirror's bandwidth cap in bytes per second (`throttle`, or a
+    /// share of `bandwidth`); `None`: none.
+    pub throttle: Option<u64>,
+    /// When `serve` syncs it on its own (`schedule`, `schedule_jitter`;
+    /// none: only when asked).
+    pub schedule: Option<crate::schedule::Schedule>,
     /// `allow_downgrade: true` (or `sync --allow-downgrade`): accept a
     /// repomd.xml older than latest's (a replay, a lagging mirror) as a
     /// new snapshot instead of holding latest.
@@ -130,9 +136,35 @@ pub struct Config {
     pub http2_streams: Option<usize>,
     pub mirrors: Vec<MirrorSpec>,
     pub warnings: Vec<Warning>,
+    /// A cap on all downloads of a process, in bytes per second
+    /// (`max_download_rate`).
+    pub max_download_rate: Option<u64>,
+    /// Where events are posted (`webhooks:`).
+    pub webhooks: Vec<WebhookSpec>,
+    /// How long a delivery is retried (`webhook_retry_for`; default 24 h).
+    pub webhook_retry_for: Option<i64>,
 }
 
+/// One webhook: where, which events, and the secret that signs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSpec {
+    /// An http(s) URL.
+    pub url: String,
+    /// Event kinds posted to it (`crate::webhooks::event::KINDS`).
+    pub events: Vec<String>,
+    /// From the environment or a file (its first line), never inline.
+    pub secret: SecretSource,
+}
+
+/// `webhook_retry_for` when not given: a day.
+pub const DEFAULT_WEBHOOK_RETRY_FOR: i64 = 24 * 3600;
+
 impl Config {
+    /// How long a webhook delivery is retried, in seconds.
+    pub fn webhook_retry_for(&self) -> i64 {
+        self.webhook_retry_for.unwrap_or(DEFAULT_WEBHOOK_RETRY_FOR)
+    }
+
     pub fn mirror(&self, name: &str) -> Option<&MirrorSpec> {
         self.mirrors.iter().find(|m| m.name.as_str() == name)
     }

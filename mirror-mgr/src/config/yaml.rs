@@ -9,7 +9,7 @@ use super::options::{
     self, CLIENT_SIDE_OPTIONS, FilterOptions, NOT_HONOURED_OPTIONS, check_unique, config_key,
     config_path, line_of_key, proxy_spec, push_ignored, read, scalar, secret_source, split_list,
 };
-use super::spec::{Config, ConfigError, MirrorSpec, S3Spec, TrustSpec, XmlBasePolicy};
+use super::spec::{Config, ConfigError, MirrorSpec, S3Spec, TrustSpec, WebhookSpec, XmlBasePolicy};
 use super::vars::{default_vars, set_vars};
 use crate::access::{AccessSpec, SecretSource};
 use crate::filter::SignSpec;
@@ -29,6 +29,69 @@ struct YamlFile {
     #[serde(default)]
     channels: BTreeMap<String, YamlChannel>,
     publish: Option<YamlPublish>,
+    /// Defaults for every mirror without its own.
+    schedule: Option<String>,
+    schedule_jitter: Option<String>,
+    max_download_rate: Option<serde_yaml::Value>,
+    #[serde(default)]
+    webhooks: Vec<YamlWebhook>,
+    webhook_retry_for: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct YamlWebhook {
+    url: String,
+    #[serde(default)]
+    events: Vec<String>,
+    secret_env: Option<String>,
+    secret_file: Option<PathBuf>,
+}
+
+/// Longest webhook URL accepted.
+const MAX_WEBHOOK_URL: usize = 2048;
+
+/// A `webhooks:` entry, checked: an http(s) URL, known events (none: all),
+/// a secret from the environment or a file.
+fn webhook(w: YamlWebhook, i: usize, config: &Path) -> Result<WebhookSpec, String> {
+    let at = format!("webhooks[{i}]");
+    let parsed = url::Url::parse(&w.url)
+        .map_err(|e| format!("{at}: url {:?}: {e}", mirror_http::redact(&w.url)))?;
+    if !matches!(parsed.scheme(), "http" | "https")
+        || w.url.len() > MAX_WEBHOOK_URL
+        || w.url.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(format!(
+            "{at}: url {:?} is not an http(s) URL of at most {MAX_WEBHOOK_URL} bytes",
+            mirror_http::redact(&w.url)
+        ));
+    }
+    let kinds = crate::webhooks::event::KINDS;
+    if let Some(bad) = w.events.iter().find(|e| !kinds.contains(&e.as_str())) {
+        return Err(format!(
+            "{at}: unknown event {bad:?} (events: {})",
+            kinds.join(", ")
+        ));
+    }
+    let events = if w.events.is_empty() {
+        kinds.iter().map(|k| (*k).to_owned()).collect()
+    } else {
+        w.events
+    };
+    let secret = match (w.secret_env, w.secret_file) {
+        (Some(e), None) => SecretSource::Env(e),
+        (None, Some(f)) => SecretSource::File(config_path(config, f)),
+        _ => {
+            return Err(format!(
+                "{at}: give one of secret_env or secret_file (deliveries are signed)"
+            ));
+        }
+    };
+    Ok(WebhookSpec {
+        url: w.url,
+        events,
+        secret,
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -103,6 +166,10 @@ struct YamlMirror {
     allowed_keys: Vec<String>,
     stale_after: Option<String>,
     failing_after: Option<usize>,
+    schedule: Option<String>,
+    schedule_jitter: Option<String>,
+    throttle: Option<serde_yaml::Value>,
+    bandwidth: Option<serde_yaml::Value>,
     #[serde(alias = "excludepkgs")]
     exclude: Option<serde_yaml::Value>,
     includepkgs: Option<serde_yaml::Value>,
@@ -210,6 +277,28 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
         base_url: file.base_url,
         concurrency: file.concurrency,
         http2_streams: file.http2_streams,
+        webhooks: file
+            .webhooks
+            .into_iter()
+            .enumerate()
+            .map(|(i, w)| webhook(w, i, path))
+            .collect::<Result<_, _>>()
+            .map_err(&invalid)?,
+        max_download_rate: file
+            .max_download_rate
+            .as_ref()
+            .map(|v| {
+                crate::fetch::rate::parse_size(&scalar(v).unwrap_or_default())
+                    .map_err(|e| invalid(format!("max_download_rate: {e}")))
+            })
+            .transpose()?
+            .filter(|r| *r > 0),
+        webhook_retry_for: file
+            .webhook_retry_for
+            .as_deref()
+            .map(crate::lifecycle::retention::parse_duration)
+            .transpose()
+            .map_err(|e| invalid(format!("webhook_retry_for: {e}")))?,
         ..Config::default()
     };
     let mut ignored: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -339,6 +428,18 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
         let enabled = boolean("enabled", &m.enabled, true)?;
         let import = boolean("import", &m.import, false)?;
         let allow_downgrade = boolean("allow_downgrade", &m.allow_downgrade, false)?;
+        let schedule = options::schedule(
+            m.schedule.as_deref().or(file.schedule.as_deref()),
+            m.schedule_jitter
+                .as_deref()
+                .or(file.schedule_jitter.as_deref()),
+        )
+        .map_err(|e| invalid(format!("mirror {name}: {e}")))?;
+        let throttle = crate::fetch::rate::throttle(
+            m.throttle.as_ref().and_then(scalar).as_deref(),
+            m.bandwidth.as_ref().and_then(scalar).as_deref(),
+        )
+        .map_err(|e| invalid(format!("mirror {name}: {e}")))?;
         let health = options::health(
             m.stale_after.as_deref(),
             m.failing_after.map(|n| n.to_string()).as_deref(),
@@ -355,6 +456,8 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             access,
             trust,
             health,
+            schedule,
+            throttle,
             filter,
             sign,
             verify_local: m.verify_local,

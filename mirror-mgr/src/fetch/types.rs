@@ -58,6 +58,8 @@ impl Default for FetchOptions {
 pub struct Shared {
     pub hosts: mirror_http::limit::Hosts,
     pub(super) clients: mirror_http::Clients,
+    /// The process-wide bandwidth cap, if any.
+    pub(super) rate: Option<std::sync::Arc<super::rate::RateLimit>>,
 }
 
 impl Shared {
@@ -65,7 +67,15 @@ impl Shared {
         Self {
             hosts: mirror_http::limit::Hosts::new(limits),
             clients: mirror_http::Clients::default(),
+            rate: None,
         }
+    }
+
+    /// With a cap on every download of the process (`max_download_rate`).
+    #[must_use]
+    pub fn with_rate(mut self, rate: Option<std::sync::Arc<super::rate::RateLimit>>) -> Self {
+        self.rate = rate;
+        self
     }
 }
 

@@ -22,6 +22,10 @@ pub struct Ops {
     pub config: Arc<Config>,
     /// Wait for another process's mirror lock instead of failing.
     pub wait: bool,
+    /// Post the webhooks a verb queued before returning, for at most this
+    /// long (the command line: its process ends after); `None`: a
+    /// deliverer of the process's own does it (`serve`).
+    pub deliver_within: Option<std::time::Duration>,
 }
 
 /// A verb's result and what followed from it.
@@ -51,6 +55,9 @@ pub struct After {
     pub target: Option<String>,
     #[serde(skip)]
     pub failure: Option<Kind>,
+    /// Webhook deliveries made before the verb returned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<crate::webhooks::deliver::Pass>,
     /// What was not done and why (no base URL: no index).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -135,6 +142,35 @@ impl Ops {
             }
         }
         after
+    }
+}
+
+impl Ops {
+    /// Queue `events` for the config's webhooks, then (on the command
+    /// line) post what is due within `deliver_within`. Never fails the
+    /// verb: a problem is a warning, a delivery that fails is retried later.
+    pub(crate) fn emit(&self, events: &[crate::webhooks::Event], after: &mut After) {
+        if self.config.webhooks.is_empty() || events.is_empty() {
+            return;
+        }
+        if let Err(e) = crate::webhooks::enqueue(&self.root, &self.config, events) {
+            after
+                .warnings
+                .push(format!("webhooks: cannot queue the events: {e}"));
+            return;
+        }
+        if let Some(within) = self.deliver_within {
+            let deadline = std::time::Instant::now() + within;
+            if let Ok(pass) = on_own_runtime(|| {
+                Box::pin(crate::webhooks::deliver(
+                    &self.root,
+                    &self.config,
+                    Some(deadline),
+                ))
+            }) {
+                after.webhooks = Some(pass);
+            }
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use mirror_index::{MirrorName, SnapshotName};
 use super::context::{Done, Follow, Ops};
 use super::error::OpError;
 use crate::lifecycle::{self, GcReport, Retention};
+use crate::webhooks::Event;
 
 /// What a rollback of `latest` did.
 #[derive(Debug, serde::Serialize)]
@@ -24,21 +25,28 @@ pub fn rollback(
     ops.base_url("rollback rewrites the index; it holds snapshot URLs")?;
     let (from, to) =
         lifecycle::rollback(&ops.root, mirror, to, ops.wait).map_err(|e| OpError::of(&e))?;
-    let after = ops.follow(
+    let mut after = ops.follow(
         std::slice::from_ref(mirror),
         Follow {
             index: true,
             bucket: true,
         },
     );
-    Ok(Done {
-        value: RolledBack {
-            mirror: mirror.to_string(),
-            previous: from.map(|f| f.to_string()),
-            latest: to.to_string(),
-        },
-        after,
-    })
+    let value = RolledBack {
+        mirror: mirror.to_string(),
+        previous: from.map(|f| f.to_string()),
+        latest: to.to_string(),
+    };
+    ops.emit(
+        &[Event::Rollback {
+            mirror: value.mirror.clone(),
+            channel: "latest".into(),
+            from: value.previous.clone(),
+            to: value.latest.clone(),
+        }],
+        &mut after,
+    );
+    Ok(Done { value, after })
 }
 
 /// What `pin`/`unpin` left.

@@ -10,8 +10,10 @@ use super::context::{After, Follow, Ops};
 use super::error::OpError;
 use crate::config::{Config, MirrorSpec};
 use crate::fetch::FetchOptions;
+use crate::history::Health;
 use crate::report::{Reporter, Status, SyncReport};
 use crate::sync::SyncContext;
+use crate::webhooks::Event;
 
 /// How syncs fetch, resolved once from the config and a door's flags.
 #[derive(Debug, Clone)]
@@ -22,6 +24,13 @@ pub struct SyncSettings {
     pub read_timeout: Duration,
     /// Mirrors that build at once.
     pub jobs: usize,
+    /// The cap on every download of the process (`max_download_rate`),
+    /// shared by every run made with these settings.
+    pub rate: Option<std::sync::Arc<crate::fetch::rate::RateLimit>>,
+    /// Shared by every run of a long-lived process (`serve`: its API and
+    /// scheduled syncs together build at most `jobs` at once); `None`: each
+    /// run has its own.
+    pub builds: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
 
 /// What a door may override (`None`: the config's value or the default).
@@ -65,7 +74,19 @@ impl SyncSettings {
                 o.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS).max(1),
             ),
             jobs: o.jobs.unwrap_or(1).max(1),
+            rate: config
+                .max_download_rate
+                .map(|r| std::sync::Arc::new(crate::fetch::rate::RateLimit::new(r))),
+            builds: None,
         }
+    }
+
+    /// These settings, with one limit on builds for every run made with
+    /// them (a server's).
+    #[must_use]
+    pub fn shared(mut self) -> Self {
+        self.builds = Some(std::sync::Arc::new(tokio::sync::Semaphore::new(self.jobs)));
+        self
     }
 
     /// A context for one run (its own per-host limits and clients).
@@ -76,10 +97,16 @@ impl SyncSettings {
                 retries: self.retries,
                 backoff: self.backoff,
                 read_timeout: self.read_timeout,
-                shared: std::sync::Arc::new(crate::fetch::Shared::new(self.limits)),
+                shared: std::sync::Arc::new(
+                    crate::fetch::Shared::new(self.limits).with_rate(self.rate.clone()),
+                ),
                 ..FetchOptions::default()
             },
-            builds: Some(std::sync::Arc::new(tokio::sync::Semaphore::new(self.jobs))),
+            builds: Some(
+                self.builds
+                    .clone()
+                    .unwrap_or_else(|| std::sync::Arc::new(tokio::sync::Semaphore::new(self.jobs))),
+            ),
             wait_for_lock: ops.wait,
         }
     }
@@ -101,6 +128,24 @@ pub struct SyncOutcome {
     /// Every failure was another process's lock.
     pub only_locked: bool,
     pub after: After,
+}
+
+/// A mirror's health now (none before its first attempt).
+fn health(ops: &Ops, spec: &MirrorSpec) -> Option<Health> {
+    let store = crate::store::Store::new(&ops.root, spec.name.clone());
+    let attempts = crate::history::attempts(&store).ok()?;
+    if attempts.is_empty() {
+        return None;
+    }
+    Some(crate::history::health(
+        &attempts,
+        spec.health,
+        jiff::Timestamp::now().as_second(),
+    ))
+}
+
+fn health_name(h: Health) -> String {
+    format!("{h:?}").to_lowercase()
 }
 
 /// Sync the mirrors, then the index, then (when asked) the bucket.
@@ -126,6 +171,7 @@ pub fn sync(
     })?;
     let ctx = settings.context(ops);
     let jobs = settings.jobs;
+    let health_before: Vec<Option<Health>> = req.specs.iter().map(|s| health(ops, s)).collect();
     let results: Vec<(SyncReport, bool)> = super::context::on_own_runtime(|| {
         Box::pin(async {
             use futures_util::StreamExt;
@@ -150,13 +196,43 @@ pub fn sync(
         .filter(|(r, _)| r.status != Status::Failed)
         .filter_map(|(r, _)| MirrorName::new(&r.mirror).ok())
         .collect();
-    let after = ops.follow(
+    let mut after = ops.follow(
         &synced,
         Follow {
             index: req.index,
             bucket: req.publish,
         },
     );
+    let mut events = Vec::new();
+    for ((spec, before), (r, locked)) in req.specs.iter().zip(health_before).zip(&results) {
+        match (&r.status, &r.snapshot) {
+            (Status::NewSnapshot, Some(snap)) => events.push(Event::Snapshot {
+                mirror: r.mirror.clone(),
+                snapshot: snap.clone(),
+                url: ops.base_url.as_deref().map_or_else(String::new, |b| {
+                    format!("{}/{}/{snap}", b.trim_end_matches('/'), r.mirror)
+                }),
+                packages: r.packages,
+                added: r.added,
+                removed: r.removed,
+            }),
+            (Status::Failed, _) if !locked => events.push(Event::Failure {
+                mirror: r.mirror.clone(),
+                error: r.error.clone().unwrap_or_default(),
+            }),
+            _ => {}
+        }
+        if let (Some(from), Some(to)) = (before, health(ops, spec))
+            && from != to
+        {
+            events.push(Event::Health {
+                mirror: r.mirror.clone(),
+                from: health_name(from),
+                to: health_name(to),
+            });
+        }
+    }
+    ops.emit(&events, &mut after);
     let only_locked = results.iter().any(|(_, l)| *l)
         && results
             .iter()

@@ -7,6 +7,16 @@ use mirror_index::{MirrorName, SnapshotName};
 use super::context::{Done, Follow, Ops};
 use super::error::OpError;
 use crate::channels::{self, Channel, Promotion, Set, Vote};
+use crate::webhooks::Event;
+
+fn promotion(p: &Promotion) -> Event {
+    Event::Promotion {
+        channel: p.channel.clone(),
+        set: p.set.clone(),
+        reason: p.reason.clone(),
+        by: p.by.clone(),
+    }
+}
 
 /// The mirrors a promotion moved.
 fn moved(records: &[&Promotion]) -> Vec<MirrorName> {
@@ -37,7 +47,8 @@ pub fn promote(
     let reason = channels::check_reason(reason).map_err(|e| OpError::of(&e))?;
     let record = channels::promote(&ops.root, base, channel, set, reason, by)
         .map_err(|e| OpError::of(&e))?;
-    let after = ops.follow(&moved(&[&record]), FOLLOW);
+    let mut after = ops.follow(&moved(&[&record]), FOLLOW);
+    ops.emit(&[promotion(&record)], &mut after);
     Ok(Done {
         value: record,
         after,
@@ -60,9 +71,21 @@ pub fn channel_rollback(
                 .map_err(|_| OpError::not_found(format!("mirror {mirror} has no snapshot {t:?}")))
         })
         .transpose()?;
+    let from = channels::pointers_of(&mirror.dir(&ops.root))
+        .ok()
+        .and_then(|p| p.get(channel.as_str()).cloned());
     let record = channels::rollback(&ops.root, base, channel, mirror, to, by)
         .map_err(|e| OpError::of(&e))?;
-    let after = ops.follow(&moved(&[&record]), FOLLOW);
+    let mut after = ops.follow(&moved(&[&record]), FOLLOW);
+    ops.emit(
+        &[Event::Rollback {
+            mirror: mirror.to_string(),
+            channel: channel.to_string(),
+            from,
+            to: record.set.get(mirror.as_str()).cloned().unwrap_or_default(),
+        }],
+        &mut after,
+    );
     Ok(Done {
         value: record,
         after,
@@ -84,11 +107,12 @@ pub fn vote(ops: &Ops, set: &Set, v: &Vote, by: &str) -> Result<Done<Voted>, OpE
     let base = ops.base_url("promotions rewrite channel indexes")?;
     let made = channels::vote(&ops.root, base, set, v, &ops.config.channels, by)
         .map_err(|e| OpError::of(&e))?;
-    let after = if made.is_empty() {
+    let mut after = if made.is_empty() {
         super::context::After::default()
     } else {
         ops.follow(&moved(&made.iter().collect::<Vec<_>>()), FOLLOW)
     };
+    ops.emit(&made.iter().map(promotion).collect::<Vec<_>>(), &mut after);
     Ok(Done {
         value: Voted {
             set_id: channels::set_id(set),

@@ -18,9 +18,13 @@
 
 pub mod api;
 pub mod audit;
+mod deliverer;
 pub mod files;
 pub mod jobs;
 mod listen;
+mod metrics;
+mod requests;
+mod scheduler;
 pub mod state;
 
 pub use state::{AppState, ConnLimits, ServeSettings};
@@ -56,22 +60,38 @@ pub enum ServeError {
 /// The whole application: API routes, then static files.
 pub fn router(state: Arc<AppState>) -> Router {
     api::routes()
+        .route("/metrics", axum::routing::get(metrics::handler))
         .fallback(files::serve)
-        .layer(axum::middleware::from_fn(log_request))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            log_request,
+        ))
         .with_state(state)
 }
 
-/// One line per request: method, path, status, milliseconds.
-async fn log_request(req: Request, next: Next) -> Response {
+/// One line per request (method, path, status, milliseconds), and its
+/// count for `/metrics` (by route pattern, never by path).
+async fn log_request(
+    axum::extract::State(st): axum::extract::State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "files".to_owned(), |m| m.as_str().to_owned());
     let resp = next.run(req).await;
+    let secs = start.elapsed().as_secs_f64();
+    st.requests
+        .record(&route, method.as_str(), resp.status().as_u16(), secs);
     eprintln!(
         "{} {method} {path} {} {:.1}ms",
         jiff::Timestamp::now(),
         resp.status().as_u16(),
-        start.elapsed().as_secs_f64() * 1000.0
+        secs * 1000.0
     );
     resp
 }
@@ -96,8 +116,11 @@ pub async fn serve(s: ServeSettings, ready: impl FnOnce(SocketAddr)) -> Result<(
         root_canon,
         jobs: Arc::new(jobs::Jobs::default()),
         audit,
+        requests: requests::Requests::default(),
     });
     ready(addr);
+    let scheduler = scheduler::Scheduler::start(&state);
+    let deliverer = deliverer::Deliverer::start(&state);
     let limits = state.s.limits;
     raise_open_files(limits.max_connections);
     listen::run(
@@ -107,6 +130,9 @@ pub async fn serve(s: ServeSettings, ready: impl FnOnce(SocketAddr)) -> Result<(
         shutdown_signal(),
     )
     .await;
+    // No scheduled run starts from now on; running ones finish below.
+    let _ = tokio::task::spawn_blocking(move || scheduler.stop()).await;
+    deliverer.stop();
     let running = state.jobs.running();
     if running > 0 {
         eprintln!(

@@ -64,6 +64,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The record of every API write (and, bounded, of refused ones).
     pub audit: audit::AuditLog,
+    /// Requests answered, for `/metrics`.
+    pub requests: super::requests::Requests,
 }
 
 impl AppState {
@@ -75,6 +77,8 @@ impl AppState {
             base_url: Some(self.s.base_url.clone()),
             config: Arc::clone(&self.config),
             wait: false,
+            // The server's deliverer posts webhooks (`serve/mod.rs`).
+            deliver_within: None,
         }
     }
 }

@@ -95,7 +95,11 @@ async fn sync_locked(
         verify_local: spec.verify_local,
         ..ctx.fetch.clone()
     };
-    let fetcher = Arc::new(Fetcher::new(opts, &access, hosts).map_err(SyncError::Client)?);
+    let fetcher = Arc::new(
+        Fetcher::new(opts, &access, hosts)
+            .map_err(SyncError::Client)?
+            .with_throttle(spec.throttle),
+    );
     let keyring = if spec.trust.enabled() {
         Some(load_keyring(&fetcher, spec).await?)
     } else {

@@ -71,6 +71,7 @@ pub fn list(s: &Settings, out: Output) -> u8 {
                 },
                 "filter": m.filter.is_active().then(|| m.filter.fingerprint()),
                 "sign_key": m.sign.as_ref().map(|k| k.key.display().to_string()),
+                "schedule": m.schedule.as_ref().map(crate::schedule::Schedule::as_str),
             })
         })
         .collect();
@@ -86,7 +87,7 @@ pub fn list(s: &Settings, out: Output) -> u8 {
             .filter_map(|v| v.as_str())
             .collect();
         out.data(format!(
-            "{:<32} {:<10} {}{}{}",
+            "{:<32} {:<10} {}{}{}{}",
             r["name"].as_str().unwrap_or(""),
             r["kind"].as_str().unwrap_or(""),
             urls.join(" "),
@@ -98,6 +99,10 @@ pub fn list(s: &Settings, out: Output) -> u8 {
             r["filter"]
                 .as_str()
                 .map(|f| format!("  (filter: {f})"))
+                .unwrap_or_default(),
+            r["schedule"]
+                .as_str()
+                .map(|s| format!("  (schedule: {s})"))
                 .unwrap_or_default()
         ));
     }

@@ -1,7 +1,6 @@
 //! `history`, `status` and `metrics`: what the mirrors hold and how they
 //! are doing, from the manifests and attempt logs of [`crate::history`].
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::cli::exit::{FAILED, Failure, OK};
@@ -119,6 +118,21 @@ pub fn status(s: &Settings, names: &[String], out: Output) -> Result<u8, Failure
             ));
         }
     }
+    if !out.json {
+        for (hook, w) in crate::webhooks::queue::state(s.root()?) {
+            out.data(format!(
+                "webhook {hook}: {} delivered, {} queued, {} failed attempts, {} dropped{}",
+                w.delivered,
+                w.queued,
+                w.failed_attempts,
+                w.expired,
+                w.last_error
+                    .as_deref()
+                    .map(|e| format!("; last error {e}"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
     Ok(if all.iter().all(|m| m.health == Health::Ok) {
         OK
     } else {
@@ -126,117 +140,9 @@ pub fn status(s: &Settings, names: &[String], out: Output) -> Result<u8, Failure
     })
 }
 
-/// A Prometheus label value: `\`, `"` and newlines escaped.
-fn label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn unix(rfc3339: &str) -> Option<i64> {
-    rfc3339
-        .parse::<jiff::Timestamp>()
-        .ok()
-        .map(jiff::Timestamp::as_second)
-}
-
-/// The Prometheus text exposition of `all`.
-pub fn render_metrics(all: &[MirrorStatus]) -> String {
-    let mut t = String::new();
-    let mut family = |name: &str, help: &str, typ: &str, rows: Vec<(String, String)>| {
-        let _ = writeln!(
-            t,
-            "# HELP mirror_mgr_{name} {help}\n# TYPE mirror_mgr_{name} {typ}"
-        );
-        for (labels, value) in rows {
-            let _ = writeln!(t, "mirror_mgr_{name}{{{labels}}} {value}");
-        }
-    };
-    let m = |s: &MirrorStatus| format!("mirror=\"{}\"", label(&s.mirror));
-    family(
-        "last_attempt_timestamp_seconds",
-        "Unix time of the last sync attempt.",
-        "gauge",
-        all.iter()
-            .filter_map(|s| Some((m(s), unix(&s.last_attempt.as_ref()?.time)?.to_string())))
-            .collect(),
-    );
-    family(
-        "last_success_timestamp_seconds",
-        "Unix time of the last sync that did not fail.",
-        "gauge",
-        all.iter()
-            .filter_map(|s| Some((m(s), unix(s.last_success.as_deref()?)?.to_string())))
-            .collect(),
-    );
-    family(
-        "last_sync_duration_seconds",
-        "Duration of the last sync attempt.",
-        "gauge",
-        all.iter()
-            .filter_map(|s| Some((m(s), s.last_attempt.as_ref()?.seconds.to_string())))
-            .collect(),
-    );
-    family(
-        "last_status",
-        "1 for the status of the last sync attempt.",
-        "gauge",
-        all.iter()
-            .filter_map(|s| {
-                let a = s.last_attempt.as_ref()?;
-                Some((
-                    format!("{},status=\"{}\"", m(s), label(&a.status)),
-                    "1".into(),
-                ))
-            })
-            .collect(),
-    );
-    family(
-        "health",
-        "1 for the mirror's health: ok, stale or failing.",
-        "gauge",
-        all.iter()
-            .map(|s| {
-                (
-                    format!(
-                        "{},health=\"{}\"",
-                        m(s),
-                        format!("{:?}", s.health).to_lowercase()
-                    ),
-                    "1".into(),
-                )
-            })
-            .collect(),
-    );
-    family(
-        "snapshots",
-        "Snapshots kept.",
-        "gauge",
-        all.iter()
-            .map(|s| (m(s), s.snapshots.to_string()))
-            .collect(),
-    );
-    family(
-        "disk_bytes",
-        "Bytes on disk, each hard-linked file counted once.",
-        "gauge",
-        all.iter()
-            .map(|s| (m(s), s.disk_bytes.to_string()))
-            .collect(),
-    );
-    family(
-        "latest_packages",
-        "Packages in the latest snapshot.",
-        "gauge",
-        all.iter()
-            .filter_map(|s| Some((m(s), s.latest_packages?.to_string())))
-            .collect(),
-    );
-    t
-}
-
 pub fn metrics(s: &Settings, output: Option<&Path>, out: Output) -> Result<u8, Failure> {
-    let text = render_metrics(&statuses(s, &[])?);
+    let text =
+        crate::metrics::render(&statuses(s, &[])?) + &crate::metrics::render_webhooks(s.root()?);
     match output {
         Some(p) => mirror_index::atomic::write_atomic(p, text.as_bytes())
             .map_err(|e| Failure::failed(format!("{}: {}", e.path.display(), e.source)))?,

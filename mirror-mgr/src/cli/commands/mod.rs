@@ -135,6 +135,7 @@ pub fn run(cli: &Cli, out: Output) -> Result<u8, Failure> {
             tokens,
             protect_reads,
             concurrency,
+            jobs,
             limits,
         } => serve::run(
             &resolve(tree, &no_vars)?,
@@ -143,6 +144,7 @@ pub fn run(cli: &Cli, out: Output) -> Result<u8, Failure> {
                 tokens: tokens.as_deref(),
                 protect_reads: *protect_reads,
                 concurrency: *concurrency,
+                jobs: *jobs,
                 limits: crate::serve::ConnLimits {
                     header_timeout: std::time::Duration::from_secs(limits.header_timeout.max(1)),
                     max_connections: limits.max_connections.max(1),

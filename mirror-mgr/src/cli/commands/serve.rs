@@ -12,6 +12,7 @@ pub struct Options<'a> {
     pub tokens: Option<&'a Path>,
     pub protect_reads: bool,
     pub concurrency: Option<usize>,
+    pub jobs: usize,
     pub limits: serve::ConnLimits,
 }
 
@@ -38,9 +39,11 @@ pub fn run(s: &Settings, o: Options<'_>) -> Result<u8, Failure> {
             &s.config,
             &crate::ops::sync::SyncOverrides {
                 concurrency: o.concurrency,
+                jobs: Some(o.jobs),
                 ..Default::default()
             },
-        ),
+        )
+        .shared(),
         config: s.config.clone(),
         limits: o.limits,
     };
