@@ -256,3 +256,51 @@ fn a_bad_schedule_names_the_mirror_and_the_value() {
         );
     }
 }
+
+/// `/metrics` is readable without a token, unless `--protect-reads`:
+/// then it needs one, like the files and the API's reads.
+#[test]
+fn metrics_and_reads_behind_protect_reads() {
+    let d = tempdir();
+    let root = d.path().join("p");
+    std::fs::create_dir_all(root.join("a-el9")).unwrap();
+    write(&root.join("a-el9/latest.txt"), "garbage\n");
+    let cfg = d.path().join("p.yaml");
+    write(
+        &cfg,
+        &format!(
+            "root: {}\nbase_url: http://mirror.example/yum\nmirrors: []\n",
+            root.display()
+        ),
+    );
+    let token = stdout(&run_ok(
+        mgr_cfg(&cfg).args(["token", "add", "reader", "--scopes", "vote"]),
+    ))
+    .trim()
+    .to_owned();
+    let open = Server::start({
+        let mut c = mgr_cfg(&cfg);
+        c.arg("serve");
+        c
+    });
+    assert_eq!(open.request("GET", "/metrics", None, None, &[]).0, 200);
+    open.stop();
+    let closed = Server::start({
+        let mut c = mgr_cfg(&cfg);
+        c.args(["serve", "--protect-reads"]);
+        c
+    });
+    for path in ["/metrics", "/api/v1/mirrors", "/a-el9/latest.txt"] {
+        assert_eq!(
+            closed.request("GET", path, None, None, &[]).0,
+            401,
+            "{path}"
+        );
+        assert_eq!(
+            closed.request("GET", path, Some(&token), None, &[]).0,
+            200,
+            "{path} with a token"
+        );
+    }
+    closed.stop();
+}
