@@ -183,6 +183,8 @@ fn scheduled_syncs_run_on_time_never_overlap_and_leave_the_cli_s_tree() {
             .contains("still runs"),
         "{slow_st}"
     );
+    let text = stdout(&run(mgr_cfg(&cfg).arg("status")));
+    assert!(text.contains("schedule 1m: next sync 20"), "{text}");
     // A cron schedule far away: not run, its next run named.
     assert!(attempts(&root, "manual-el9").is_empty());
     let manual = st

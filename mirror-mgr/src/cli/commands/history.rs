@@ -116,6 +116,12 @@ pub fn status(s: &Settings, names: &[String], out: Output) -> Result<u8, Failure
                     .filter(|_| m.health != Health::Ok)
                     .unwrap_or("")
             ));
+            if let Some(p) = &m.schedule {
+                out.data(format!(
+                    "{:<28} schedule {}: next sync {}, {} run, {} skipped",
+                    "", p.schedule, p.next_run, p.runs, p.skipped
+                ));
+            }
         }
     }
     if !out.json {
