@@ -257,13 +257,22 @@ fn sync(server: &Server, token: &str) -> serde_json::Value {
     server.wait_job(job["id"].as_u64().unwrap())
 }
 
-#[test]
-fn signed_deliveries_in_order_never_slowing_a_verb() {
+/// An upstream with one package, a receiver, a root whose config posts
+/// every event to it, and an admin token.
+fn hooked(
+    name: &str,
+) -> (
+    World,
+    Receiver,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    String,
+) {
     let w = World::new();
     build_rpms(&w.upstream(), "Packages", &[Pkg::new("alpha", "1.0", "1")]);
     createrepo(&w.upstream(), &RepoOpts::default());
-    let mut rx = Receiver::start();
-    let root = w.top.path().join("hooked");
+    let rx = Receiver::start();
+    let root = w.top.path().join(name);
     std::fs::create_dir_all(&root).unwrap();
     let cfg = config(&w, &root, &rx.url());
     let token = stdout(&run_ok(
@@ -271,6 +280,12 @@ fn signed_deliveries_in_order_never_slowing_a_verb() {
     ))
     .trim()
     .to_owned();
+    (w, rx, root, cfg, token)
+}
+
+#[test]
+fn signed_deliveries_in_order_never_slowing_a_verb() {
+    let (w, mut rx, _root, cfg, token) = hooked("hooked");
     let server = serve(&cfg);
 
     // A new snapshot.
@@ -423,18 +438,7 @@ fn queued(root: &Path) -> usize {
 /// they arrive, each once, none lost.
 #[test]
 fn queued_deliveries_survive_a_killed_server() {
-    let w = World::new();
-    build_rpms(&w.upstream(), "Packages", &[Pkg::new("alpha", "1.0", "1")]);
-    createrepo(&w.upstream(), &RepoOpts::default());
-    let mut rx = Receiver::start();
-    let root = w.top.path().join("killed");
-    std::fs::create_dir_all(&root).unwrap();
-    let cfg = config(&w, &root, &rx.url());
-    let token = stdout(&run_ok(
-        mgr_cfg(&cfg).args(["token", "add", "ci", "--scopes", "admin"]),
-    ))
-    .trim()
-    .to_owned();
+    let (_w, mut rx, root, cfg, token) = hooked("killed");
     // A command-line sync queues and delivers itself.
     let out = run_ok(mgr_cfg(&cfg).args(["--json", "sync", "hook-el9"]));
     let s1 =
