@@ -171,7 +171,13 @@ pub fn sync(
     })?;
     let ctx = settings.context(ops);
     let jobs = settings.jobs;
-    let health_before: Vec<Option<Health>> = req.specs.iter().map(|s| health(ops, s)).collect();
+    // Health changes are only ever told to webhooks: no hook, no reading.
+    let hooked = !ops.config.webhooks.is_empty();
+    let health_before: Vec<Option<Health>> = req
+        .specs
+        .iter()
+        .map(|s| health(ops, s).filter(|_| hooked))
+        .collect();
     let results: Vec<(SyncReport, bool)> = super::context::on_own_runtime(|| {
         Box::pin(async {
             use futures_util::StreamExt;
@@ -222,7 +228,8 @@ pub fn sync(
             }),
             _ => {}
         }
-        if let (Some(from), Some(to)) = (before, health(ops, spec))
+        if let Some(from) = before
+            && let Some(to) = health(ops, spec)
             && from != to
         {
             events.push(Event::Health {

@@ -40,15 +40,15 @@ fn backoff_ms(attempts: u32) -> i64 {
 /// Post what is due, until `deadline` (none: until the queue is done).
 pub async fn deliver(root: &Path, config: &Config, deadline: Option<Instant>) -> Pass {
     let mut pass = Pass::default();
-    let items = queue::list(root);
-    if items.is_empty() {
+    if queue::is_empty(root) {
         return pass;
     }
     let Some(_lock) = queue::try_lock(root) else {
         // Another process delivers now; it will get these too.
-        pass.left = items.len() as u64;
         return pass;
     };
+    // Listed under the lock: what another deliverer sent is gone.
+    let items = queue::list(root);
     let client = match reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(5))
@@ -64,7 +64,7 @@ pub async fn deliver(root: &Path, config: &Config, deadline: Option<Instant>) ->
     };
     let mut states = queue::state(root);
     let mut held: HashSet<(String, String)> = HashSet::new();
-    for (path, mut item) in queue::list(root) {
+    for (path, mut item) in items {
         let key = (item.url.clone(), item.mirror.clone());
         let shown = mirror_http::redact(&item.url);
         let now = jiff::Timestamp::now();

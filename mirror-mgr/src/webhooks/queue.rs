@@ -79,6 +79,16 @@ pub fn push(root: &Path, items: &[Item]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Whether nothing waits (without reading the deliveries: `serve` asks
+/// twice a second).
+pub fn is_empty(root: &Path) -> bool {
+    std::fs::read_dir(queue_dir(root)).map_or(true, |entries| {
+        !entries
+            .filter_map(Result::ok)
+            .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+    })
+}
+
 /// The queued deliveries, oldest first (a file that does not parse, as
 /// a crash mid-write cannot leave one, is skipped).
 pub fn list(root: &Path) -> Vec<(PathBuf, Item)> {
