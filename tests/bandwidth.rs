@@ -122,10 +122,19 @@ fn max_download_rate_is_shared_by_mirrors_syncing_at_once() {
         (0.80 * RATE..=1.10 * RATE).contains(&rate),
         "{rate:.0} B/s for both mirrors against a cap of {RATE} B/s ({total} bytes in {wall:.1} s)"
     );
-    // Both built at once (their package phases overlap), each at about half.
-    for r in package_rates(&out, bytes) {
-        assert!(r < 0.75 * RATE, "one mirror alone had {r:.0} B/s");
-    }
+    // Both built at once: their package phases overlap, so together they
+    // last about twice what one mirror alone needs at the cap (one after
+    // the other, they would last 1.0x each). One mirror may start or end
+    // alone for a moment, so the two are judged together, not each.
+    let alone = bytes as f64 / RATE;
+    let phases: f64 = package_rates(&out, bytes)
+        .iter()
+        .map(|r| bytes as f64 / r)
+        .sum();
+    assert!(
+        phases >= 3.0 * alone,
+        "package phases lasted {phases:.1} s together; one mirror alone at the cap needs {alone:.1} s"
+    );
 }
 
 #[test]
