@@ -220,7 +220,7 @@ fn sync_snapshot_install_update_and_rollback() {
         .args(["diff", "demo-el9", "2001-01-01-00-00", "latest"]));
     assert_eq!(diff.status.code(), Some(2), "{}", stderr(&diff));
     assert!(
-        stderr(&diff).contains("no snapshot \"2001-01-01-00-00\""),
+        stderr(&diff).contains("no snapshot or channel \"2001-01-01-00-00\""),
         "{}",
         stderr(&diff)
     );

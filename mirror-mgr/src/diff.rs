@@ -1,6 +1,7 @@
 //! `mirror-mgr diff NAME A B`: what changed between two snapshots, as a
 //! release engineer reads it: packages added, removed, upgraded and
 //! downgraded, by `name.arch`, ordered with rpm's own version comparison.
+//! (With advisories: [`crate::snapshot_diff`].)
 
 use std::cmp::Ordering;
 use std::path::Path;
@@ -111,6 +112,14 @@ impl Index {
         self.rows.len()
     }
 
+    /// Does the repo hold `name.arch` at `evr` or newer (rpm's order)?
+    pub fn holds_at_least(&self, name: &str, arch: &str, evr: &Evr) -> bool {
+        let end = self.rows.partition_point(|r| self.key(r) <= (name, arch));
+        end > 0
+            && self.key(&self.rows[end - 1]) == (name, arch)
+            && self.evr(&self.rows[end - 1]) >= *evr
+    }
+
     /// The rows of each `name.arch`, in order.
     fn groups(&self) -> impl Iterator<Item = &[Row]> {
         self.rows.chunk_by(|a, b| self.key(a) == self.key(b))
@@ -212,6 +221,23 @@ mod tests {
             version: v.into(),
             release: r.into(),
         }
+    }
+
+    #[test]
+    fn holds_at_least_compares_the_newest() {
+        let k = |n: &str| (n.to_owned(), "x86_64".to_owned());
+        let ix: Index = [
+            (k("a"), vec![evr("0", "1.0", "1"), evr("0", "1.10", "1")]),
+            (k("b"), vec![evr("1", "0.1", "1")]),
+        ]
+        .into_iter()
+        .collect();
+        assert!(ix.holds_at_least("a", "x86_64", &evr("0", "1.9", "1")));
+        assert!(ix.holds_at_least("a", "x86_64", &evr("0", "1.10", "1")));
+        assert!(!ix.holds_at_least("a", "x86_64", &evr("0", "1.10", "2")));
+        assert!(!ix.holds_at_least("a", "noarch", &evr("0", "1", "1")));
+        assert!(ix.holds_at_least("b", "x86_64", &evr("0", "9", "9")));
+        assert!(!ix.holds_at_least("c", "x86_64", &evr("0", "1", "1")));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use mirror_index::SnapshotName;
 use mirror_index::atomic::write_atomic;
 
+use crate::advisories::query::{Exposure, Security};
 use crate::config::HealthPolicy;
 use crate::store::{IoContext, Store, StoreError};
 
@@ -43,6 +44,24 @@ pub struct Manifest {
     pub upstream: Option<String>,
     /// Seconds the sync that made it took (unknown when computed later).
     pub seconds: Option<f64>,
+    /// The security advisories applicable in it (`None`: a manifest
+    /// older than advisories; filled in on first need).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<Vec<Security>>,
+    /// Why its advisories could not be read (its updateinfo is refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advisories_error: Option<String>,
+}
+
+/// The security advisories applicable in the snapshot at `dir` (its
+/// package index given), or why they could not be read.
+fn security_of(dir: &Path, pkgs: &crate::diff::Index) -> (Vec<Security>, Option<String>) {
+    let security =
+        |a: &mirror_repodata::updateinfo::Advisory| a.kind.eq_ignore_ascii_case("security");
+    match crate::advisories::read(dir, pkgs, &security) {
+        Ok(adv) => (Security::of(&adv), None),
+        Err(e) => (Vec::new(), Some(mirror_index::error_chain(&e))),
+    }
 }
 
 /// One sync attempt.
@@ -97,6 +116,7 @@ pub fn compute_manifest(
     }
     let new = crate::diff::read_index(&dir)?;
     let packages = new.len() as u64;
+    let (security, advisories_error) = security_of(&dir, &new);
     let d = match previous {
         Some(p) => crate::diff::diff(&crate::diff::read_index(&store.snapshot_dir(p))?, &new),
         None => crate::diff::diff(&crate::diff::Index::default(), &new),
@@ -113,6 +133,8 @@ pub fn compute_manifest(
         previous: previous.map(ToString::to_string),
         upstream,
         seconds,
+        security: Some(security),
+        advisories_error,
     })
 }
 
@@ -136,7 +158,17 @@ pub fn manifests(store: &Store) -> Result<Vec<Manifest>, StoreError> {
         let read = std::fs::read(&path)
             .ok()
             .and_then(|b| serde_json::from_slice::<Manifest>(&b).ok());
-        let m = if let Some(m) = read {
+        let m = if let Some(mut m) = read {
+            if m.security.is_none() {
+                // A manifest from before advisories were read: add them once.
+                let dir = store.snapshot_dir(s);
+                if let Ok(pkgs) = crate::diff::read_index(&dir) {
+                    let (security, error) = security_of(&dir, &pkgs);
+                    m.security = Some(security);
+                    m.advisories_error = error;
+                    let _ = write_manifest(store, &m);
+                }
+            }
             m
         } else {
             let prev = i.checked_sub(1).map(|j| &snaps[j]);
@@ -263,6 +295,47 @@ pub struct MirrorStatus {
     /// What `serve`'s scheduler plans for it (`schedule:` in the config).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<crate::schedule::Planned>,
+    /// For each channel: the security advisories applicable in latest and
+    /// not in the channel's snapshot.
+    pub exposure: Vec<ChannelExposure>,
+}
+
+/// How far one channel lags latest in security advisories.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChannelExposure {
+    pub channel: String,
+    pub snapshot: String,
+    #[serde(flatten)]
+    pub exposure: Exposure,
+}
+
+/// Each channel's exposure, from the manifests of latest and of the
+/// channel's snapshot.
+fn exposures(
+    store: &Store,
+    manifests: &[Manifest],
+    latest: Option<&Manifest>,
+    now: i64,
+) -> Vec<ChannelExposure> {
+    let Some(latest) = latest.and_then(|m| m.security.as_deref()) else {
+        return Vec::new();
+    };
+    let pointers = crate::channels::pointers_of(&store.dir).unwrap_or_default();
+    pointers
+        .into_iter()
+        .filter_map(|(channel, snap)| {
+            let held = manifests
+                .iter()
+                .find(|m| m.snapshot == snap)?
+                .security
+                .as_deref()?;
+            Some(ChannelExposure {
+                exposure: crate::advisories::query::exposure(latest, held, now),
+                channel,
+                snapshot: snap,
+            })
+        })
+        .collect()
 }
 
 /// Everything `status` says about one mirror. Reads manifests (computing
@@ -312,6 +385,7 @@ pub fn mirror_status(
             .dir
             .parent()
             .and_then(|root| crate::schedule::read_plan(root).remove(store.name.as_str())),
+        exposure: exposures(store, &manifests, latest_manifest, now),
     })
 }
 

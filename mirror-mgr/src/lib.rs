@@ -13,6 +13,7 @@
 #![allow(rustdoc::private_intra_doc_links)]
 
 pub(crate) mod access;
+pub(crate) mod advisories;
 pub(crate) mod channels;
 pub mod cli;
 
@@ -31,6 +32,7 @@ pub(crate) mod publish;
 pub(crate) mod report;
 pub(crate) mod schedule;
 pub(crate) mod serve;
+pub(crate) mod snapshot_diff;
 pub(crate) mod status_page;
 pub(crate) mod store;
 pub(crate) mod sync;

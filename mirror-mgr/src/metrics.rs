@@ -112,6 +112,56 @@ pub fn render(all: &[MirrorStatus]) -> String {
             .collect(),
     );
     family(
+        "channel_security_advisories_behind",
+        "Security advisories applicable in latest and not in the channel's snapshot, by severity.",
+        "gauge",
+        all.iter()
+            .flat_map(|s| {
+                s.exposure.iter().flat_map(move |e| {
+                    let mut sev: Vec<(&str, usize)> = crate::advisories::query::SEVERITIES
+                        .iter()
+                        .map(|k| (*k, e.exposure.by_severity.get(*k).copied().unwrap_or(0)))
+                        .collect();
+                    for (k, n) in &e.exposure.by_severity {
+                        if !crate::advisories::query::SEVERITIES.contains(&k.as_str()) {
+                            sev.push((k.as_str(), *n));
+                        }
+                    }
+                    sev.into_iter().map(move |(k, n)| {
+                        (
+                            format!(
+                                "{},channel=\"{}\",severity=\"{}\"",
+                                m(s),
+                                label(&e.channel),
+                                label(k)
+                            ),
+                            n.to_string(),
+                        )
+                    })
+                })
+            })
+            .collect(),
+    );
+    family(
+        "channel_oldest_security_advisory_behind_age_seconds",
+        "Age of the oldest security advisory applicable in latest and not in the channel (0: none).",
+        "gauge",
+        all.iter()
+            .flat_map(|s| {
+                let now = jiff::Timestamp::now().as_second();
+                s.exposure.iter().map(move |e| {
+                    (
+                        format!("{},channel=\"{}\"", m(s), label(&e.channel)),
+                        e.exposure
+                            .oldest_issued
+                            .map_or(0, |t| (now - t).max(0))
+                            .to_string(),
+                    )
+                })
+            })
+            .collect(),
+    );
+    family(
         "schedule_next_run_timestamp_seconds",
         "Unix time of the next scheduled sync (serve's scheduler).",
         "gauge",

@@ -12,9 +12,9 @@ use std::path::Path;
 
 use mirror_index::SnapshotName;
 
-use crate::diff::Diff;
 use crate::history::{Attempt, Health, Manifest, MirrorStatus};
 use crate::report::human_bytes;
+use crate::snapshot_diff::SnapshotDiff;
 use crate::store::{IoContext, Store, StoreError};
 
 /// Where older versions wrote diff pages (`<name>/diffs/`), a directory the
@@ -166,6 +166,19 @@ pub fn render_mirror(
         manifests.len(),
         human_bytes(status.disk_bytes)
     );
+    if !status.exposure.is_empty() {
+        b.push_str("<ul class=\"exposure\">\n");
+        for e in &status.exposure {
+            let _ = writeln!(
+                b,
+                "<li id=\"exposure-{c}\">{c} (<a href=\"{s}/\">{s}</a>) lags latest by {}</li>",
+                esc(&e.exposure.phrase()),
+                c = esc(&e.channel),
+                s = esc(&e.snapshot)
+            );
+        }
+        b.push_str("</ul>\n");
+    }
     b.push_str(&render_plot(manifests));
     b.push_str(
         "\n<h2>Snapshots</h2>\n<div class=\"scroll\"><table>\n<tr><th>snapshot</th><th>packages</th><th>+</th><th>-</th>\
@@ -224,7 +237,8 @@ pub fn render_mirror(
 }
 
 /// `<root>/<name>/diff-<to>.html`.
-pub fn render_diff(mirror: &str, from: &str, to: &str, d: &Diff) -> String {
+pub fn render_diff(mirror: &str, from: &str, to: &str, sd: &SnapshotDiff) -> String {
+    let d = &sd.packages;
     let mut b = format!(
         "<p><a href=\"index.html\">{}</a> · <a href=\"{f}/\">{f}</a> → <a href=\"{t}/\">{t}</a></p>\n<pre>",
         esc(mirror),
@@ -257,9 +271,54 @@ pub fn render_diff(mirror: &str, from: &str, to: &str, d: &Diff) -> String {
             esc(&c.to.to_string())
         );
     }
-    b.push_str("</pre>");
+    b.push_str("</pre>\n");
+    let a = &sd.advisories;
+    for (id, title, list) in [
+        ("advisories-added", "Advisories added", &a.added),
+        ("advisories-removed", "Advisories removed", &a.removed),
+        ("advisories-updated", "Advisories updated", &a.updated),
+        (
+            "advisories-applicable",
+            "Advisories newly applicable (their packages arrived)",
+            &a.newly_applicable,
+        ),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            b,
+            "<h2>{title}</h2>\n<table id=\"{id}\"><tr><th>advisory</th><th>type</th><th>severity</th><th>issued</th><th>CVEs</th><th>applicable</th><th>title</th></tr>\n"
+        );
+        for adv in list {
+            let issued = adv
+                .issued
+                .and_then(|t| jiff::Timestamp::from_second(t).ok())
+                .map(|t| t.strftime("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            let applicable = if adv.applicable {
+                "yes".to_owned()
+            } else {
+                format!("no: {} missing", adv.missing.len())
+            };
+            let _ = writeln!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{issued}</td><td>{}</td><td>{applicable}</td><td>{}</td></tr>",
+                esc(&adv.id),
+                esc(&adv.kind),
+                esc(adv.severity.as_deref().unwrap_or("")),
+                esc(&adv.cves.join(" ")),
+                esc(&adv.title)
+            );
+        }
+        b.push_str("</table>\n");
+    }
+    b.push_str(DIFF_PAGE_MARK);
     page(&format!("{mirror}: {from} → {to}"), &b)
 }
+
+/// Marks diff pages that list advisories; older pages are written again.
+const DIFF_PAGE_MARK: &str = "<!-- diff page: packages and advisories -->";
 
 fn write_if_changed(path: &Path, content: &str) -> Result<(), StoreError> {
     if std::fs::read(path).is_ok_and(|old| old == content.as_bytes()) {
@@ -300,13 +359,11 @@ pub fn write_mirror_pages(store: &Store, status: &MirrorStatus) -> Result<(), St
             continue;
         };
         let path = store.dir.join(mirror_index::layout::diff_page(&to));
-        if path.exists() || !store.dir.join(prev).is_dir() {
+        let current = std::fs::read_to_string(&path).is_ok_and(|t| t.contains(DIFF_PAGE_MARK));
+        if current || !store.dir.join(prev).is_dir() {
             continue;
         }
-        let d = crate::diff::diff(
-            &crate::diff::read_index(&store.dir.join(prev))?,
-            &crate::diff::read_index(&store.snapshot_dir(&to))?,
-        );
+        let d = crate::snapshot_diff::between(&store.dir.join(prev), &store.snapshot_dir(&to))?;
         write_if_changed(
             &path,
             &render_diff(store.name.as_str(), prev, &m.snapshot, &d),
@@ -338,6 +395,7 @@ mod tests {
             last_error: Some("<script>x</script>".into()),
             channels: vec![],
             schedule: None,
+            exposure: vec![],
         };
         let html = render_root(&[st], jiff::Timestamp::UNIX_EPOCH);
         assert!(
@@ -361,6 +419,8 @@ mod tests {
             previous: None,
             upstream: None,
             seconds: None,
+            security: None,
+            advisories_error: None,
         };
         let svg = render_plot(&[m("a", 1), m("b", 5), m("c", 3)]);
         assert_eq!(svg.matches("<circle class=\"pt\"").count(), 3);

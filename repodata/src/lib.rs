@@ -5,7 +5,8 @@
 //! - [`xml`]: the one guarded XML event loop every reader uses (no DTD, no
 //!   unknown entities, truncation is an error).
 //! - [`repomd`], [`primary`], [`content`]
-//!   (prestodelta, `.treeinfo`), [`mirrorlist`] (mirrorlists, metalinks).
+//!   (prestodelta, `.treeinfo`), [`updateinfo`] (advisories),
+//!   [`mirrorlist`] (mirrorlists, metalinks).
 //! - [`repo`]: a repository directory and everything it lists.
 //! - [`checksum`], [`href`] (paths metadata may name), [`decompress`]
 //!   (by content, bounded by the declared open-size), [`evr`] (rpm's
@@ -23,6 +24,7 @@ pub mod primary;
 pub mod repo;
 pub mod repomd;
 pub mod rewrite;
+pub mod updateinfo;
 pub mod xml;
 
 #[cfg(test)]
@@ -66,6 +68,7 @@ mod props {
             let _ = crate::repomd::parse(text.as_bytes());
             let _ = crate::primary::for_each_package(text.as_bytes(), |_| Ok::<_, ()>(()));
             let _ = crate::content::deltas(text.as_bytes());
+            let _ = crate::updateinfo::for_each_advisory(text.as_bytes(), |_| Ok::<_, ()>(()));
             let _ = crate::mirrorlist::parse_list(text.as_bytes(), &url::Url::parse("http://l/").unwrap());
             let keep: std::collections::HashSet<String> = ["x".to_owned()].into();
             let mut sink = Vec::new();

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::content::{self, Listed};
 use crate::primary::{self, Package, PrimaryError};
 use crate::repomd::{self, Record, Repomd, RepomdError};
+use crate::updateinfo::{self, Advisory, UpdateinfoError};
 
 /// The repomd.xml of every repository, relative to its root.
 pub const REPOMD: &str = "repodata/repomd.xml";
@@ -31,6 +32,12 @@ pub enum RepoError {
         path: PathBuf,
         #[source]
         source: PrimaryError,
+    },
+    #[error("{}", path.display())]
+    Updateinfo {
+        path: PathBuf,
+        #[source]
+        source: UpdateinfoError,
     },
     #[error("{}: {message}", dir.display())]
     Listed { dir: PathBuf, message: String },
@@ -98,6 +105,30 @@ impl RepoDir {
             path: self.primary_path(),
             source,
         })
+    }
+
+    /// The `updateinfo` record, when the repository ships advisories.
+    pub fn updateinfo(&self) -> Option<&Record> {
+        self.repomd.records.iter().find(|r| r.kind == "updateinfo")
+    }
+
+    /// Every advisory of the updateinfo, streamed (none when the
+    /// repository ships no updateinfo); the callback's error comes back as
+    /// the inner `Err`. Returns how many were read.
+    pub fn for_each_advisory<E>(
+        &self,
+        each: impl FnMut(Advisory) -> Result<(), E>,
+    ) -> Result<Result<u64, E>, RepoError> {
+        let Some(r) = self.updateinfo() else {
+            return Ok(Ok(0));
+        };
+        let path = r.href.under(&self.dir);
+        let input = r.open_in(&self.dir).map_err(|source| RepoError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        updateinfo::for_each_advisory(input, each)
+            .map_err(|source| RepoError::Updateinfo { path, source })
     }
 
     /// Deltarpms and installer-tree files the repository lists.

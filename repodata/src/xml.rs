@@ -8,7 +8,10 @@
 //! - a document that ends before its elements are closed is an error
 //!   (truncated downloads are never taken for short documents);
 //! - text arrives as one kind of event whether it was text, CDATA or a
-//!   reference.
+//!   reference;
+//! - no single event (a text run, a tag, a comment, a CDATA section) may
+//!   exceed [`MAX_EVENT`] bytes: the parser holds one event in memory, so
+//!   this bounds a reader's memory however large or hostile the document.
 
 use std::borrow::Cow;
 use std::io::BufRead;
@@ -27,7 +30,51 @@ pub enum XmlError {
     Truncated,
     #[error("undefined entity &{0}; (DTD entities are not supported)")]
     Entity(String),
+    #[error("one text or tag (at byte {pos}) is longer than {MAX_EVENT} bytes")]
+    TooLong { pos: u64 },
 }
+
+/// The largest single event (text run, tag, comment, CDATA) accepted:
+/// 16 MiB, far above any real package description or changelog entry.
+pub const MAX_EVENT: u64 = 16 << 20;
+
+/// A `BufRead` that counts what the parser consumed since the last event
+/// and fails once one event runs past its limit.
+pub struct Counted<R> {
+    inner: R,
+    taken: u64,
+    limit: u64,
+}
+
+impl<R: BufRead> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = {
+            let have = self.fill_buf()?;
+            let n = have.len().min(buf.len());
+            buf[..n].copy_from_slice(&have[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counted<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.taken > self.limit {
+            return Err(std::io::Error::other(TOO_LONG));
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.taken += amt as u64;
+        self.inner.consume(amt);
+    }
+}
+
+/// The message [`Counted`] fails with, recognised to report [`XmlError::TooLong`].
+const TOO_LONG: &str = "event longer than the limit";
 
 /// What the loop yields.
 pub enum Ev<'a> {
@@ -43,15 +90,24 @@ pub enum Ev<'a> {
 
 /// A guarded pull reader over any `BufRead`.
 pub struct XmlReader<R> {
-    inner: quick_xml::Reader<R>,
+    inner: quick_xml::Reader<Counted<R>>,
     buf: Vec<u8>,
     depth: usize,
 }
 
 impl<R: BufRead> XmlReader<R> {
     pub fn new(input: R) -> Self {
+        Self::with_limit(input, MAX_EVENT)
+    }
+
+    /// A reader whose events may be at most `limit` bytes long.
+    pub fn with_limit(input: R, limit: u64) -> Self {
         Self {
-            inner: quick_xml::Reader::from_reader(input),
+            inner: quick_xml::Reader::from_reader(Counted {
+                inner: input,
+                taken: 0,
+                limit,
+            }),
             buf: Vec::new(),
             depth: 0,
         }
@@ -64,7 +120,7 @@ impl<R: BufRead> XmlReader<R> {
 
     /// The input, for wrappers that watch what the parser consumed.
     pub fn get_mut(&mut self) -> &mut R {
-        self.inner.get_mut()
+        &mut self.inner.get_mut().inner
     }
 
     /// Elements open right now (0 at the top level).
@@ -81,14 +137,25 @@ impl<R: BufRead> XmlReader<R> {
     /// are one deeper than its `Start` (an `Empty` one has none).
     pub fn next_with_depth(&mut self) -> Result<(Ev<'_>, usize), XmlError> {
         self.buf.clear();
+        // Memory stays flat: a large event's buffer is not kept for the next.
+        if self.buf.capacity() > 1 << 20 {
+            self.buf = Vec::new();
+        }
+        self.inner.get_mut().taken = 0;
         let pos = self.inner.buffer_position();
-        let ev = self
-            .inner
-            .read_event_into(&mut self.buf)
-            .map_err(|e| XmlError::Malformed {
-                pos,
-                msg: e.to_string(),
-            })?;
+        let ev = self.inner.read_event_into(&mut self.buf).map_err(|e| {
+            if self.inner.get_ref().taken > self.inner.get_ref().limit {
+                XmlError::TooLong { pos }
+            } else {
+                XmlError::Malformed {
+                    pos,
+                    msg: e.to_string(),
+                }
+            }
+        })?;
+        if self.inner.get_ref().taken > self.inner.get_ref().limit {
+            return Err(XmlError::TooLong { pos });
+        }
         let ev = match ev {
             Event::Start(e) => {
                 self.depth += 1;
@@ -185,5 +252,25 @@ mod tests {
         );
         assert_eq!(drain("<a><b>text").unwrap_err(), XmlError::Truncated);
         assert!(matches!(drain("<a></b>"), Err(XmlError::Malformed { .. })));
+    }
+
+    #[test]
+    fn one_long_event_is_refused_many_short_ones_are_not() {
+        let read = |text: &str, limit| {
+            let mut r = XmlReader::with_limit(text.as_bytes(), limit);
+            loop {
+                if let Ev::Eof = r.event()? {
+                    return Ok(());
+                }
+            }
+        };
+        let long_text = format!("<a>{}</a>", "x".repeat(100));
+        assert_eq!(read(&long_text, 64), Err(XmlError::TooLong { pos: 3 }));
+        let cdata = format!("<a><![CDATA[{}]]></a>", "<>".repeat(100));
+        assert!(matches!(read(&cdata, 64), Err(XmlError::TooLong { .. })));
+        let tag = format!("<a b=\"{}\"/>", "y".repeat(100));
+        assert!(matches!(read(&tag, 64), Err(XmlError::TooLong { .. })));
+        let many = format!("<a>{}</a>", "<b>short</b>".repeat(1000));
+        assert_eq!(read(&many, 64), Ok(()));
     }
 }

@@ -140,6 +140,31 @@ pub(super) fn promote_locked(
     by: &str,
 ) -> Result<Promotion, ChannelError> {
     finish_pending(root, base_url, channel)?;
+    let record = checked_record(root, channel, set, reason, by)?;
+    let state = root.join(STATE_DIR);
+    std::fs::create_dir_all(&state).at(&state)?;
+    let journal = state.join(format!("{channel}.pending.json"));
+    write_atomic(
+        &journal,
+        serde_json::to_string(&record)
+            .expect("serialisable")
+            .as_bytes(),
+    )
+    .map_err(StoreError::from)?;
+    crashpoint::hit("promote-journal-written");
+    apply(root, base_url, channel, &record)?;
+    Ok(record)
+}
+
+/// Every snapshot of `set` exists and verifies; the record of pointing
+/// `channel` at it, with what that changes per mirror.
+fn checked_record(
+    root: &Path,
+    channel: &Channel,
+    set: &Set,
+    reason: &str,
+    by: &str,
+) -> Result<Promotion, ChannelError> {
     for (mirror, snap) in set {
         let store = Store::new(root, mirror.clone());
         let dir = store.snapshot_dir(snap);
@@ -158,7 +183,7 @@ pub(super) fn promote_locked(
             });
         }
     }
-    let record = Promotion {
+    Ok(Promotion {
         time: jiff::Timestamp::now().to_string(),
         channel: channel.to_string(),
         set: set
@@ -167,20 +192,35 @@ pub(super) fn promote_locked(
             .collect(),
         reason: reason.to_owned(),
         by: by.to_owned(),
-    };
-    let state = root.join(STATE_DIR);
-    std::fs::create_dir_all(&state).at(&state)?;
-    let journal = state.join(format!("{channel}.pending.json"));
-    write_atomic(
-        &journal,
-        serde_json::to_string(&record)
-            .expect("serialisable")
-            .as_bytes(),
-    )
-    .map_err(StoreError::from)?;
-    crashpoint::hit("promote-journal-written");
-    apply(root, base_url, channel, &record)?;
-    Ok(record)
+        summary: super::summary::summarize(root, &current(root, channel, set)?, set),
+    })
+}
+
+/// The snapshots `channel` names now for the mirrors of `set`.
+fn current(root: &Path, channel: &Channel, set: &Set) -> Result<Set, StoreError> {
+    let mut now = Set::new();
+    for m in set.keys() {
+        if let Some(s) = pointers_of(&root.join(m.as_str()))?
+            .get(channel.as_str())
+            .and_then(|s| SnapshotName::parse(s).ok())
+        {
+            now.insert(m.clone(), s);
+        }
+    }
+    Ok(now)
+}
+
+/// `promote --dry-run`: the record a promotion of `set` would write now,
+/// with every check it makes, and nothing moved or written (not even the
+/// lock file: a concurrent promotion may make it stale, as any read).
+pub fn preview(
+    root: &Path,
+    channel: &Channel,
+    set: &Set,
+    reason: &str,
+    by: &str,
+) -> Result<Promotion, ChannelError> {
+    checked_record(root, channel, set, reason, by)
 }
 
 /// Pointers, then the channel's index in one rename, then the record.

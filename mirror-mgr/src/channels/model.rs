@@ -178,6 +178,9 @@ pub struct Promotion {
     /// Who: the user that ran the command (`$USER`).
     #[serde(default)]
     pub by: String,
+    /// What it changed, per mirror: packages and advisories.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub summary: BTreeMap<String, super::summary::MirrorChange>,
 }
 
 /// Who runs this process (`$USER`), for promotions made from the command line.

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 pub use super::options::{
-    GcArgs, ServeLimitArgs, SyncArgs, TokenAction, TreeOpts, VarOpts, XmlBaseArg,
+    AdvisoriesArgs, GcArgs, ServeLimitArgs, SyncArgs, TokenAction, TreeOpts, VarOpts, XmlBaseArg,
 };
 use super::options::{TREE_ARGS, USES};
 
@@ -95,6 +95,10 @@ pub enum Command {
         /// Why, for the record.
         #[arg(long, value_name = "TEXT", default_value = "manual promotion")]
         reason: String,
+        /// Show what the channel would gain and lose (packages, advisories
+        /// and their CVEs), as the promotion would record it; move nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Record a CI job's verdict on the set it used; a channel whose policy
     /// the set now satisfies is promoted to it.
@@ -158,17 +162,21 @@ pub enum Command {
         #[command(flatten)]
         vars: VarOpts,
     },
-    /// Packages added, removed, upgraded and downgraded between two snapshots.
+    /// Packages added, removed, upgraded and downgraded between two
+    /// snapshots, and advisories added, removed, updated and newly applicable.
     Diff {
         #[command(flatten)]
         tree: TreeOpts,
         /// The mirror.
         name: String,
-        /// The older side: a snapshot name, `latest` or `base`.
+        /// The older side: a snapshot name, `latest`, a channel or `base`.
         from: String,
-        /// The newer side: a snapshot name, `latest` or `base`.
+        /// The newer side: a snapshot name, `latest`, a channel or `base`.
         to: String,
     },
+    /// The advisories of a snapshot or a channel, and whether CVEs are
+    /// fixed there (with --cve: exit 0 when every one is, 1 when not).
+    Advisories(AdvisoriesArgs),
     /// Delete snapshots outside a retention policy (never the latest, a
     /// newer one held back by a rollback, or a pinned one).
     Gc(GcArgs),

@@ -128,6 +128,38 @@ pub struct SyncArgs {
     pub publish: bool,
 }
 
+/// `advisories`.
+#[derive(Debug, Args)]
+pub struct AdvisoriesArgs {
+    #[command(flatten)]
+    pub tree: TreeOpts,
+    /// The mirror (none with --all-mirrors).
+    #[arg(required_unless_present = "all_mirrors")]
+    pub name: Option<String>,
+    /// The snapshot asked about: a name, `latest` (the default), a channel or `base`.
+    #[arg(conflicts_with = "channel")]
+    pub snapshot: Option<String>,
+    /// Ask about the snapshot a channel points at.
+    #[arg(long, value_name = "CHANNEL")]
+    pub channel: Option<String>,
+    /// Only advisories of these types (security, bugfix, enhancement...;
+    /// repeat or comma-separate).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kinds: Vec<String>,
+    /// Only advisories of these severities (critical, important, moderate,
+    /// low, unknown).
+    #[arg(long = "severity", value_name = "SEVERITY")]
+    pub severities: Vec<String>,
+    /// Is this CVE fixed here? Also says where it was first fixed, and
+    /// whether latest fixes it.
+    #[arg(long = "cve", value_name = "CVE-YYYY-NNNN")]
+    pub cves: Vec<String>,
+    /// Ask every mirror of the root (mirrors without the channel or
+    /// snapshot are skipped, saying so).
+    #[arg(long, conflicts_with = "name")]
+    pub all_mirrors: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct GcArgs {
     #[command(flatten)]

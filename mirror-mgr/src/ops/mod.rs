@@ -13,10 +13,12 @@
 //! | publish | [`publish()`] | `publish`, `sync --publish` | `"publish": true` on sync |
 //! | rollback | [`rollback`] | `rollback` | `POST mirrors/{name}/rollback` |
 //! | channel rollback | [`channel_rollback`] | `rollback --channel` | `POST mirrors/{name}/rollback {"channel"}` |
-//! | promote | [`promote`] | `promote` | `POST promote` |
+//! | promote | [`promote`], [`promote_preview`] | `promote [--dry-run]` | `POST promote` (`"dry_run": true`) |
 //! | vote | [`vote`] | `vote` | `POST votes` |
 //! | pin, unpin | [`pin`] | `pin`, `unpin` | - |
 //! | gc | [`gc`] | `gc` | - |
+//! | diff | [`reads::diff`] | `diff` | `GET mirrors/{name}/diff` |
+//! | advisories | [`reads::advisories`], [`reads::advisories_all`] | `advisories` | `GET mirrors/{name}/advisories`, `GET advisories` |
 //!
 //! Locks: every verb that moves a channel pointer or removes snapshots
 //! takes the channel lock (`.channels.lock`) before any mirror's lock;
@@ -28,6 +30,7 @@
 mod context;
 pub mod error;
 mod lifecycle;
+pub mod reads;
 pub mod sync;
 mod verbs;
 
@@ -41,7 +44,7 @@ use context::{follow_bucket, write_index};
 pub use error::{Kind, OpError};
 pub use lifecycle::{gc, pin, rollback};
 pub use sync::{SyncRequest, SyncSettings, sync};
-pub use verbs::{channel_rollback, promote, vote};
+pub use verbs::{channel_rollback, promote, promote_preview, vote};
 
 /// `index`: rewrite the root index and the status pages.
 pub fn index(ops: &Ops) -> Result<IndexOutcome, OpError> {

@@ -55,6 +55,19 @@ pub fn promote(
     })
 }
 
+/// `promote --dry-run`: the record `promote` would write (with what it
+/// changes per mirror), after the same checks; nothing moves.
+pub fn promote_preview(
+    ops: &Ops,
+    channel: &Channel,
+    set: &Set,
+    reason: &str,
+    by: &str,
+) -> Result<Promotion, OpError> {
+    let reason = channels::check_reason(reason).map_err(|e| OpError::of(&e))?;
+    channels::preview(&ops.root, channel, set, reason, by).map_err(|e| OpError::of(&e))
+}
+
 /// `rollback --channel C NAME [--to S]`: move one mirror's pointer of a
 /// channel back (default: the newest snapshot older than it names).
 pub fn channel_rollback(

@@ -19,6 +19,8 @@ pub struct Target<'a> {
     pub name: Option<&'a str>,
     pub snapshot: Option<&'a str>,
     pub set: Option<&'a Path>,
+    /// Show what it would record; move nothing.
+    pub dry_run: bool,
 }
 
 fn unknown_snapshot(store: &Store, name: &str) -> Failure {
@@ -39,8 +41,74 @@ fn report(done: &ops::Done<channels::Promotion>, out: Output) -> u8 {
         for (m, s) in &done.value.set {
             out.line(format!("{}: {m} -> {s}", done.value.channel));
         }
+        for line in summary_lines(&done.value, true) {
+            out.line(line);
+        }
     }
     super::after::render(&done.after, out)
+}
+
+/// What a promotion changes, per mirror: a line of counts, then (with
+/// `full`) each package and advisory, `+ - ^ v` and `A+ A-`.
+fn summary_lines(p: &channels::Promotion, full: bool) -> Vec<String> {
+    let show = |s: String| mirror_index::stdout::printable(&s).into_owned();
+    let adv = |a: &channels::summary::AdvisoryRef| {
+        let mut s = format!("{} {}", a.id, a.kind);
+        if let Some(sev) = &a.severity {
+            s.push('/');
+            s.push_str(sev);
+        }
+        if !a.cves.is_empty() {
+            s.push(' ');
+            s.push_str(&a.cves.join(","));
+        }
+        s
+    };
+    let mut out = Vec::new();
+    for (m, c) in &p.summary {
+        let n = &c.counts;
+        let security = c
+            .gained
+            .iter()
+            .filter(|a| a.kind.eq_ignore_ascii_case("security"))
+            .count();
+        out.push(show(format!(
+            "  {m} {} -> {}: packages +{} -{} ^{} v{}; advisories gained {} ({security} security), lost {}{}",
+            c.from.as_deref().unwrap_or("(none)"),
+            c.to,
+            n.added,
+            n.removed,
+            n.upgraded,
+            n.downgraded,
+            n.gained,
+            n.lost,
+            c.error
+                .as_ref()
+                .map(|e| format!(" (incomplete: {e})"))
+                .unwrap_or_default()
+        )));
+        if !full {
+            continue;
+        }
+        let lists: [(&str, &Vec<String>); 4] = [
+            ("+", &c.added),
+            ("-", &c.removed),
+            ("^", &c.upgraded),
+            ("v", &c.downgraded),
+        ];
+        for (mark, list) in lists {
+            for x in list {
+                out.push(show(format!("    {mark} {x}")));
+            }
+        }
+        for a in &c.gained {
+            out.push(show(format!("    A+ {}", adv(a))));
+        }
+        for a in &c.lost {
+            out.push(show(format!("    A- {}", adv(a))));
+        }
+    }
+    out
 }
 
 fn channel(name: &str) -> Result<Channel, Failure> {
@@ -66,6 +134,21 @@ pub fn promote(
         }
         _ => return Err(Failure::usage("promote: give NAME SNAPSHOT or --set FILE")),
     };
+    if target.dry_run {
+        let record =
+            ops::promote_preview(&s.ops()?, &channel, &set, reason, &channels::current_user())?;
+        if out.json {
+            out.json(&serde_json::json!({ "dry_run": true, "promotion": record }));
+        } else {
+            for (m, snap) in &record.set {
+                out.data(format!("would move {}: {m} -> {snap}", record.channel));
+            }
+            for line in summary_lines(&record, true) {
+                out.data(line);
+            }
+        }
+        return Ok(OK);
+    }
     let done = ops::promote(&s.ops()?, &channel, &set, reason, &channels::current_user())?;
     Ok(report(&done, out))
 }
@@ -135,6 +218,9 @@ pub fn list(s: &Settings, name: Option<&str>, out: Output) -> Result<u8, Failure
                 p.reason,
                 p.set.len()
             ));
+            for line in summary_lines(&p, false) {
+                out.data(format!("  {line}"));
+            }
         }
     }
     Ok(OK)

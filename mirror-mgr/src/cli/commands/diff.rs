@@ -1,58 +1,23 @@
 //! `mirror-mgr diff NAME A B`: packages added, removed, upgraded and
-//! downgraded between two snapshots (or `latest`, `base`).
+//! downgraded between two snapshots (or `latest`, `base`, a channel), and
+//! the advisories added, removed, updated and newly applicable.
 
-use std::path::{Path, PathBuf};
+use std::fmt::Write as _;
 
+use crate::advisories::Summary;
 use crate::cli::exit::{Failure, OK};
 use crate::cli::output::Output;
 use crate::cli::settings::{self, Settings};
-use crate::lifecycle::LifecycleError;
-use crate::store::Store;
 
 pub fn run(s: &Settings, name: &str, from: &str, to: &str, out: Output) -> Result<u8, Failure> {
     let root = s.root()?;
     let mirror = settings::mirror_name(name)?;
-    let store = Store::new(root, mirror.clone());
-    let unknown = |which: &str| -> Failure {
-        let available = store
-            .snapshots()
-            .map(|v| v.iter().map(ToString::to_string).collect())
-            .unwrap_or_default();
-        Failure::from_error(&LifecycleError::NoSuchSnapshot {
-            mirror: mirror.clone(),
-            name: which.to_owned(),
-            available,
-        })
-    };
-    let side = |which: &str| -> Result<PathBuf, Failure> {
-        match which {
-            b if b == mirror_index::layout::BASE_DIR => Ok(store.base()),
-            "latest" => store
-                .latest()
-                .map_err(|e| Failure::from_error(&e))?
-                .map(|l| store.snapshot_dir(&l))
-                .ok_or_else(|| {
-                    Failure::from_error(&LifecycleError::NoLatest {
-                        mirror: mirror.clone(),
-                    })
-                }),
-            snap => {
-                let dir = store.dir.join(snap);
-                if mirror_index::SnapshotName::parse(snap).is_ok() && dir.is_dir() {
-                    Ok(dir)
-                } else {
-                    Err(unknown(snap))
-                }
-            }
-        }
-    };
-    let (a, b) = (side(from)?, side(to)?);
-    let read = |d: &Path| crate::diff::read_index(d).map_err(|e| Failure::from_error(&e));
-    let d = crate::diff::diff(&read(&a)?, &read(&b)?);
+    let sd = crate::ops::reads::diff(root, &mirror, from, to)?;
     if out.json {
-        out.json(&d);
+        out.json(&sd);
         return Ok(OK);
     }
+    let d = &sd.packages;
     // Names come from upstream: no control character reaches the terminal.
     let show = |s: String| mirror_index::stdout::printable(&s).into_owned();
     for p in &d.added {
@@ -73,14 +38,50 @@ pub fn run(s: &Settings, name: &str, from: &str, to: &str, out: Output) -> Resul
             c.name, c.arch, c.from, c.to
         )));
     }
+    let a = &sd.advisories;
+    for (mark, list) in [
+        ("A+", &a.added),
+        ("A-", &a.removed),
+        ("A~", &a.updated),
+        ("A!", &a.newly_applicable),
+    ] {
+        for adv in list {
+            out.data(show(format!("{mark} {}", advisory_line(adv))));
+        }
+    }
     if !out.quiet {
         eprintln!(
-            "{mirror} {from} -> {to}: {} added, {} removed, {} upgraded, {} downgraded",
+            "{mirror} {from} -> {to}: {} added, {} removed, {} upgraded, {} downgraded; advisories {} added, {} removed, {} updated, {} newly applicable",
             d.added.len(),
             d.removed.len(),
             d.upgraded.len(),
-            d.downgraded.len()
+            d.downgraded.len(),
+            a.added.len(),
+            a.removed.len(),
+            a.updated.len(),
+            a.newly_applicable.len(),
         );
     }
     Ok(OK)
+}
+
+/// `ID type/severity CVE-1,CVE-2 (partial: missing N)`: one advisory on a line.
+pub fn advisory_line(a: &Summary) -> String {
+    let mut s = format!("{} {}", a.id, a.kind);
+    if let Some(sev) = &a.severity {
+        s.push('/');
+        s.push_str(sev);
+    }
+    if !a.cves.is_empty() {
+        s.push(' ');
+        s.push_str(&a.cves.join(","));
+    }
+    if !a.applicable {
+        let _ = write!(
+            s,
+            " (not applicable: {} of its packages missing)",
+            a.missing.len()
+        );
+    }
+    s
 }

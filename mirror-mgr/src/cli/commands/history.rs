@@ -122,6 +122,15 @@ pub fn status(s: &Settings, names: &[String], out: Output) -> Result<u8, Failure
                     "", p.schedule, p.next_run, p.runs, p.skipped
                 ));
             }
+            for e in &m.exposure {
+                out.data(mirror_index::stdout::printable(&format!(
+                    "{:<28} {} ({}) lags latest by {}",
+                    "",
+                    e.channel,
+                    e.snapshot,
+                    e.exposure.phrase()
+                )));
+            }
         }
     }
     if !out.json {

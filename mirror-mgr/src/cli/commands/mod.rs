@@ -2,6 +2,7 @@
 //! [`Output`], does its work through the library, prints, and returns the
 //! exit code (or a [`Failure`] that carries one).
 
+mod advisories;
 mod after;
 mod channels;
 mod check_config;
@@ -70,12 +71,14 @@ pub fn run(cli: &Cli, out: Output) -> Result<u8, Failure> {
             set,
             channel,
             reason,
+            dry_run,
         } => channels::promote(
             &resolve(tree, &no_vars)?,
             channels::Target {
                 name: name.as_deref(),
                 snapshot: snapshot.as_deref(),
                 set: set.as_deref(),
+                dry_run: *dry_run,
             },
             channel,
             reason,
@@ -111,6 +114,7 @@ pub fn run(cli: &Cli, out: Output) -> Result<u8, Failure> {
             from,
             to,
         } => diff::run(&resolve(tree, &no_vars)?, name, from, to, out),
+        Command::Advisories(args) => advisories::run(&resolve(&args.tree, &no_vars)?, args, out),
         Command::Gc(args) => gc::run(&resolve(&args.tree, &no_vars)?, args, out),
         Command::Pin {
             tree,

@@ -24,6 +24,11 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/mirrors/{name}", get(reads::mirror))
         .route("/api/v1/mirrors/{name}/snapshots", get(reads::snapshots))
         .route("/api/v1/mirrors/{name}/diff", get(reads::diff))
+        .route(
+            "/api/v1/mirrors/{name}/advisories",
+            get(reads::mirror_advisories),
+        )
+        .route("/api/v1/advisories", get(reads::all_advisories))
         .route("/api/v1/mirrors/{name}/rollback", post(writes::rollback))
         .route("/api/v1/mirrors/{name}/sync", post(writes::sync))
         .route("/api/v1/votes", get(reads::votes).post(writes::vote))
@@ -36,5 +41,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 async fn unknown() -> ApiError {
-    not_found("no such API route (see /api/v1/mirrors, /votes, /promote, /channels, /jobs)")
+    not_found(
+        "no such API route (see /api/v1/mirrors, /advisories, /votes, /promote, /channels, /jobs)",
+    )
 }

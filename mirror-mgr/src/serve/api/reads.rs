@@ -5,10 +5,12 @@ use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
-use super::common::{
-    ApiError, authorize, bad, blocking, existing, not_found, op_error, snapshot_of,
-};
+use mirror_index::MirrorName;
+
+use super::common::{ApiError, authorize, bad, blocking, existing, not_found, op_error};
+use crate::advisories::query::Filter;
 use crate::channels::{self, Channel};
+use crate::ops::reads::At;
 use crate::serve::state::AppState;
 use crate::serve::state::St;
 use crate::store::Store;
@@ -100,21 +102,71 @@ pub(super) async fn diff(
         return Err(bad("give ?from=SNAPSHOT&to=SNAPSHOT (or latest)"));
     };
     blocking(move || {
-        let store = existing(&st, &name)?;
-        let side = |which: &str| -> Result<std::path::PathBuf, ApiError> {
-            if which == "latest" {
-                let l = store
-                    .latest()
-                    .map_err(|e| op_error(&e))?
-                    .ok_or_else(|| not_found(format!("mirror {name} has no latest snapshot")))?;
-                return Ok(store.snapshot_dir(&l));
-            }
-            Ok(store.snapshot_dir(&snapshot_of(&store, which)?))
-        };
-        let (a, b) = (side(&from)?, side(&to)?);
-        let read = |d: &std::path::Path| crate::diff::read_index(d).map_err(|e| op_error(&e));
-        let d = crate::diff::diff(&read(&a)?, &read(&b)?);
+        let m = MirrorName::new(&name).map_err(|e| bad(e.to_string()))?;
+        let d = crate::ops::reads::diff(&st.s.root, &m, &from, &to)?;
         Ok(Json(serde_json::to_value(d).unwrap_or_default()))
+    })
+    .await
+}
+
+/// `?snapshot=S` or `?channel=C` (default: latest), `&type=`, `&severity=`,
+/// `&cve=`: each a comma-separated list.
+#[derive(serde::Deserialize)]
+pub(super) struct AdvisoriesQuery {
+    snapshot: Option<String>,
+    channel: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    severity: Option<String>,
+    cve: Option<String>,
+}
+
+impl AdvisoriesQuery {
+    fn parse(self) -> Result<(At, Filter), ApiError> {
+        let list = |v: Option<String>| v.into_iter().collect::<Vec<_>>();
+        let filter =
+            Filter::parse(&list(self.kind), &list(self.severity), &list(self.cve)).map_err(bad)?;
+        let at = match (self.snapshot, self.channel) {
+            (Some(_), Some(_)) => return Err(bad("give ?snapshot= or ?channel=, not both")),
+            (None, Some(c)) => {
+                Channel::new(&c).map_err(|e| bad(e.to_string()))?;
+                At::Channel(c)
+            }
+            (Some(s), None) => At::Snapshot(s),
+            (None, None) => At::Snapshot("latest".into()),
+        };
+        Ok((at, filter))
+    }
+}
+
+/// `GET mirrors/{name}/advisories`: as `mirror-mgr advisories NAME --json`.
+pub(super) async fn mirror_advisories(
+    State(st): St,
+    headers: HeaderMap,
+    UrlPath(name): UrlPath<String>,
+    Query(q): Query<AdvisoriesQuery>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&st, &headers, None)?;
+    let (at, filter) = q.parse()?;
+    blocking(move || {
+        let m = MirrorName::new(&name).map_err(|e| bad(e.to_string()))?;
+        let a = crate::ops::reads::advisories(&st.s.root, &m, &at, &filter)?;
+        Ok(Json(serde_json::to_value(a).unwrap_or_default()))
+    })
+    .await
+}
+
+/// `GET advisories`: as `mirror-mgr advisories --all-mirrors --json`.
+pub(super) async fn all_advisories(
+    State(st): St,
+    headers: HeaderMap,
+    Query(q): Query<AdvisoriesQuery>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&st, &headers, None)?;
+    let (at, filter) = q.parse()?;
+    blocking(move || {
+        let a = crate::ops::reads::advisories_all(&st.s.root, &at, &filter)?;
+        Ok(Json(serde_json::to_value(a).unwrap_or_default()))
     })
     .await
 }

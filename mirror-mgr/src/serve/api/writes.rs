@@ -93,6 +93,9 @@ struct PromoteBody {
     mirror: Option<String>,
     snapshot: Option<String>,
     reason: Option<String>,
+    /// What the promotion would record, with nothing moved.
+    #[serde(default)]
+    dry_run: bool,
 }
 
 pub(super) async fn promote(State(st): St, headers: HeaderMap, bytes: Body) -> Response {
@@ -118,6 +121,14 @@ pub(super) async fn promote(State(st): St, headers: HeaderMap, bytes: Body) -> R
             let reason = b
                 .reason
                 .unwrap_or_else(|| format!("promoted over the API by {}", token.name));
+            if b.dry_run {
+                return blocking(move || {
+                    let record =
+                        ops::promote_preview(&st.ops(), &channel, &set, &reason, &who(&token))?;
+                    Ok(serde_json::json!({ "dry_run": true, "promotion": record }))
+                })
+                .await;
+            }
             blocking(move || {
                 answer(&ops::promote(
                     &st.ops(),
