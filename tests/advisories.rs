@@ -614,3 +614,431 @@ fn diff_and_cve_answers_agree_with_dnf_and_across_doors() {
     server.stop();
     assert_only_base_and_snapshots(&w.root().join(MIRROR));
 }
+
+/// A filtered mirror: its name, the packages and advisories dnf sees, and
+/// the versions `upgrade --security` leaves.
+type Case<'a> = (&'a str, BTreeSet<String>, BTreeSet<String>, [&'a str; 4]);
+
+/// Acceptance 4: each advisory filter alone and combined, checked with
+/// dnf's own `repoquery`, `updateinfo list` and `upgrade --security`; the
+/// combined one re-signed and read with `repo_gpgcheck=1`.
+#[test]
+fn advisory_filters_as_dnf_sees_them() {
+    const PASS: &str = "adv-pass-51c0";
+    let w = World::new();
+    let up = w.upstream();
+    for (n, versions) in [
+        ("alpha", &["1.0", "1.1", "1.2"][..]),
+        ("beta", &["1.0", "2.0"]),
+        ("gamma", &["1.0", "1.1"]),
+        ("delta", &["1.0"]),
+    ] {
+        for v in versions {
+            build_rpms(&up, "Packages", &[Pkg::new(n, v, "1")]);
+        }
+    }
+    let u = updates(&[
+        update(
+            "SEC-1",
+            "security",
+            "Important",
+            "2026-02-01",
+            None,
+            &["CVE-2026-2001"],
+            &[("alpha", "1.1")],
+        ),
+        update(
+            "SEC-2",
+            "security",
+            "Low",
+            "2026-04-01",
+            None,
+            &["CVE-2026-2002"],
+            &[("alpha", "1.2")],
+        ),
+        update(
+            "BUG-1",
+            "bugfix",
+            "None",
+            "2026-03-01",
+            None,
+            &[],
+            &[("beta", "2.0")],
+        ),
+        update(
+            "ENH-1",
+            "enhancement",
+            "None",
+            "2026-05-01",
+            None,
+            &[],
+            &[("gamma", "1.1")],
+        ),
+    ]);
+    createrepo(
+        &up,
+        &RepoOpts {
+            updateinfo: Some(u),
+            ..RepoOpts::default()
+        },
+    );
+    let gpg = Gpg::new();
+    let fpr = gpg.key_with_passphrase("Mirror <mirror@example.org>", PASS);
+    let key = w.top.path().join("mirror-secret.asc");
+    gpg.export_secret(&fpr, PASS, &key);
+    let cfg = w.top.path().join("f.yaml");
+    let url = w.upstream_url();
+    write(
+        &cfg,
+        &format!(
+            "mirrors:
+  - name: noenh-el9
+    baseurl: {url}
+    exclude_advisories: {{types: [enhancement]}}
+  - name: seconly-el9
+    baseurl: {url}
+    security_only: true
+  - name: asof-el9
+    baseurl: {url}
+    issued_before: 2026-03-15
+  - name: combined-el9
+    baseurl: {url}
+    security_only: true
+    exclude_advisories:
+      severities: [low]
+    sign_key: {}
+    sign_key_passphrase_env: E2E_SIGN_PASS
+",
+            key.display()
+        ),
+    );
+    let out = run_ok(
+        w.mgr()
+            .arg("--config")
+            .arg(&cfg)
+            .env("E2E_SIGN_PASS", PASS)
+            .args(["--json", "sync", "--all"]),
+    );
+    let v = json(&out);
+    let snap_of = |name: &str| -> String {
+        let m = v["mirrors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["mirror"] == name)
+            .unwrap_or_else(|| panic!("{name} not synced: {v}"));
+        m["snapshot"].as_str().unwrap().to_owned()
+    };
+    let set = |items: &[&str]| {
+        items
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect::<BTreeSet<String>>()
+    };
+    // name -> (packages, advisories, versions after `upgrade --security`)
+    let cases: [Case<'_>; 4] = [
+        (
+            "noenh-el9",
+            set(&[
+                "alpha-1.0-1",
+                "alpha-1.1-1",
+                "alpha-1.2-1",
+                "beta-1.0-1",
+                "beta-2.0-1",
+                "gamma-1.0-1",
+                "delta-1.0-1",
+            ]),
+            set(&["SEC-1", "SEC-2", "BUG-1"]),
+            ["1.2-1", "1.0-1", "1.0-1", "1.0-1"],
+        ),
+        (
+            "seconly-el9",
+            set(&[
+                "alpha-1.0-1",
+                "alpha-1.1-1",
+                "alpha-1.2-1",
+                "beta-1.0-1",
+                "gamma-1.0-1",
+                "delta-1.0-1",
+            ]),
+            set(&["SEC-1", "SEC-2"]),
+            ["1.2-1", "1.0-1", "1.0-1", "1.0-1"],
+        ),
+        (
+            "asof-el9",
+            set(&[
+                "alpha-1.0-1",
+                "alpha-1.1-1",
+                "beta-1.0-1",
+                "beta-2.0-1",
+                "gamma-1.0-1",
+                "delta-1.0-1",
+            ]),
+            set(&["SEC-1", "BUG-1"]),
+            ["1.1-1", "1.0-1", "1.0-1", "1.0-1"],
+        ),
+        (
+            "combined-el9",
+            set(&[
+                "alpha-1.0-1",
+                "alpha-1.1-1",
+                "beta-1.0-1",
+                "gamma-1.0-1",
+                "delta-1.0-1",
+            ]),
+            set(&["SEC-1"]),
+            ["1.1-1", "1.0-1", "1.0-1", "1.0-1"],
+        ),
+    ];
+    let pubkey = w.root().join("combined-el9/RPM-GPG-KEY-mirror");
+    for (name, packages, advisories, upgraded) in cases {
+        let snap = snap_of(name);
+        let url = w.snapshot_url(name, &snap);
+        let dnf = Dnf::new();
+        let signed = name == "combined-el9";
+        let base = |c: &mut Command| {
+            c.arg("--setopt=reposdir=/nonexistent")
+                .arg(format!("--repofrompath=s,{url}"))
+                .args(["--repo", "s"]);
+            if signed {
+                c.arg("--setopt=s.repo_gpgcheck=1")
+                    .arg(format!("--setopt=s.gpgkey=file://{}", pubkey.display()));
+            }
+        };
+        let dnf_run = |args: &[&str]| {
+            let mut c = dnf.cmd();
+            base(&mut c);
+            run_ok(c.args(args))
+        };
+        dnf_run(&["install", "alpha-1.0", "beta-1.0", "gamma-1.0", "delta-1.0"]);
+        let q = stdout(&dnf_run(&[
+            "-q",
+            "repoquery",
+            "--available",
+            "--qf",
+            "%{name}-%{version}-%{release}",
+        ]));
+        let got: BTreeSet<String> = q
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(got, packages, "{name}: repoquery");
+        let list = stdout(&dnf_run(&["-q", "updateinfo", "list", "--all"]));
+        let got: BTreeSet<String> = list
+            .split_whitespace()
+            .filter(|t| ["SEC-", "BUG-", "ENH-"].iter().any(|p| t.starts_with(p)))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(got, advisories, "{name}: updateinfo list --all\n{list}");
+        dnf_run(&["upgrade", "--security"]);
+        let versions: Vec<String> = ["alpha", "beta", "gamma", "delta"]
+            .iter()
+            .map(|p| dnf.installed_version(p).unwrap_or_default())
+            .collect();
+        assert_eq!(versions, upgraded, "{name}: upgrade --security");
+    }
+    // The report says what the filter did.
+    let combined = v["mirrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["mirror"] == "combined-el9")
+        .unwrap();
+    assert_eq!(combined["filter"]["advisories_excluded"], 1, "{combined}");
+    assert_eq!(combined["filter"]["signed_by"], fpr.as_str());
+    // A bad date or key names itself.
+    for (text, needle) in [
+        (
+            "issued_before: last-tuesday",
+            "issued_before=\"last-tuesday\"",
+        ),
+        ("exclude_advisories: {kinds: [bugfix]}", "kinds"),
+        (
+            "exclude_advisories: {issued_after: 2026-13-01}",
+            "exclude_advisories.issued_after",
+        ),
+    ] {
+        let bad = w.top.path().join("bad.yaml");
+        write(
+            &bad,
+            &format!("mirrors:\n  - name: x-el9\n    baseurl: {url}\n    {text}\n"),
+        );
+        let out = run(w.mgr().arg("--config").arg(&bad).arg("check-config"));
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert!(
+            stderr(&out).contains("bad.yaml") && stderr(&out).contains(needle),
+            "{text}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+/// Add a `<data type="updateinfo">` record to `repo`'s repomd.xml for
+/// `bytes` stored as `repodata/<file>` (real checksum and size, the given
+/// open-size): for metadata no tool would write.
+fn add_updateinfo(repo: &Path, file: &str, open_size: u64) {
+    let path = repo.join("repodata").join(file);
+    let sha = stdout(&run_ok(Command::new("sha256sum").arg(&path)));
+    let sum = sha.split_whitespace().next().unwrap().to_owned();
+    let size = std::fs::metadata(&path).unwrap().len();
+    let repomd_path = repo.join("repodata/repomd.xml");
+    let repomd = std::fs::read_to_string(&repomd_path).unwrap();
+    let record = format!(
+        "<data type=\"updateinfo\">\n    <checksum type=\"sha256\">{sum}</checksum>\n    <location href=\"repodata/{file}\"/>\n    <size>{size}</size>\n    <open-size>{open_size}</open-size>\n  </data>\n</repomd>"
+    );
+    write(&repomd_path, &repomd.replace("</repomd>", &record));
+}
+
+/// Acceptance 5: hostile updateinfo gives a clear answer or a clear error
+/// (the memory bound is `bench/run --only advisories`'s).
+#[test]
+fn hostile_updateinfo_gives_clear_answers_or_errors() {
+    let w = World::new();
+    let up = w.upstream();
+    build_rpms(&up, "Packages", &[Pkg::new("alpha", "1.0", "1")]);
+    build_rpms(&up, "Packages", &[Pkg::new("alpha", "1.1", "1")]);
+    let fresh = |updateinfo: Option<String>| {
+        let _ = std::fs::remove_dir_all(up.join("repodata"));
+        createrepo(
+            &up,
+            &RepoOpts {
+                updateinfo,
+                ..RepoOpts::default()
+            },
+        );
+    };
+    let advisories = |name: &str, extra: &[&str]| {
+        run_ok(w.mgr().args(["sync", name, "--url", &w.upstream_url()]));
+        let out = run(w.mgr().args(["advisories", name, "--json"]).args(extra));
+        (out.status.code(), stdout(&out), stderr(&out))
+    };
+
+    // Entity tricks: refused, naming the file and why.
+    let mut doctype = String::from(
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE updates [\n  <!ENTITY a \"aaaaaaaaaaaaaaaa\">\n",
+    );
+    for i in 1..12 {
+        let _ = writeln!(doctype, "  <!ENTITY a{i} \"&a{}; &a{};\">", i - 1, i - 1);
+    }
+    doctype = doctype.replace("&a0;", "&a;");
+    doctype.push_str("]>\n<updates><update type=\"security\"><id>&a11;</id></update></updates>\n");
+    fresh(Some(doctype));
+    let (code, _, err) = advisories("entities-el9", &[]);
+    assert_ne!(code, Some(0));
+    assert!(
+        err.contains("updateinfo") && err.contains("DOCTYPE declarations are not accepted"),
+        "{err}"
+    );
+    let out = run(w.mgr().args(["diff", "entities-el9", "latest", "latest"]));
+    let (code, err) = (out.status.code(), stderr(&out));
+    assert_ne!(code, Some(0));
+    assert!(err.contains("DOCTYPE"), "{err}");
+
+    // A 1 GiB decompression: one endless text, refused at 16 MiB.
+    fresh(None);
+    run_ok(Command::new("sh").arg("-c").arg(format!(
+        "(printf '<updates><update type=\"security\"><id>'; head -c 1073741824 /dev/zero | tr '\\0' x) | gzip -1 > {}",
+        up.join("repodata/bomb-updateinfo.xml.gz").display()
+    )));
+    add_updateinfo(&up, "bomb-updateinfo.xml.gz", (1 << 30) + 48);
+    let (code, _, err) = advisories("bomb-el9", &[]);
+    assert_ne!(code, Some(0));
+    assert!(
+        err.contains("bomb-updateinfo.xml.gz") && err.contains("longer than 16777216 bytes"),
+        "{err}"
+    );
+
+    // 100,000 advisories: all read, each judged.
+    let mut many = String::from("<?xml version=\"1.0\"?>\n<updates>\n");
+    for i in 0..100_000 {
+        let _ = writeln!(
+            many,
+            "<update type=\"security\"><id>MANY-{i}</id><issued date=\"2026-01-01\"/><severity>Low</severity><references><reference id=\"CVE-2026-{i:05}\" type=\"cve\"/></references><pkglist><collection><package name=\"alpha\" version=\"1.{}\" release=\"1\" epoch=\"0\" arch=\"noarch\"/></collection></pkglist></update>",
+            i % 3
+        );
+    }
+    many.push_str("</updates>\n");
+    fresh(Some(many));
+    // (Asked by CVE, so that only the answers are printed.) alpha 1.2 is
+    // not in the repo: MANY-2 is listed, not applicable (exit 1).
+    let (code, out, err) = advisories(
+        "many-el9",
+        &["--cve", "CVE-2026-99999", "--cve", "CVE-2026-00002"],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["cves"][0]["fixed_by"],
+        serde_json::json!(["MANY-99999"]),
+        "{v}"
+    );
+    assert_eq!(v["cves"][1]["status"], "partial", "{v}");
+    let many2 = v["advisories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "MANY-2")
+        .unwrap();
+    assert_eq!(
+        many2["missing"],
+        serde_json::json!(["alpha-0:1.2-1.noarch"])
+    );
+
+    // Duplicate ids are merged; an advisory naming packages not in the
+    // repo is reported as such.
+    let dup = updates(&[
+        update(
+            "DUP-1",
+            "security",
+            "Low",
+            "2026-01-01",
+            None,
+            &["CVE-2026-3001"],
+            &[("alpha", "1.0")],
+        ),
+        update(
+            "DUP-1",
+            "security",
+            "Low",
+            "2026-01-01",
+            Some("2026-02-01"),
+            &["CVE-2026-3002"],
+            &[("alpha", "1.1")],
+        ),
+        update(
+            "GHOST-1",
+            "bugfix",
+            "None",
+            "2026-01-01",
+            None,
+            &[],
+            &[("ghost", "9.9")],
+        ),
+    ]);
+    fresh(Some(dup));
+    let (code, out, err) = advisories("dup-el9", &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        ids(&v["advisories"]),
+        BTreeSet::from(["DUP-1".to_owned(), "GHOST-1".to_owned()])
+    );
+    let d = &v["advisories"][0];
+    assert_eq!(
+        d["cves"],
+        serde_json::json!(["CVE-2026-3001", "CVE-2026-3002"]),
+        "{d}"
+    );
+    assert_eq!(d["packages"].as_array().unwrap().len(), 2, "{d}");
+    assert_eq!(d["updated"], "2026-02-01T00:00:00Z");
+    let g = &v["advisories"][1];
+    assert_eq!(
+        (g["applicable"].clone(), g["missing"].clone()),
+        (
+            serde_json::json!(false),
+            serde_json::json!(["ghost-0:9.9-1.noarch"])
+        )
+    );
+}

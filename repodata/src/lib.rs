@@ -73,7 +73,7 @@ mod props {
             let keep: std::collections::HashSet<String> = ["x".to_owned()].into();
             let mut sink = Vec::new();
             let _ = crate::rewrite::rewrite(text.as_bytes(), &mut sink, Some(1), &mut crate::rewrite::primary(&keep));
-            let _ = crate::rewrite::rewrite(text.as_bytes(), &mut sink, None, &mut crate::rewrite::updateinfo(&keep));
+            let _ = crate::rewrite::rewrite(text.as_bytes(), &mut sink, None, &mut crate::rewrite::updateinfo(&keep, &keep));
             let _ = crate::rewrite::rewrite(text.as_bytes(), &mut sink, Some(2), &mut crate::rewrite::filelists_or_other(&keep));
             let _ = crate::rewrite::repomd(text.as_bytes(), "1", &[], &|k| k == "primary");
         }

@@ -322,12 +322,20 @@ pub fn filelists_or_other(keep: &HashSet<String>) -> impl Records + '_ {
     }
 }
 
-/// updateinfo advisories: `<package>` references whose NEVRA ([`nevra_key`])
-/// is not in `keep` are left out; an advisory that referred to packages and
-/// has none left is dropped. Advisories that lose nothing stay byte-identical.
-pub fn updateinfo(keep: &HashSet<String>) -> impl Records + '_ {
+/// updateinfo advisories: those whose id is in `drop_ids` are dropped;
+/// `<package>` references whose NEVRA ([`nevra_key`]) is not in `keep` are
+/// left out; an advisory that referred to packages and has none left is
+/// dropped. Advisories that lose nothing stay byte-identical.
+pub fn updateinfo<'a>(
+    keep: &'a HashSet<String>,
+    drop_ids: &'a HashSet<String>,
+) -> impl Records + 'a {
     struct Updates<'a> {
         keep: &'a HashSet<String>,
+        drop_ids: &'a HashSet<String>,
+        /// The advisory's `<id>`, and whether it is being read.
+        id: String,
+        in_id: bool,
         out: Vec<u8>,
         gap: Vec<u8>,
         /// The package reference being read, and whether it is kept.
@@ -344,9 +352,17 @@ pub fn updateinfo(keep: &HashSet<String>) -> impl Records + '_ {
             self.gap.clear();
             self.package = None;
             (self.total, self.kept) = (0, 0);
+            self.id.clear();
+            self.in_id = false;
             Ok(())
         }
-        fn inner(&mut self, ev: &Ev<'_>, _: usize, raw: &[u8]) -> Result<(), String> {
+        fn inner(&mut self, ev: &Ev<'_>, depth: usize, raw: &[u8]) -> Result<(), String> {
+            match ev {
+                Ev::Start(e) if depth == 3 && xml::local(e) == "id" => self.in_id = true,
+                Ev::Text(t) if self.in_id => self.id.push_str(t),
+                Ev::End(_) => self.in_id = false,
+                _ => {}
+            }
             if let Some((buf, keep)) = self.package.as_mut() {
                 buf.extend_from_slice(raw);
                 if matches!(ev, Ev::End(n) if n == "package") {
@@ -381,6 +397,9 @@ pub fn updateinfo(keep: &HashSet<String>) -> impl Records + '_ {
             Ok(())
         }
         fn end(&mut self, _: &[u8]) -> Result<Verdict, String> {
+            if self.drop_ids.contains(self.id.trim()) {
+                return Ok(Verdict::Drop);
+            }
             if self.kept == self.total {
                 return Ok(Verdict::Keep);
             }
@@ -396,6 +415,9 @@ pub fn updateinfo(keep: &HashSet<String>) -> impl Records + '_ {
     }
     Updates {
         keep,
+        drop_ids,
+        id: String::new(),
+        in_id: false,
         out: Vec::new(),
         gap: Vec::new(),
         package: None,
@@ -693,7 +715,7 @@ mod tests {
     #[test]
     fn updateinfo_drops_references_then_empty_advisories() {
         let keep = set(&[&nevra_key("a", "0", "1", "1", "noarch")]);
-        let (out, o) = run(UPDATES, None, &mut updateinfo(&keep));
+        let (out, o) = run(UPDATES, None, &mut updateinfo(&keep, &HashSet::new()));
         assert_eq!(
             o,
             Outcome {
@@ -719,7 +741,17 @@ mod tests {
             &nevra_key("b", "", "1", "1", "noarch"),
             &nevra_key("z", "0", "1", "1", "noarch"),
         ]);
-        assert_eq!(run(UPDATES, None, &mut updateinfo(&all)).0, UPDATES);
+        assert_eq!(
+            run(UPDATES, None, &mut updateinfo(&all, &HashSet::new())).0,
+            UPDATES
+        );
+        // Dropped by id, whatever its packages.
+        let (out, o) = run(UPDATES, None, &mut updateinfo(&all, &set(&["A-2"])));
+        assert_eq!(o.dropped, 1);
+        assert!(
+            !out.contains("A-2") && out.contains("A-1") && out.contains("A-3"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ use crate::diff::Index;
 use crate::store::StoreError;
 
 pub use changes::{Changes, changes};
-pub use model::{Advisories, Summary};
+pub use model::{Advisories, Summary, severity_key};
 
 /// The advisories of the repository at `dir` that `wanted` selects (all:
 /// `|_| true`), duplicates merged, each judged against `pkgs` (the

@@ -73,6 +73,12 @@ pub(super) const HONOURED_REPO_OPTIONS: &[&str] = &[
     "retain_versions",
     "arches",
     "source",
+    "exclude_advisories_ids",
+    "exclude_advisories_types",
+    "exclude_advisories_severities",
+    "exclude_advisories_issued_after",
+    "security_only",
+    "issued_before",
     "sign_key",
     "sign_key_passphrase",
     "sign_key_passphrase_file",
@@ -88,6 +94,27 @@ pub(super) struct FilterOptions {
     pub retain_versions: Option<u32>,
     pub arches: Vec<String>,
     pub source: Option<bool>,
+    /// `exclude_advisories: {ids, types, severities, issued_after}` (YAML),
+    /// `exclude_advisories_ids=` ... (`.repo`).
+    pub advisory_ids: Vec<String>,
+    pub advisory_types: Vec<String>,
+    pub advisory_severities: Vec<String>,
+    pub advisories_issued_after: Option<String>,
+    pub security_only: Option<bool>,
+    pub issued_before: Option<String>,
+}
+
+/// A date of an advisory filter: `YYYY-MM-DD[ HH:MM[:SS]]` (UTC) or seconds.
+fn filter_date(key: &str, v: Option<&str>) -> Result<Option<i64>, String> {
+    v.map(|v| {
+        mirror_repodata::updateinfo::parse_date(v).ok_or_else(|| {
+            format!(
+                "{key}={:?}: give a date, YYYY-MM-DD (UTC)",
+                mirror_index::stdout::printable(&v.chars().take(64).collect::<String>())
+            )
+        })
+    })
+    .transpose()
 }
 
 impl FilterOptions {
@@ -102,12 +129,24 @@ impl FilterOptions {
             (Some(true), _) => Some(1),
             (_, n) => n,
         };
+        let advisories = crate::filter::advisory::AdvisoryFilter {
+            exclude_ids: self.advisory_ids,
+            exclude_types: self.advisory_types,
+            exclude_severities: self.advisory_severities,
+            exclude_issued_after: filter_date(
+                "exclude_advisories.issued_after",
+                self.advisories_issued_after.as_deref(),
+            )?,
+            issued_before: filter_date("issued_before", self.issued_before.as_deref())?,
+            security_only: self.security_only.unwrap_or(false),
+        };
         Ok(crate::filter::FilterSpec {
             exclude: self.exclude,
             includepkgs: self.includepkgs,
             retain_versions: retain,
             arches: self.arches,
             source: self.source.unwrap_or(true),
+            advisories,
         })
     }
 }

@@ -120,6 +120,7 @@ pub fn load_repo_file(
             proxy_password: secret("proxy_password")?,
         };
         let bool_opt = |k: &str| section.value(k).map(|_| boolean(k, false)).transpose();
+        let list_opt = |k: &str| section.value(k).map(split_list).unwrap_or_default();
         let trust = TrustSpec {
             repo_gpgcheck: boolean("repo_gpgcheck", false)?,
             pkg_gpgcheck: boolean("gpgcheck", false)?,
@@ -156,6 +157,14 @@ pub fn load_repo_file(
                 .transpose()?,
             arches: section.value("arches").map(split_list).unwrap_or_default(),
             source: bool_opt("source")?,
+            advisory_ids: list_opt("exclude_advisories_ids"),
+            advisory_types: list_opt("exclude_advisories_types"),
+            advisory_severities: list_opt("exclude_advisories_severities"),
+            advisories_issued_after: section
+                .value("exclude_advisories_issued_after")
+                .map(str::to_owned),
+            security_only: bool_opt("security_only")?,
+            issued_before: section.value("issued_before").map(str::to_owned),
         }
         .resolve()
         .map_err(invalid)?;

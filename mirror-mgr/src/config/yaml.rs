@@ -177,12 +177,25 @@ struct YamlMirror {
     retain_versions: Option<u32>,
     arches: Option<serde_yaml::Value>,
     source: Option<serde_yaml::Value>,
+    exclude_advisories: Option<YamlExcludeAdvisories>,
+    security_only: Option<serde_yaml::Value>,
+    issued_before: Option<serde_yaml::Value>,
     sign_key: Option<PathBuf>,
     sign_key_passphrase: Option<String>,
     sign_key_passphrase_file: Option<PathBuf>,
     sign_key_passphrase_env: Option<String>,
     #[serde(flatten)]
     other: BTreeMap<String, serde_yaml::Value>,
+}
+
+/// `exclude_advisories:` of a mirror.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct YamlExcludeAdvisories {
+    ids: Option<serde_yaml::Value>,
+    types: Option<serde_yaml::Value>,
+    severities: Option<serde_yaml::Value>,
+    issued_after: Option<serde_yaml::Value>,
 }
 
 /// The `publish: s3:` block, checked: URLs parse, credentials come from the
@@ -375,6 +388,7 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             .map_err(|e| invalid(format!("mirror {name}: {e}")))?,
         };
         let gpgkeys = list(m.gpgkey);
+        let ex = m.exclude_advisories.unwrap_or_default();
         let filter = FilterOptions {
             exclude: list(m.exclude),
             includepkgs: list(m.includepkgs),
@@ -390,6 +404,16 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
                 .as_ref()
                 .map(|_| boolean("source", &m.source, true))
                 .transpose()?,
+            security_only: m
+                .security_only
+                .as_ref()
+                .map(|_| boolean("security_only", &m.security_only, false))
+                .transpose()?,
+            issued_before: m.issued_before.as_ref().and_then(scalar),
+            advisories_issued_after: ex.issued_after.as_ref().and_then(scalar),
+            advisory_ids: list(ex.ids),
+            advisory_types: list(ex.types),
+            advisory_severities: list(ex.severities),
         }
         .resolve()
         .map_err(|e| invalid(format!("mirror {name}: {e}")))?;

@@ -5,6 +5,8 @@
 //! never fetched; [`regen`] then writes the metadata that lists exactly
 //! what was kept, and [`sign`] signs it with the mirror's own key.
 
+pub mod advisory;
+mod candidate;
 pub mod regen;
 pub mod sign;
 
@@ -14,6 +16,8 @@ use std::path::PathBuf;
 use mirror_repodata::evr::Evr;
 
 use crate::access::SecretSource;
+
+pub use candidate::Candidate;
 
 /// A mirror's package filter, as configured.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,6 +32,8 @@ pub struct FilterSpec {
     pub arches: Vec<String>,
     /// `source: false` drops `src`/`nosrc` packages.
     pub source: bool,
+    /// `exclude_advisories`, `security_only`, `issued_before`.
+    pub advisories: advisory::AdvisoryFilter,
 }
 
 /// The mirror's own signing key for regenerated metadata.
@@ -54,6 +60,7 @@ impl FilterSpec {
             || self.retain_versions.is_some()
             || !self.arches.is_empty()
             || !self.source
+            || self.advisories.is_active()
     }
 
     /// One line naming the filter's settings, in a canonical order: two
@@ -65,14 +72,21 @@ impl FilterSpec {
             v.dedup();
             v.join(",")
         };
-        format!(
+        let mut f = format!(
             "exclude={};includepkgs={};retain_versions={};arches={};source={}",
             list(&self.exclude),
             list(&self.includepkgs),
             self.retain_versions.map_or("all".into(), |n| n.to_string()),
             list(&self.arches),
             self.source
-        )
+        );
+        // Unchanged for filters without advisory rules: their snapshots
+        // are not rebuilt.
+        if self.advisories.is_active() {
+            f.push(';');
+            f.push_str(&self.advisories.fingerprint());
+        }
+        f
     }
 
     /// Which candidates to keep, in their order: the arch, source, exclude
@@ -80,7 +94,15 @@ impl FilterSpec {
     /// among what is left (as dnf applies excludes before `--newest-only`).
     /// Patterns are matched over the whole list, as dnf matches them over a
     /// repository (see [`pattern_matches`]).
+    #[cfg(test)]
     pub fn select(&self, pkgs: &[Candidate]) -> Vec<bool> {
+        self.select_allowed(pkgs, &vec![true; pkgs.len()])
+    }
+
+    /// [`select`](Self::select) among the candidates `allowed` lets
+    /// through (the advisory filter's verdict, applied with the excludes,
+    /// before the newest versions are picked).
+    pub fn select_allowed(&self, pkgs: &[Candidate], allowed: &[bool]) -> Vec<bool> {
         let any_of = |pats: &[String]| {
             let mut hit = vec![false; pkgs.len()];
             for pat in pats {
@@ -96,7 +118,10 @@ impl FilterSpec {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                self.arch_ok(p) && !excluded[i] && included.as_ref().is_none_or(|inc| inc[i])
+                allowed[i]
+                    && self.arch_ok(p)
+                    && !excluded[i]
+                    && included.as_ref().is_none_or(|inc| inc[i])
             })
             .collect();
         if let Some(n) = self.retain_versions {
@@ -127,39 +152,6 @@ impl FilterSpec {
             return false;
         }
         self.arches.is_empty() || self.arches.contains(&p.arch)
-    }
-}
-
-/// What a filter sees of a package.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candidate {
-    pub name: String,
-    pub arch: String,
-    pub epoch: String,
-    pub version: String,
-    pub release: String,
-}
-
-impl Candidate {
-    fn evr(&self) -> Evr {
-        Evr {
-            epoch: self.epoch.clone(),
-            version: self.version.clone(),
-            release: self.release.clone(),
-        }
-    }
-
-    /// `name-version-release.arch`, with `epoch:` before the version when
-    /// it is not 0 (libdnf's NEVRA string).
-    fn nevra(&self) -> String {
-        let e = match self.epoch.as_str() {
-            "" | "0" => String::new(),
-            e => format!("{e}:"),
-        };
-        format!(
-            "{}-{e}{}-{}.{}",
-            self.name, self.version, self.release, self.arch
-        )
     }
 }
 

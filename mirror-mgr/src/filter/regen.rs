@@ -26,6 +26,7 @@ use mirror_repodata::repo::{RepoDir, RepoError};
 use mirror_repodata::repomd::{self, Record, Repomd};
 use mirror_repodata::rewrite::{self, NewRecord, Outcome, Records};
 
+use super::advisory::Verdicts;
 use super::sign::{SignError, Signer};
 use super::{Candidate, FilterSpec};
 
@@ -57,8 +58,11 @@ pub struct FilterReport {
     /// Packages upstream lists, and those the filter kept.
     pub upstream_packages: u64,
     pub kept: u64,
-    /// Advisories dropped because none of their packages is kept.
+    /// Advisories dropped: excluded by the advisory filter, or left
+    /// without any kept package.
     pub advisories_dropped: u64,
+    /// Of those, the ones the advisory filter excluded.
+    pub advisories_excluded: u64,
     /// Metadata types regenerated, and types left out (sqlite, zchunk).
     pub regenerated: Vec<String>,
     pub not_carried: Vec<String>,
@@ -73,16 +77,17 @@ impl FilterReport {
             "filter kept {} of {} packages",
             self.kept, self.upstream_packages
         );
-        if self.kept == self.upstream_packages {
+        if self.regenerated.is_empty() {
             s.push_str(", upstream's metadata kept as is");
             return s;
         }
-        if self.advisories_dropped > 0 {
-            let _ = write!(
-                s,
-                ", dropped {} advisories left without packages",
-                self.advisories_dropped
-            );
+        if self.advisories_excluded > 0 {
+            let _ = write!(s, ", excluded {} advisories", self.advisories_excluded);
+        }
+        let without =
+            self.advisories_dropped - self.advisories_excluded.min(self.advisories_dropped);
+        if without > 0 {
+            let _ = write!(s, ", dropped {without} advisories left without packages");
         }
         match &self.signed_by {
             Some(f) => {
@@ -119,14 +124,25 @@ pub fn apply(
         Ok::<_, std::convert::Infallible>(())
     })?;
     let Ok(_) = listed;
-    let keep = filter.select(&cands);
+    let mut verdicts = Verdicts::default();
+    if filter.advisories.is_active() {
+        let read = repo.for_each_advisory(|a| {
+            verdicts.add(&filter.advisories, &a);
+            Ok::<_, std::convert::Infallible>(())
+        })?;
+        let Ok(_) = read;
+    }
+    let allowed = verdicts.allowed(&filter.advisories, &cands);
+    let keep = filter.select_allowed(&cands, &allowed);
     let kept = keep.iter().filter(|k| **k).count() as u64;
     let mut report = FilterReport {
         upstream_packages: cands.len() as u64,
         kept,
         ..FilterReport::default()
     };
-    if kept == report.upstream_packages {
+    let packages_changed = kept != report.upstream_packages;
+    report.advisories_excluded = verdicts.excluded_ids.len() as u64;
+    if !packages_changed && verdicts.excluded_ids.is_empty() {
         return Ok((md.clone(), report));
     }
     let mut keep_ids = HashSet::new();
@@ -144,11 +160,14 @@ pub fn apply(
     let mut new_records = Vec::new();
     for r in &md.records {
         let (mut records, count): (Box<dyn Records + '_>, Option<u64>) = match r.kind.as_str() {
-            "primary" => (Box::new(rewrite::primary(&keep_ids)), Some(kept)),
-            "filelists" | "other" | "filelists_ext" => {
+            "primary" if packages_changed => (Box::new(rewrite::primary(&keep_ids)), Some(kept)),
+            "filelists" | "other" | "filelists_ext" if packages_changed => {
                 (Box::new(rewrite::filelists_or_other(&keep_ids)), Some(kept))
             }
-            "updateinfo" => (Box::new(rewrite::updateinfo(&keep_nevras)), None),
+            "updateinfo" => (
+                Box::new(rewrite::updateinfo(&keep_nevras, &verdicts.excluded_ids)),
+                None,
+            ),
             "prestodelta" | "deltainfo" => (Box::new(rewrite::prestodelta(&keep_nevras)), None),
             _ => continue,
         };

@@ -185,7 +185,14 @@ pub fn advisories(
             Some(l) => Some((l.clone(), Some(read(&store.snapshot_dir(&l))?))),
             None => None,
         };
-        let first = first_fixed(&store, &filter.cves)?;
+        let mut known: Vec<(&SnapshotName, &Advisories)> = Vec::new();
+        if let Some(s) = &here.snapshot {
+            known.push((s, &adv));
+        }
+        if let Some((l, Some(a))) = &latest {
+            known.push((l, a));
+        }
+        let first = first_fixed(&store, &filter.cves, &known)?;
         for (cve, first) in filter.cves.iter().zip(first) {
             let st = CveState::of(&adv, cve);
             let latest = latest.as_ref().map(|(l, a)| LatestState {
@@ -261,37 +268,43 @@ fn read(dir: &Path) -> Result<Advisories, OpError> {
 }
 
 /// For each CVE, the oldest snapshot of the mirror that fixes it.
-/// Snapshots whose primary and updateinfo are those of the one before
-/// (the same checksums) are not read again.
-fn first_fixed(store: &Store, cves: &[String]) -> Result<Vec<Option<SnapshotName>>, OpError> {
+/// Snapshots already read (`known`), and those whose primary and
+/// updateinfo are those of the one before (the same checksums), are not
+/// read again.
+fn first_fixed(
+    store: &Store,
+    cves: &[String],
+    known: &[(&SnapshotName, &Advisories)],
+) -> Result<Vec<Option<SnapshotName>>, OpError> {
     let mut first: Vec<Option<SnapshotName>> = vec![None; cves.len()];
     let mut last_key: Option<Vec<String>> = None;
-    let mut last: Option<Advisories> = None;
+    let mut last: Option<std::borrow::Cow<'_, Advisories>> = None;
     for snap in store.snapshots().map_err(|e| OpError::of(&e))? {
         if first.iter().all(Option::is_some) {
             break;
         }
         let dir = store.snapshot_dir(&snap);
         let key = content_key(&dir);
-        let adv = match (&last, &last_key, &key) {
-            (Some(a), Some(k), Some(new)) if k == new => a.clone(),
-            _ => {
-                let pkgs = crate::diff::read_index(&dir).map_err(|e| OpError::of(&e))?;
-                let wanted = |a: &mirror_repodata::updateinfo::Advisory| {
-                    a.cves()
-                        .iter()
-                        .any(|c| cves.iter().any(|w| w.eq_ignore_ascii_case(c)))
-                };
-                advisories::read(&dir, &pkgs, &wanted).map_err(|e| OpError::of(&e))?
-            }
-        };
+        let same = matches!((&last_key, &key), (Some(k), Some(new)) if k == new);
+        if let Some((_, a)) = known.iter().find(|(s, _)| **s == snap) {
+            last = Some(std::borrow::Cow::Borrowed(*a));
+        } else if !same || last.is_none() {
+            let pkgs = crate::diff::read_index(&dir).map_err(|e| OpError::of(&e))?;
+            let wanted = |a: &mirror_repodata::updateinfo::Advisory| {
+                a.cves()
+                    .iter()
+                    .any(|c| cves.iter().any(|w| w.eq_ignore_ascii_case(c)))
+            };
+            let read = advisories::read(&dir, &pkgs, &wanted).map_err(|e| OpError::of(&e))?;
+            last = Some(std::borrow::Cow::Owned(read));
+        }
+        let adv = last.as_deref().expect("set above");
         for (i, cve) in cves.iter().enumerate() {
-            if first[i].is_none() && CveState::of(&adv, cve).fixed() {
+            if first[i].is_none() && CveState::of(adv, cve).fixed() {
                 first[i] = Some(snap.clone());
             }
         }
         last_key = key;
-        last = Some(adv);
     }
     Ok(first)
 }
