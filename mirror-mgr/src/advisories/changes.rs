@@ -5,7 +5,7 @@
 
 use std::cmp::Ordering;
 
-use super::model::{Advisories, Summary};
+use super::model::{Adv, Advisories, Summary};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Changes {
@@ -18,37 +18,27 @@ pub struct Changes {
     pub newly_applicable: Vec<Summary>,
 }
 
-/// Same advisory, changed content (applicability aside)?
-fn changed(a: &Summary, b: &Summary) -> bool {
-    a.kind != b.kind
-        || a.severity != b.severity
-        || a.issued != b.issued
-        || a.updated != b.updated
-        || a.title != b.title
-        || a.cves != b.cves
-        || a.packages != b.packages
-}
-
-/// The advisory changes from `a` to `b`.
+/// The advisory changes from `a` to `b`; only the advisories that
+/// changed are copied out.
 pub fn changes(a: &Advisories, b: &Advisories) -> Changes {
     let mut c = Changes::default();
-    let (mut x, mut y) = (a.list.iter().peekable(), b.list.iter().peekable());
+    let (mut x, mut y) = (a.iter().peekable(), b.iter().peekable());
     loop {
         let order = match (x.peek(), y.peek()) {
             (None, None) => break,
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
-            (Some(p), Some(q)) => p.id.cmp(&q.id),
+            (Some(p), Some(q)) => p.id().cmp(q.id()),
         };
         match order {
-            Ordering::Less => c.removed.extend(x.next().cloned()),
-            Ordering::Greater => c.added.extend(y.next().cloned()),
+            Ordering::Less => c.removed.extend(x.next().map(Adv::to_summary)),
+            Ordering::Greater => c.added.extend(y.next().map(Adv::to_summary)),
             Ordering::Equal => {
                 let (p, q) = (x.next().expect("peeked"), y.next().expect("peeked"));
-                if changed(p, q) {
-                    c.updated.push(q.clone());
-                } else if !p.applicable && q.applicable {
-                    c.newly_applicable.push(q.clone());
+                if !p.same_content(&q) {
+                    c.updated.push(q.to_summary());
+                } else if !p.applicable() && q.applicable() {
+                    c.newly_applicable.push(q.to_summary());
                 }
             }
         }
@@ -62,9 +52,7 @@ mod tests {
     use super::*;
 
     fn set(v: Vec<Summary>) -> Advisories {
-        let mut list = v;
-        list.sort_by(|a, b| a.id.cmp(&b.id));
-        Advisories { list }
+        Advisories::from_summaries(v)
     }
 
     #[test]

@@ -16,88 +16,50 @@ pub mod changes;
 mod model;
 pub mod query;
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use mirror_repodata::evr::Evr;
 use mirror_repodata::repo::RepoDir;
-use mirror_repodata::updateinfo::Advisory;
+use mirror_repodata::updateinfo::{Advisory, PackageRef};
 
 use crate::diff::Index;
 use crate::store::StoreError;
 
 pub use changes::{Changes, changes};
-pub use model::{Advisories, Summary, severity_key};
+pub use model::{Adv, Advisories, Summary, severity_key};
 
 /// The advisories of the repository at `dir` that `wanted` selects (all:
 /// `|_| true`), duplicates merged, each judged against `pkgs` (the
-/// repository's own packages, [`crate::diff::read_index`]).
+/// repository's own packages, [`crate::diff::read_index`]) as it is read.
 pub fn read(
     dir: &Path,
     pkgs: &Index,
     wanted: &dyn Fn(&Advisory) -> bool,
 ) -> Result<Advisories, StoreError> {
     let repo = RepoDir::open(dir)?;
-    let mut list: Vec<Summary> = Vec::new();
-    let mut refs: Vec<Vec<mirror_repodata::updateinfo::PackageRef>> = Vec::new();
-    let mut at: HashMap<String, usize> = HashMap::new();
+    let mut set = Advisories::default();
     let read = repo.for_each_advisory(|a: Advisory| {
         if !wanted(&a) {
-            return Ok::<_, std::convert::Infallible>(());
+            return Ok(());
         }
-        let (s, pkgs) = Summary::of(a);
-        if let Some(&i) = at.get(&s.id) {
-            merge(&mut list[i], &mut refs[i], s, pkgs);
-        } else {
-            at.insert(s.id.clone(), list.len());
-            list.push(s);
-            refs.push(pkgs);
-        }
-        Ok(())
+        set.push(&judged(a, pkgs))
     })?;
-    let Ok(_) = read;
-    drop(at);
-    for (s, mut r) in list.iter_mut().zip(refs) {
-        r.sort();
-        r.dedup();
-        judge(s, &r, pkgs);
-    }
-    list.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(Advisories { list })
+    read.map_err(|model::TooLarge| {
+        StoreError::Repo(mirror_repodata::repo::RepoError::Listed {
+            dir: dir.to_path_buf(),
+            message: "its updateinfo holds more than 4 GiB of advisory text".into(),
+        })
+    })?;
+    Ok(set.finish())
 }
 
-/// Fold a duplicate record of one id in (EPEL and Photon OS ship them):
-/// the union of packages and CVEs, the newest dates, fields it lacked.
-fn merge(
-    s: &mut Summary,
-    refs: &mut Vec<mirror_repodata::updateinfo::PackageRef>,
-    other: Summary,
-    other_refs: Vec<mirror_repodata::updateinfo::PackageRef>,
-) {
-    refs.extend(other_refs);
-    s.cves.extend(other.cves);
-    s.cves.sort();
-    s.cves.dedup();
-    s.issued = s.issued.max(other.issued);
-    s.updated = s.updated.max(other.updated);
-    if s.severity.is_none() {
-        s.severity = other.severity;
-    }
-    if s.title.is_empty() {
-        s.title = other.title;
-    }
-    if s.kind.is_empty() {
-        s.kind = other.kind;
-    }
-}
-
-/// Fill in the packages, and whether `pkgs` holds each binary one.
-fn judge(s: &mut Summary, refs: &[mirror_repodata::updateinfo::PackageRef], pkgs: &Index) {
-    s.packages = refs
-        .iter()
-        .map(mirror_repodata::updateinfo::PackageRef::nevra)
-        .collect();
-    s.missing = refs
+/// One advisory with its packages, and whether `pkgs` holds each binary one.
+fn judged(a: Advisory, pkgs: &Index) -> Summary {
+    let cves = a.cves().into_iter().map(str::to_owned).collect();
+    let mut refs = a.packages;
+    refs.sort();
+    refs.dedup();
+    let missing: Vec<String> = refs
         .iter()
         .filter(|p| p.arch != "src" && p.arch != "nosrc")
         .filter(|p| {
@@ -108,9 +70,20 @@ fn judge(s: &mut Summary, refs: &[mirror_repodata::updateinfo::PackageRef], pkgs
             };
             !pkgs.holds_at_least(&p.name, &p.arch, &evr)
         })
-        .map(mirror_repodata::updateinfo::PackageRef::nevra)
+        .map(PackageRef::nevra)
         .collect();
-    s.applicable = s.missing.is_empty();
+    Summary {
+        id: a.id,
+        kind: a.kind,
+        severity: a.severity,
+        issued: a.issued,
+        updated: a.updated,
+        title: a.title,
+        cves,
+        packages: refs.iter().map(PackageRef::nevra).collect(),
+        applicable: missing.is_empty(),
+        missing,
+    }
 }
 
 /// A snapshot's packages and advisories, read once.
@@ -140,19 +113,22 @@ pub(crate) mod tests {
         }
     }
 
-    fn pref(
-        name: &str,
-        e: &str,
-        v: &str,
-        r: &str,
-        arch: &str,
-    ) -> mirror_repodata::updateinfo::PackageRef {
-        mirror_repodata::updateinfo::PackageRef {
+    fn pref(name: &str, v: &str, arch: &str) -> PackageRef {
+        PackageRef {
             name: name.into(),
-            epoch: e.into(),
+            epoch: "0".into(),
             version: v.into(),
-            release: r.into(),
+            release: "1".into(),
             arch: arch.into(),
+        }
+    }
+
+    fn adv(refs: Vec<PackageRef>) -> Advisory {
+        Advisory {
+            id: "X".into(),
+            kind: "security".into(),
+            packages: refs,
+            ..Advisory::default()
         }
     }
 
@@ -170,49 +146,43 @@ pub(crate) mod tests {
         ]
         .into_iter()
         .collect();
-        let mut s = summary("X", "security", None, &[]);
         // Newer than listed, exactly as listed, and a source package not asked for.
-        let refs = [
-            pref("a", "0", "1.5", "1", "x86_64"),
-            pref("b", "0", "1.0", "1", "noarch"),
-            pref("a", "0", "1.5", "1", "src"),
-        ];
-        judge(&mut s, &refs, &pkgs);
+        let s = judged(
+            adv(vec![
+                pref("a", "1.5", "x86_64"),
+                pref("b", "1.0", "noarch"),
+                pref("a", "1.5", "src"),
+            ]),
+            &pkgs,
+        );
         assert!(s.applicable && s.missing.is_empty());
         assert_eq!(s.packages.len(), 3);
         // One older than listed, one of an arch not held: partial, both named.
-        let refs = [
-            pref("a", "0", "2.1", "1", "x86_64"),
-            pref("b", "0", "1.0", "1", "i686"),
-        ];
-        judge(&mut s, &refs, &pkgs);
+        let s = judged(
+            adv(vec![pref("a", "2.1", "x86_64"), pref("b", "1.0", "i686")]),
+            &pkgs,
+        );
         assert!(!s.applicable);
         assert_eq!(s.missing, ["a-0:2.1-1.x86_64", "b-0:1.0-1.i686"]);
         // An advisory that lists no package is applicable (nothing is missing).
-        judge(&mut s, &[], &pkgs);
-        assert!(s.applicable);
+        assert!(judged(adv(vec![]), &pkgs).applicable);
     }
 
     #[test]
     fn duplicates_merge() {
         let mut a = summary("D", "security", None, &["CVE-1"]);
-        let mut refs = vec![pref("a", "0", "1", "1", "noarch")];
         let mut b = summary("D", "security", Some("Low"), &["CVE-2", "CVE-1"]);
         b.updated = Some(5);
-        merge(
-            &mut a,
-            &mut refs,
-            b,
-            vec![pref("c", "0", "1", "1", "noarch")],
-        );
+        b.packages = vec!["c-0:1-1.noarch".into()];
+        a.merge(b);
         assert_eq!(a.cves, ["CVE-1", "CVE-2"]);
         assert_eq!(a.severity.as_deref(), Some("Low"));
-        assert_eq!((a.updated, refs.len()), (Some(5), 2));
+        assert_eq!((a.updated, a.packages.len()), (Some(5), 2));
     }
 
     #[test]
     fn severity_keys() {
-        let s = |v: Option<&str>| summary("S", "security", v, &[]).severity_key();
+        let s = severity_key;
         assert_eq!(s(Some("Critical")), "critical");
         assert_eq!(s(Some("None")), "unknown");
         assert_eq!(s(None), "unknown");

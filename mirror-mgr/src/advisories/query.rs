@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::model::{Advisories, Summary};
+#[cfg(test)]
+use super::model::Summary;
+use super::model::{Adv, Advisories};
 
 /// `--type`, `--severity`, `--cve`: each a list (any of), all of them at
 /// once; compared without regard to case.
@@ -66,19 +68,18 @@ impl Filter {
         Ok(f)
     }
 
-    pub fn matches(&self, s: &Summary) -> bool {
+    pub fn matches(&self, s: &Adv<'_>) -> bool {
         let any = |want: &[String], have: &str| {
             want.is_empty() || want.iter().any(|w| w.eq_ignore_ascii_case(have))
         };
-        any(&self.kinds, &s.kind)
+        any(&self.kinds, s.kind())
             && (self.severities.is_empty()
                 || self
                     .severities
                     .iter()
                     .any(|w| w.eq_ignore_ascii_case(&s.severity_key())))
             && (self.cves.is_empty()
-                || s.cves
-                    .iter()
+                || s.cves()
                     .any(|c| self.cves.iter().any(|w| w.eq_ignore_ascii_case(c))))
     }
 }
@@ -97,8 +98,8 @@ pub fn is_cve(s: &str) -> bool {
 }
 
 /// Does an advisory reference `cve`?
-pub fn references(s: &Summary, cve: &str) -> bool {
-    s.cves.iter().any(|c| c.eq_ignore_ascii_case(cve))
+pub fn references(s: &Adv<'_>, cve: &str) -> bool {
+    s.cves().any(|c| c.eq_ignore_ascii_case(cve))
 }
 
 /// What one snapshot says about one CVE.
@@ -113,11 +114,11 @@ pub struct CveState {
 impl CveState {
     pub fn of(adv: &Advisories, cve: &str) -> Self {
         let mut st = Self::default();
-        for s in adv.list.iter().filter(|s| references(s, cve)) {
-            if s.applicable {
-                st.fixed_by.push(s.id.clone());
+        for s in adv.iter().filter(|s| references(s, cve)) {
+            if s.applicable() {
+                st.fixed_by.push(s.id().to_owned());
             } else {
-                st.partial.push(s.id.clone());
+                st.partial.push(s.id().to_owned());
             }
         }
         st
@@ -145,13 +146,12 @@ pub struct Security {
 impl Security {
     /// The security advisories applicable in a snapshot, by id.
     pub fn of(adv: &Advisories) -> Vec<Self> {
-        adv.list
-            .iter()
-            .filter(|s| s.is_security() && s.applicable)
+        adv.iter()
+            .filter(|s| s.is_security() && s.applicable())
             .map(|s| Self {
-                id: s.id.clone(),
-                severity: s.severity.clone(),
-                issued: s.issued,
+                id: s.id().to_owned(),
+                severity: s.severity().map(str::to_owned),
+                issued: s.issued(),
             })
             .collect()
     }
@@ -232,9 +232,7 @@ mod tests {
     use super::*;
 
     fn set(v: Vec<Summary>) -> Advisories {
-        let mut list = v;
-        list.sort_by(|a, b| a.id.cmp(&b.id));
-        Advisories { list }
+        Advisories::from_summaries(v)
     }
 
     #[test]
@@ -245,6 +243,8 @@ mod tests {
             severities: sv.iter().map(|x| (*x).into()).collect(),
             cves: c.iter().map(|x| (*x).into()).collect(),
         };
+        let one = set(vec![s]);
+        let s = one.get("A").unwrap();
         assert!(f(&[], &[], &[]).matches(&s));
         assert!(f(&["Security"], &["critical", "low"], &["cve-2024-1"]).matches(&s));
         assert!(!f(&["bugfix"], &[], &[]).matches(&s));

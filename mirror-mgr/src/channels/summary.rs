@@ -7,7 +7,7 @@ use std::path::Path;
 
 use mirror_index::{MirrorName, SnapshotName};
 
-use crate::advisories::{self, Advisories, Summary};
+use crate::advisories::{self, Adv, Advisories};
 use crate::store::Store;
 
 /// The most entries of each list a record keeps (the counts are whole).
@@ -25,13 +25,13 @@ pub struct AdvisoryRef {
     pub cves: Vec<String>,
 }
 
-impl From<&Summary> for AdvisoryRef {
-    fn from(s: &Summary) -> Self {
+impl From<Adv<'_>> for AdvisoryRef {
+    fn from(s: Adv<'_>) -> Self {
         Self {
-            id: s.id.clone(),
-            kind: s.kind.clone(),
-            severity: s.severity.clone(),
-            cves: s.cves.clone(),
+            id: s.id().to_owned(),
+            kind: s.kind().to_owned(),
+            severity: s.severity().map(str::to_owned),
+            cves: s.cves().map(str::to_owned).collect(),
         }
     }
 }
@@ -77,20 +77,15 @@ pub struct MirrorChange {
 
 /// The advisories applicable in `b` and not in `a` (gained), and the
 /// other way round (lost).
-pub fn applicable_delta<'a>(
-    a: &'a Advisories,
-    b: &'a Advisories,
-) -> (Vec<&'a Summary>, Vec<&'a Summary>) {
-    let held = |set: &Advisories, id: &str| set.get(id).is_some_and(|s| s.applicable);
+pub fn applicable_delta<'a>(a: &'a Advisories, b: &'a Advisories) -> (Vec<Adv<'a>>, Vec<Adv<'a>>) {
+    let held = |set: &Advisories, id: &str| set.get(id).is_some_and(|s| s.applicable());
     let gained = b
-        .list
         .iter()
-        .filter(|s| s.applicable && !held(a, &s.id))
+        .filter(|s| s.applicable() && !held(a, s.id()))
         .collect();
     let lost = a
-        .list
         .iter()
-        .filter(|s| s.applicable && !held(b, &s.id))
+        .filter(|s| s.applicable() && !held(b, s.id()))
         .collect();
     (gained, lost)
 }
@@ -184,24 +179,20 @@ mod tests {
     fn gained_and_lost_are_by_applicability() {
         let mut partial = summary("P", "security", None, &[]);
         partial.applicable = false;
-        let a = Advisories {
-            list: vec![
-                summary("A", "bugfix", None, &[]),
-                partial.clone(),
-                summary("S", "security", None, &[]),
-            ],
-        };
+        let a = Advisories::from_summaries(vec![
+            summary("A", "bugfix", None, &[]),
+            partial.clone(),
+            summary("S", "security", None, &[]),
+        ]);
         let mut arrived = partial;
         arrived.applicable = true;
-        let b = Advisories {
-            list: vec![
-                arrived,
-                summary("S", "security", None, &[]),
-                summary("T", "security", None, &["CVE-1"]),
-            ],
-        };
+        let b = Advisories::from_summaries(vec![
+            arrived,
+            summary("S", "security", None, &[]),
+            summary("T", "security", None, &["CVE-1"]),
+        ]);
         let (g, l) = applicable_delta(&a, &b);
-        let ids = |v: &[&Summary]| v.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+        let ids = |v: &[Adv<'_>]| v.iter().map(|s| s.id().to_owned()).collect::<Vec<_>>();
         assert_eq!(ids(&g), ["P", "T"]);
         assert_eq!(ids(&l), ["A"]);
         let (g, l) = applicable_delta(&b, &b);

@@ -224,7 +224,11 @@ pub fn advisories(
             At::Channel(c) => Some(c.clone()),
             At::Snapshot(_) => None,
         },
-        advisories: adv.list.into_iter().filter(|s| filter.matches(s)).collect(),
+        advisories: adv
+            .iter()
+            .filter(|s| filter.matches(s))
+            .map(crate::advisories::Adv::to_summary)
+            .collect(),
         cves,
     })
 }
