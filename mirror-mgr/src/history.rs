@@ -78,6 +78,11 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
+/// A snapshot's manifest as written (none when it has none yet).
+pub fn manifest_of(store: &Store, s: &SnapshotName) -> Option<Manifest> {
+    serde_json::from_slice(&std::fs::read(manifest_path(store, s)).ok()?).ok()
+}
+
 fn manifest_path(store: &Store, s: &SnapshotName) -> PathBuf {
     store.dir.join(MANIFESTS_DIR).join(format!("{s}.json"))
 }

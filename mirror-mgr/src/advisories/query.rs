@@ -141,6 +141,8 @@ pub struct Security {
     pub severity: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issued: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cves: Vec<String>,
 }
 
 impl Security {
@@ -152,6 +154,7 @@ impl Security {
                 id: s.id().to_owned(),
                 severity: s.severity().map(str::to_owned),
                 issued: s.issued(),
+                cves: s.cves().map(str::to_owned).collect(),
             })
             .collect()
     }

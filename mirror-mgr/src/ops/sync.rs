@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use mirror_index::MirrorName;
+use mirror_index::{MirrorName, SnapshotName};
 
 use super::context::{After, Follow, Ops};
 use super::error::OpError;
@@ -221,6 +221,7 @@ pub fn sync(
                 packages: r.packages,
                 added: r.added,
                 removed: r.removed,
+                advisories: new_security(ops, &r.mirror, snap),
             }),
             (Status::Failed, _) if !locked => events.push(Event::Failure {
                 mirror: r.mirror.clone(),
@@ -249,4 +250,36 @@ pub fn sync(
         only_locked,
         after,
     })
+}
+/// The security advisories applicable in `snap` of `mirror` and not in
+/// the snapshot before it, from their manifests.
+fn new_security(ops: &Ops, mirror: &str, snap: &str) -> crate::webhooks::event::AdvisoryGist {
+    let (Ok(m), Ok(s)) = (MirrorName::new(mirror), SnapshotName::parse(snap)) else {
+        return crate::webhooks::event::AdvisoryGist::default();
+    };
+    let store = crate::store::Store::new(&ops.root, m);
+    let Some(new) = crate::history::manifest_of(&store, &s) else {
+        return crate::webhooks::event::AdvisoryGist::default();
+    };
+    let before: std::collections::HashSet<String> = new
+        .previous
+        .as_deref()
+        .and_then(|p| SnapshotName::parse(p).ok())
+        .and_then(|p| crate::history::manifest_of(&store, &p))
+        .and_then(|m| m.security)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    let fresh: Vec<_> = new
+        .security
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| !before.contains(&a.id))
+        .collect();
+    crate::webhooks::event::AdvisoryGist::of(
+        fresh
+            .iter()
+            .map(|a| (a.id.as_str(), a.severity.as_deref(), a.cves.clone())),
+    )
 }

@@ -8,13 +8,27 @@ use super::context::{Done, Follow, Ops};
 use super::error::OpError;
 use crate::channels::{self, Channel, Promotion, Set, Vote};
 use crate::webhooks::Event;
+use crate::webhooks::event::AdvisoryGist;
 
 fn promotion(p: &Promotion) -> Event {
+    let advisories = p
+        .summary
+        .iter()
+        .map(|(m, c)| {
+            let security = c
+                .gained
+                .iter()
+                .filter(|a| a.kind.eq_ignore_ascii_case("security"))
+                .map(|a| (a.id.as_str(), a.severity.as_deref(), a.cves.clone()));
+            (m.clone(), AdvisoryGist::of(security))
+        })
+        .collect();
     Event::Promotion {
         channel: p.channel.clone(),
         set: p.set.clone(),
         reason: p.reason.clone(),
         by: p.by.clone(),
+        advisories,
     }
 }
 
