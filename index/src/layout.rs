@@ -47,6 +47,8 @@ pub const TOKENS_FILE: &str = ".api-tokens.json";
 pub const AUDIT_LOG: &str = ".api-audit.jsonl";
 /// What `serve`'s scheduler plans and did, per mirror (for `status`).
 pub const SCHEDULE_FILE: &str = ".schedule.json";
+/// Where `import-bundle` stages a bundle's contents while it checks them.
+pub const IMPORT_DIR: &str = ".import";
 /// Private entries of a mirror directory.
 pub const MIRROR_LOCK: &str = ".lock";
 pub const STAGING_DIR: &str = ".staging";

@@ -14,6 +14,7 @@
 
 pub(crate) mod access;
 pub(crate) mod advisories;
+pub(crate) mod bundle;
 pub(crate) mod channels;
 pub mod cli;
 

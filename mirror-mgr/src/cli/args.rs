@@ -14,7 +14,8 @@ use std::path::PathBuf;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 pub use super::options::{
-    AdvisoriesArgs, GcArgs, ServeLimitArgs, SyncArgs, TokenAction, TreeOpts, VarOpts, XmlBaseArg,
+    AdvisoriesArgs, ExportCliArgs, GcArgs, ImportBundleArgs, ServeLimitArgs, SyncArgs, TokenAction,
+    TreeOpts, VarOpts, XmlBaseArg,
 };
 use super::options::{TREE_ARGS, USES};
 
@@ -177,6 +178,12 @@ pub enum Command {
     /// The advisories of a snapshot or a channel, and whether CVEs are
     /// fixed there (with --cve: exit 0 when every one is, 1 when not).
     Advisories(AdvisoriesArgs),
+    /// Write a signed bundle of snapshots for an air-gapped site: their
+    /// metadata and only the packages the other side lacks.
+    Export(ExportCliArgs),
+    /// Check a bundle against a pinned key and make its snapshots here, as
+    /// they are on the exporting side (names, metadata, pointers, channels).
+    ImportBundle(ImportBundleArgs),
     /// Delete snapshots outside a retention policy (never the latest, a
     /// newer one held back by a rollback, or a pinned one).
     Gc(GcArgs),

@@ -128,6 +128,72 @@ pub struct SyncArgs {
     pub publish: bool,
 }
 
+/// `export`.
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // each is a flag of the command line
+pub struct ExportCliArgs {
+    #[command(flatten)]
+    pub tree: TreeOpts,
+    /// The mirrors to export (or --all).
+    #[arg(required_unless_present = "all")]
+    pub names: Vec<String>,
+    /// Every mirror of the root.
+    #[arg(long, conflicts_with = "names")]
+    pub all: bool,
+    /// Only this snapshot of each mirror (default: all of them).
+    #[arg(long, value_name = "SNAPSHOT", conflicts_with_all = ["channel", "latest"])]
+    pub snapshot: Option<String>,
+    /// Only the snapshot each mirror's channel names.
+    #[arg(long, value_name = "CHANNEL", conflicts_with = "latest")]
+    pub channel: Option<String>,
+    /// Only each mirror's latest snapshot.
+    #[arg(long)]
+    pub latest: bool,
+    /// The manifest of the last bundle the other side imported (or that
+    /// bundle): what it has is not sent again.
+    #[arg(long, value_name = "MANIFEST", conflicts_with = "since_snapshot")]
+    pub since: Option<PathBuf>,
+    /// A snapshot the other side has (of each mirror).
+    #[arg(long, value_name = "SNAPSHOT")]
+    pub since_snapshot: Option<String>,
+    /// The bundle file, or a directory to write a dated one in.
+    #[arg(short = 'o', long = "output", value_name = "DIR_OR_FILE")]
+    pub output: Option<PathBuf>,
+    /// Cut the bundle into parts of this size (NAME.000, NAME.001...; e.g. 4G).
+    #[arg(long, value_name = "SIZE")]
+    pub split: Option<String>,
+    /// Compress with zstd (also when the file name ends in .zst).
+    #[arg(long)]
+    pub zstd: bool,
+    /// Print what the bundle would hold; write nothing.
+    #[arg(long)]
+    pub plan: bool,
+    /// The OpenPGP secret key that signs the bundle's manifest.
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+    /// A file whose first line is the key's passphrase.
+    #[arg(long, value_name = "FILE", conflicts_with = "sign_key_passphrase_env")]
+    pub sign_key_passphrase_file: Option<PathBuf>,
+    /// An environment variable holding the key's passphrase.
+    #[arg(long, value_name = "VAR")]
+    pub sign_key_passphrase_env: Option<String>,
+}
+
+/// `import-bundle`.
+#[derive(Debug, Args)]
+pub struct ImportBundleArgs {
+    #[command(flatten)]
+    pub tree: TreeOpts,
+    /// The bundle, or its first part (NAME.000) when it was split.
+    pub path: PathBuf,
+    /// The public key the bundle must be signed by (pinned: required).
+    #[arg(long, value_name = "KEY_FILE")]
+    pub key: PathBuf,
+    /// Make the snapshots only: leave latest and channels as they are.
+    #[arg(long)]
+    pub no_pointers: bool,
+}
+
 /// `advisories`.
 #[derive(Debug, Args)]
 pub struct AdvisoriesArgs {

@@ -215,6 +215,15 @@ fn kind_of(e: &(dyn std::error::Error + 'static)) -> Option<Kind> {
             _ => Some(Kind::Upstream),
         };
     }
+    if let Some(b) = e.downcast_ref::<crate::bundle::BundleError>() {
+        return match b {
+            crate::bundle::BundleError::Usage(_) | crate::bundle::BundleError::Sign(_) => {
+                Some(Kind::Usage)
+            }
+            crate::bundle::BundleError::Refused(_) => Some(Kind::Damaged),
+            crate::bundle::BundleError::Io { .. } | crate::bundle::BundleError::Store(_) => None,
+        };
+    }
     if let Some(p) = e.downcast_ref::<PublishError>() {
         return match p {
             PublishError::Config(_) => Some(Kind::Usage),

@@ -18,6 +18,8 @@
 //! | pin, unpin | [`pin`] | `pin`, `unpin` | - |
 //! | gc | [`gc`] | `gc` | - |
 //! | diff | [`reads::diff`] | `diff` | `GET mirrors/{name}/diff` |
+//! | export | [`bundle::export`] | `export` | - |
+//! | import | [`bundle::import_bundle`] | `import-bundle` | - |
 //! | advisories | [`reads::advisories`], [`reads::advisories_all`] | `advisories` | `GET mirrors/{name}/advisories`, `GET advisories` |
 //!
 //! Locks: every verb that moves a channel pointer or removes snapshots
@@ -27,6 +29,7 @@
 //! Errors are classified once ([`error::Kind`]); the exit codes and HTTP
 //! statuses are read from it.
 
+pub mod bundle;
 mod context;
 pub mod error;
 mod lifecycle;

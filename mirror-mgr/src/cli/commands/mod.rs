@@ -4,6 +4,7 @@
 
 mod advisories;
 mod after;
+mod bundle;
 mod channels;
 mod check_config;
 mod diff;
@@ -115,6 +116,8 @@ pub fn run(cli: &Cli, out: Output) -> Result<u8, Failure> {
             to,
         } => diff::run(&resolve(tree, &no_vars)?, name, from, to, out),
         Command::Advisories(args) => advisories::run(&resolve(&args.tree, &no_vars)?, args, out),
+        Command::Export(args) => bundle::export(&resolve(&args.tree, &no_vars)?, args, out),
+        Command::ImportBundle(args) => bundle::import(&resolve(&args.tree, &no_vars)?, args, out),
         Command::Gc(args) => gc::run(&resolve(&args.tree, &no_vars)?, args, out),
         Command::Pin {
             tree,

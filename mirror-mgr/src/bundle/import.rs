@@ -1,0 +1,440 @@
+//! `import-bundle`: a signed bundle made into the very same snapshots.
+//!
+//! Order, so that nothing is visible before everything is checked:
+//! 1. the manifest and its signature (the first two entries) against the
+//!    pinned key; the manifest checked whole;
+//! 2. every file of every new snapshot found: carried by the bundle, or a
+//!    local file with that size and sha256 (else refused, listing them);
+//! 3. every carried content streamed into private staging (`.import/`),
+//!    its size and sha256 checked;
+//! 4. per mirror, under its lock: each snapshot built in `.staging/` from
+//!    hard links, then published and committed as a sync's are (an
+//!    existing snapshot of that name is never touched: identical, it is
+//!    skipped; different, the import is refused).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use mirror_index::{MirrorName, SnapshotName};
+use sha2::{Digest, Sha256};
+
+use super::manifest::{MAX_MANIFEST, Manifest, SnapshotPart};
+use super::parts::PartsReader;
+use super::{BundleError, MANIFEST, MANIFEST_SIG, OBJECTS};
+use crate::store::{IoContext, Store};
+use crate::trust::Keyring;
+
+/// What an import did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Imported {
+    /// `mirror/snapshot` made.
+    pub snapshots: Vec<String>,
+    /// Already there, identical.
+    pub skipped: Vec<String>,
+    /// Mirror -> the snapshot `latest` now names (when it moved).
+    pub latest: BTreeMap<String, String>,
+    /// Channel -> mirror -> snapshot: what the manifest says to apply.
+    #[serde(skip)]
+    pub channels: BTreeMap<String, BTreeMap<String, String>>,
+    /// Contents received, their bytes, and files linked from this root.
+    pub received: usize,
+    pub received_bytes: u64,
+    pub linked_locally: usize,
+    /// The key that signed the manifest.
+    pub signed_by: String,
+}
+
+/// How big a signature may be.
+const MAX_SIG: u64 = 1 << 20;
+
+/// Import the bundle at `path` into `root`.
+pub fn import(
+    root: &Path,
+    path: &Path,
+    key: &Keyring,
+    pointers: bool,
+    wait: bool,
+) -> Result<Imported, BundleError> {
+    let io = |e: std::io::Error| BundleError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let mut input = BufReader::new(PartsReader::open(path).map_err(io)?);
+    let zstd = input
+        .fill_buf()
+        .map_err(io)?
+        .starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+    let stream: Box<dyn Read> = if zstd {
+        Box::new(zstd::stream::read::Decoder::with_buffer(input).map_err(io)?)
+    } else {
+        Box::new(input)
+    };
+    let refused = |m: String| BundleError::Refused(format!("{}: {m}", path.display()));
+    let mut archive = tar::Archive::new(stream);
+    let mut entries = archive
+        .entries()
+        .map_err(|e| refused(format!("not a bundle (tar): {e}")))?;
+    let mut next = |want: &str, max: u64| -> Result<Vec<u8>, BundleError> {
+        let mut e = entries
+            .next()
+            .ok_or_else(|| refused(format!("ends before {want}")))?
+            .map_err(|e| refused(format!("unreadable before {want}: {e}")))?;
+        let name = e.path_bytes().into_owned();
+        if name != want.as_bytes() {
+            return Err(refused(format!(
+                "{want} must come first, found {:?}",
+                String::from_utf8_lossy(&name)
+            )));
+        }
+        if e.size() > max {
+            return Err(refused(format!("{want} is larger than {max} bytes")));
+        }
+        let mut buf = Vec::new();
+        e.read_to_end(&mut buf)
+            .map_err(|e| refused(format!("{want}: {e}")))?;
+        Ok(buf)
+    };
+    let json = next(MANIFEST, MAX_MANIFEST)?;
+    let asc = next(MANIFEST_SIG, MAX_SIG)?;
+    let now = jiff::Timestamp::now().as_second();
+    let signed_by = key
+        .verify_detached("the bundle's manifest", &json, &asc, now)
+        .map_err(|e| refused(mirror_index::error_chain(&e)))?;
+    let text = std::str::from_utf8(&json).map_err(|_| refused("manifest is not UTF-8".into()))?;
+    mirror_index::nesting::check(text, mirror_index::nesting::MAX_DEPTH)
+        .map_err(|e| refused(format!("manifest: {e}")))?;
+    let manifest: Manifest =
+        serde_json::from_str(text).map_err(|e| refused(format!("manifest: {e}")))?;
+    manifest
+        .check()
+        .map_err(|e| refused(format!("manifest: {e}")))?;
+
+    // 2. Everything found before anything is received.
+    let mut work = Work::new(root, &manifest, wait)?;
+    let missing = work.locate()?;
+    if !missing.is_empty() {
+        let n = missing.len();
+        let shown: Vec<&String> = missing.iter().take(20).collect();
+        return Err(refused(format!(
+            "{n} files are neither in the bundle nor in this root (was --since right?): {}{}",
+            shown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if n > 20 { ", ..." } else { "" }
+        )));
+    }
+
+    // 3. The contents, checked, into private staging.
+    let staging = Staging::new(root.join(mirror_index::layout::IMPORT_DIR))?;
+    let staged = staging.0.as_path();
+    let mut got: HashSet<String> = HashSet::new();
+    let mut received_bytes = 0u64;
+    for e in entries {
+        let mut e = e.map_err(|e| refused(format!("unreadable: {e} (a part missing or cut?)")))?;
+        let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+        let sha = name
+            .strip_prefix(OBJECTS)
+            .filter(|s| manifest.objects.contains_key(*s))
+            .ok_or_else(|| refused(format!("an entry the manifest does not list: {name:?}")))?
+            .to_owned();
+        if !got.insert(sha.clone()) || e.size() != manifest.objects[&sha] {
+            return Err(refused(format!(
+                "object {sha}: repeated, or not its listed size"
+            )));
+        }
+        let dest = staged.join(&sha);
+        let mut f = std::fs::File::create(&dest).at(&dest)?;
+        let mut h = HashingReader::new(&mut e);
+        std::io::copy(&mut h, &mut f).map_err(|err| refused(format!("object {sha}: {err}")))?;
+        if h.hex() != sha {
+            return Err(refused(format!(
+                "object {sha}: its content does not match its checksum"
+            )));
+        }
+        received_bytes += manifest.objects[&sha];
+    }
+    if got.len() != manifest.objects.len() {
+        return Err(refused(format!(
+            "{} of its {} objects are missing (a part missing?)",
+            manifest.objects.len() - got.len(),
+            manifest.objects.len()
+        )));
+    }
+
+    // 4. The snapshots, as a sync makes them.
+    let mut done = Imported {
+        received: got.len(),
+        received_bytes,
+        signed_by,
+        ..Imported::default()
+    };
+    work.build(staged, pointers, &mut done)?;
+    drop(staging);
+    if pointers {
+        for (m, part) in &manifest.mirrors {
+            for (ch, snap) in &part.channels {
+                done.channels
+                    .entry(ch.clone())
+                    .or_default()
+                    .insert(m.clone(), snap.clone());
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// The private directory contents are received into, removed whatever
+/// happens (a crashed import's is removed by the next).
+struct Staging(PathBuf);
+
+impl Staging {
+    fn new(dir: PathBuf) -> Result<Self, BundleError> {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).at(&dir)?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A reader that hashes what passes through.
+struct HashingReader<R> {
+    inner: R,
+    h: Sha256,
+}
+
+impl<R: Read> HashingReader<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            h: Sha256::new(),
+        }
+    }
+
+    fn hex(self) -> String {
+        hex::encode(self.h.finalize())
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.h.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// sha256 of a local file, read once per path.
+fn sha_of(path: &Path, cache: &mut HashMap<PathBuf, String>) -> Option<String> {
+    if let Some(h) = cache.get(path) {
+        return Some(h.clone());
+    }
+    let f = std::fs::File::open(path).ok()?;
+    let mut r = HashingReader::new(f);
+    std::io::copy(&mut r, &mut std::io::sink()).ok()?;
+    let hex = r.hex();
+    cache.insert(path.to_path_buf(), hex.clone());
+    Some(hex)
+}
+
+/// Where each file of a new snapshot comes from.
+enum Source {
+    Carried(String),
+    Local(PathBuf),
+}
+
+/// The mirrors of a bundle, locked (those that exist here already), and
+/// the plan for their new snapshots.
+struct Work<'a> {
+    manifest: &'a Manifest,
+    wait: bool,
+    stores: Vec<(Store, Option<crate::store::LockGuard>)>,
+    /// (mirror, snapshot) -> path -> source.
+    sources: BTreeMap<(String, String), BTreeMap<String, Source>>,
+}
+
+impl<'a> Work<'a> {
+    fn new(root: &Path, manifest: &'a Manifest, wait: bool) -> Result<Self, BundleError> {
+        let mut stores = Vec::new();
+        for name in manifest.mirrors.keys() {
+            let m = MirrorName::new(name).map_err(|e| BundleError::Refused(e.to_string()))?;
+            let store = Store::new(root, m);
+            // A mirror new here gets its directory once the bundle is
+            // checked: a refused bundle leaves nothing behind.
+            let lock = if store.dir.is_dir() {
+                let lock = store.lock(wait)?;
+                store.clean_staging()?;
+                // A commit an earlier run left unfinished is finished first.
+                if let Some(p) = store.pending()? {
+                    store.commit(&p)?;
+                }
+                Some(lock)
+            } else {
+                None
+            };
+            stores.push((store, lock));
+        }
+        Ok(Self {
+            manifest,
+            wait,
+            stores,
+            sources: BTreeMap::new(),
+        })
+    }
+
+    /// Find every file of every new snapshot; returns those found nowhere.
+    fn locate(&mut self) -> Result<Vec<String>, BundleError> {
+        let mut missing = Vec::new();
+        let mut cache = HashMap::new();
+        for (store, _) in &self.stores {
+            let part = &self.manifest.mirrors[store.name.as_str()];
+            let mut local_dirs: Vec<PathBuf> = store
+                .snapshots()?
+                .iter()
+                .rev()
+                .map(|s| store.snapshot_dir(s))
+                .collect();
+            local_dirs.push(store.base());
+            for snap in &part.snapshots {
+                let name = SnapshotName::parse(&snap.name).expect("checked");
+                let dir = store.snapshot_dir(&name);
+                if dir.exists() {
+                    same_snapshot(&dir, snap, &mut cache).map_err(|m| {
+                        BundleError::Refused(format!(
+                            "{}/{} exists here with other content ({m}); it is never overwritten",
+                            store.name, snap.name
+                        ))
+                    })?;
+                    continue;
+                }
+                let mut files = BTreeMap::new();
+                for f in &snap.files {
+                    if self.manifest.objects.contains_key(&f.sha256) {
+                        files.insert(f.path.clone(), Source::Carried(f.sha256.clone()));
+                        continue;
+                    }
+                    let found = local_dirs.iter().map(|d| d.join(&f.path)).find(|p| {
+                        std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file() && m.len() == f.size)
+                            && sha_of(p, &mut cache).as_deref() == Some(f.sha256.as_str())
+                    });
+                    match found {
+                        Some(p) => {
+                            files.insert(f.path.clone(), Source::Local(p));
+                        }
+                        None => missing.push(format!("{}/{}/{}", store.name, snap.name, f.path)),
+                    }
+                }
+                self.sources
+                    .insert((store.name.to_string(), snap.name.clone()), files);
+            }
+        }
+        Ok(missing)
+    }
+
+    /// Build, publish and commit each new snapshot, oldest first.
+    fn build(
+        &mut self,
+        staged: &Path,
+        pointers: bool,
+        done: &mut Imported,
+    ) -> Result<(), BundleError> {
+        for (store, lock) in &mut self.stores {
+            if lock.is_none() {
+                std::fs::create_dir_all(&store.dir).at(&store.dir)?;
+                *lock = Some(store.lock(self.wait)?);
+                store.clean_staging()?;
+            }
+            let part = &self.manifest.mirrors[store.name.as_str()];
+            for snap in &part.snapshots {
+                let label = format!("{}/{}", store.name, snap.name);
+                let Some(files) = self
+                    .sources
+                    .get(&(store.name.to_string(), snap.name.clone()))
+                else {
+                    done.skipped.push(label);
+                    continue;
+                };
+                let name = SnapshotName::parse(&snap.name).expect("checked");
+                let build = store.new_build()?;
+                let mut durable = HashSet::new();
+                for (rel, src) in files {
+                    let dest = build.join(rel);
+                    if let Some(p) = dest.parent() {
+                        std::fs::create_dir_all(p).at(p)?;
+                    }
+                    let from = match src {
+                        Source::Carried(sha) => staged.join(sha),
+                        Source::Local(p) => {
+                            durable.insert(rel.clone());
+                            done.linked_locally += 1;
+                            p.clone()
+                        }
+                    };
+                    if std::fs::hard_link(&from, &dest).is_err() {
+                        std::fs::copy(&from, &dest).at(&dest)?;
+                    }
+                }
+                crate::crashpoint::hit("import-built");
+                store.publish(&build, &name, None, &durable)?;
+                if let Some(h) = &snap.history {
+                    crate::history::write_manifest(store, h)?;
+                }
+                done.snapshots.push(label);
+            }
+            let target = part
+                .latest
+                .as_deref()
+                .and_then(|l| SnapshotName::parse(l).ok())
+                .filter(|l| store.snapshot_dir(l).is_dir());
+            match target {
+                Some(l) if pointers => {
+                    if store.latest()?.as_ref() != Some(&l) || store.pending()?.is_some() {
+                        store.commit(&l)?;
+                        done.latest.insert(store.name.to_string(), l.to_string());
+                    }
+                }
+                _ => store.clear_pending()?,
+            }
+            if let Some(k) = &part.key {
+                store.write_public_key(k)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Does the snapshot at `dir` hold exactly the files `snap` lists?
+fn same_snapshot(
+    dir: &Path,
+    snap: &SnapshotPart,
+    cache: &mut HashMap<PathBuf, String>,
+) -> Result<(), String> {
+    let here = crate::store::list_files(dir).map_err(|e| e.to_string())?;
+    let listed: Vec<&str> = snap.files.iter().map(|f| f.path.as_str()).collect();
+    let mut here_sorted = here.clone();
+    here_sorted.sort();
+    if here_sorted
+        .iter()
+        .map(String::as_str)
+        .ne(listed.iter().copied())
+    {
+        return Err("other files".into());
+    }
+    for f in snap
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("repodata/"))
+    {
+        if sha_of(&dir.join(&f.path), cache).as_deref() != Some(f.sha256.as_str()) {
+            return Err(format!("{} differs", f.path));
+        }
+    }
+    Ok(())
+}
