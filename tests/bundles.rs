@@ -417,3 +417,117 @@ fn round_trip_incremental_and_tampering() {
     nothing_visible(&root);
     assert!(!w.top.path().join("evil.rpm").exists());
 }
+
+/// The snapshots of every mirror under `root`: mirror/snapshot -> path -> bytes.
+fn snapshot_files(root: &Path) -> BTreeMap<String, BTreeMap<String, Vec<u8>>> {
+    let mut out = BTreeMap::new();
+    for m in ["a-el9", "b-el9"] {
+        for snap in snapshots(&root.join(m)) {
+            let dir = root.join(m).join(&snap);
+            let files: BTreeMap<String, Vec<u8>> = files(&dir)
+                .into_iter()
+                .map(|f| {
+                    let b = std::fs::read(dir.join(&f)).unwrap();
+                    (f, b)
+                })
+                .collect();
+            out.insert(format!("{m}/{snap}"), files);
+        }
+    }
+    out
+}
+
+/// Acceptance 4: an import killed (SIGKILL) at named steps and at timed
+/// moments never shows a partial snapshot or a pointer to one, and the next
+/// import completes.
+#[test]
+fn killed_imports_never_show_a_partial_snapshot() {
+    use std::os::unix::process::ExitStatusExt;
+    let s = site();
+    let w = &s.w;
+    let up = w.upstream();
+    let names: Vec<String> = (0..10).map(|i| format!("pkg{i:02}")).collect();
+    packages(&up, &names, "1.0");
+    refresh(&up);
+    s.sync_both();
+    packages(&up, &names[..3], "1.1");
+    refresh(&up);
+    let s2 = s.sync_both();
+    run_ok(
+        w.mgr()
+            .args(["promote", "a-el9", &s2, "--channel", "tested"]),
+    );
+    let bundle = w.top.path().join("full.tar");
+    let out = s.export(&["--all"], &bundle);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let expected = snapshot_files(&w.root());
+
+    let other = w.top.path().join("other");
+    let other_url = w.nginx.url("other");
+    let import = || {
+        let mut c = mgr(&other, &other_url);
+        c.arg("import-bundle")
+            .arg(&bundle)
+            .arg("--key")
+            .arg(&s.public)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    let check = |round: &str| {
+        // Every visible snapshot is whole, and every pointer names one.
+        for (name, files) in snapshot_files(&other) {
+            assert_eq!(
+                Some(&files),
+                expected.get(&name),
+                "{round}: {name} is partial"
+            );
+        }
+        for m in ["a-el9", "b-el9"] {
+            if let Some(l) = latest(&other.join(m)) {
+                assert!(
+                    other.join(m).join(&l).is_dir(),
+                    "{round}: latest of {m} names {l}"
+                );
+            }
+            if let Ok(t) = std::fs::read_to_string(other.join(m).join("tested.txt")) {
+                assert!(
+                    other.join(m).join(t.trim()).is_dir(),
+                    "{round}: tested names {t}"
+                );
+            }
+        }
+    };
+    let mut killed = 0;
+    let points = [
+        "import-built@1",
+        "before-publish@1",
+        "after-publish@1",
+        "import-built@3",
+        "latest-written@1",
+        "base-package-linked@4",
+        "base-repomd-swapped@1",
+        "promote-journal-written@1",
+    ];
+    for point in points {
+        let status = run(import().env("MIRROR_MGR_CRASH_AT", point)).status;
+        killed += usize::from(status.signal() == Some(9));
+        check(point);
+    }
+    for delay_ms in [5, 15, 30, 60, 100, 150] {
+        let mut child = import().spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        killed += usize::from(status.signal() == Some(9));
+        check(&format!("after {delay_ms} ms"));
+    }
+    assert!(killed >= 10, "only {killed} imports were killed");
+    let out = run(import()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped()));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(snapshot_files(&other), expected);
+    assert_eq!(tree(&other, &other_url), tree(&w.root(), &w.base_url()));
+    run_ok(mgr(&other, &other_url).arg("verify"));
+}

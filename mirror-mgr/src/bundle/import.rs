@@ -271,9 +271,13 @@ impl<'a> Work<'a> {
             let lock = if store.dir.is_dir() {
                 let lock = store.lock(wait)?;
                 store.clean_staging()?;
-                // A commit an earlier run left unfinished is finished first.
-                if let Some(p) = store.pending()? {
-                    store.commit(&p)?;
+                // A publish killed before its rename left a journal naming
+                // a snapshot that is not there: drop it. One that is there
+                // is committed with the bundle's latest at the end.
+                if let Some(p) = store.pending()?
+                    && !store.snapshot_dir(&p).is_dir()
+                {
+                    store.clear_pending()?;
                 }
                 Some(lock)
             } else {
