@@ -33,6 +33,14 @@ pub(crate) fn lock(root: &Path) -> Result<std::fs::File, StoreError> {
     crate::store::lock_exclusive(&root.join(LOCK_FILE))
 }
 
+/// Did a promotion of `channel` stop half-way (its journal is still
+/// there)? The next promotion finishes it.
+pub fn is_pending(root: &Path, channel: &Channel) -> bool {
+    root.join(STATE_DIR)
+        .join(format!("{channel}.pending.json"))
+        .exists()
+}
+
 /// The snapshots of `mirror` that an unfinished promotion (a journal a
 /// crash left) is about to point a channel at: gc keeps them.
 pub fn pending_snapshots(root: &Path, mirror: &MirrorName) -> Vec<SnapshotName> {

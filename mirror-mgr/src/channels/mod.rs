@@ -20,7 +20,7 @@ pub mod summary;
 mod votes;
 
 pub(crate) use journal::lock;
-pub use journal::{pending_snapshots, preview, promote, promotions, rollback};
+pub use journal::{is_pending, pending_snapshots, preview, promote, promotions, rollback};
 pub use model::{
     Channel, ChannelError, Promotion, Set, Vote, check_reason, current_user, set_from_frozen,
     set_from_map, set_id, wrapper_key,

@@ -225,7 +225,9 @@ pub fn import_bundle(
                 .as_deref()
                 == Some(s.as_str())
         });
-        if current {
+        // Pointers already there are not enough: a promotion killed after
+        // them has its channel index still to write (its journal says so).
+        if current && !channels::is_pending(&ops.root, &channel) {
             continue;
         }
         let set: channels::Set = set
