@@ -168,6 +168,36 @@ fn round_trip_incremental_and_tampering() {
     assert_eq!(p["snapshots"].as_array().unwrap().len(), 6, "{p}");
     assert!(!plan.exists());
 
+    // The config's top-level sign_key signs when --sign-key is not given.
+    let cfg = w.top.path().join("sign.yaml");
+    write(
+        &cfg,
+        &format!(
+            "sign_key: {}\nsign_key_passphrase_env: E2E_BUNDLE_PASS\nmirrors: []\n",
+            s.secret.display()
+        ),
+    );
+    let out = run(w
+        .mgr()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--json", "export", "a-el9", "--latest", "-o"])
+        .arg(w.top.path().join("by-config.tar"))
+        .env("E2E_BUNDLE_PASS", PASS));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["signed_by"].as_str().is_some_and(|f| f.len() == 40),
+        "{v}"
+    );
+    let out = run(w
+        .mgr()
+        .args(["export", "a-el9", "-o"])
+        .arg(w.top.path().join("unsigned.tar")));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--sign-key"), "{}", stderr(&out));
+    assert!(!w.top.path().join("unsigned.tar").exists());
+
     // 1. Round trip into an empty root, served by the same nginx.
     let bundle = w.top.path().join("full.tar");
     let out = s.export(&["--all"], &bundle);

@@ -11,6 +11,7 @@ mod repo_file;
 pub(crate) mod spec;
 pub(crate) mod vars;
 mod yaml;
+mod yaml_webhooks;
 
 pub use crate::upstream::Upstream;
 pub use repo_file::load_repo_file;

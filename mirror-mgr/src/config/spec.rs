@@ -141,6 +141,9 @@ pub struct Config {
     pub max_download_rate: Option<u64>,
     /// Where events are posted (`webhooks:`).
     pub webhooks: Vec<WebhookSpec>,
+    /// The key that signs bundles (top-level `sign_key:`), unless
+    /// `export --sign-key` names another.
+    pub sign: Option<crate::filter::SignSpec>,
     /// How long a delivery is retried (`webhook_retry_for`; default 24 h).
     pub webhook_retry_for: Option<i64>,
 }

@@ -9,8 +9,9 @@ use super::options::{
     self, CLIENT_SIDE_OPTIONS, FilterOptions, NOT_HONOURED_OPTIONS, check_unique, config_key,
     config_path, line_of_key, proxy_spec, push_ignored, read, scalar, secret_source, split_list,
 };
-use super::spec::{Config, ConfigError, MirrorSpec, S3Spec, TrustSpec, WebhookSpec, XmlBasePolicy};
+use super::spec::{Config, ConfigError, MirrorSpec, S3Spec, TrustSpec, XmlBasePolicy};
 use super::vars::{default_vars, set_vars};
+use super::yaml_webhooks::{YamlWebhook, webhook};
 use crate::access::{AccessSpec, SecretSource};
 use crate::filter::SignSpec;
 use crate::upstream::Upstream;
@@ -36,62 +37,11 @@ struct YamlFile {
     #[serde(default)]
     webhooks: Vec<YamlWebhook>,
     webhook_retry_for: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct YamlWebhook {
-    url: String,
-    #[serde(default)]
-    events: Vec<String>,
-    secret_env: Option<String>,
-    secret_file: Option<PathBuf>,
-}
-
-/// Longest webhook URL accepted.
-const MAX_WEBHOOK_URL: usize = 2048;
-
-/// A `webhooks:` entry, checked: an http(s) URL, known events (none: all),
-/// a secret from the environment or a file.
-fn webhook(w: YamlWebhook, i: usize, config: &Path) -> Result<WebhookSpec, String> {
-    let at = format!("webhooks[{i}]");
-    let parsed = url::Url::parse(&w.url)
-        .map_err(|e| format!("{at}: url {:?}: {e}", mirror_http::redact(&w.url)))?;
-    if !matches!(parsed.scheme(), "http" | "https")
-        || w.url.len() > MAX_WEBHOOK_URL
-        || w.url.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        return Err(format!(
-            "{at}: url {:?} is not an http(s) URL of at most {MAX_WEBHOOK_URL} bytes",
-            mirror_http::redact(&w.url)
-        ));
-    }
-    let kinds = crate::webhooks::event::KINDS;
-    if let Some(bad) = w.events.iter().find(|e| !kinds.contains(&e.as_str())) {
-        return Err(format!(
-            "{at}: unknown event {bad:?} (events: {})",
-            kinds.join(", ")
-        ));
-    }
-    let events = if w.events.is_empty() {
-        kinds.iter().map(|k| (*k).to_owned()).collect()
-    } else {
-        w.events
-    };
-    let secret = match (w.secret_env, w.secret_file) {
-        (Some(e), None) => SecretSource::Env(e),
-        (None, Some(f)) => SecretSource::File(config_path(config, f)),
-        _ => {
-            return Err(format!(
-                "{at}: give one of secret_env or secret_file (deliveries are signed)"
-            ));
-        }
-    };
-    Ok(WebhookSpec {
-        url: w.url,
-        events,
-        secret,
-    })
+    /// The key that signs bundles (`export`) unless --sign-key says otherwise.
+    sign_key: Option<PathBuf>,
+    sign_key_passphrase: Option<String>,
+    sign_key_passphrase_file: Option<PathBuf>,
+    sign_key_passphrase_env: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -297,6 +247,21 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             .map(|(i, w)| webhook(w, i, path))
             .collect::<Result<_, _>>()
             .map_err(&invalid)?,
+        sign: file
+            .sign_key
+            .map(|key| {
+                Ok::<_, ConfigError>(SignSpec {
+                    key: config_path(path, key),
+                    passphrase: secret_source(
+                        "sign_key_passphrase",
+                        file.sign_key_passphrase,
+                        file.sign_key_passphrase_file.map(|p| config_path(path, p)),
+                        file.sign_key_passphrase_env,
+                    )
+                    .map_err(&invalid)?,
+                })
+            })
+            .transpose()?,
         max_download_rate: file
             .max_download_rate
             .as_ref()

@@ -166,10 +166,16 @@ pub fn export(ops: &Ops, a: &ExportArgs) -> Result<ExportReport, OpError> {
     if a.plan {
         return Ok(plan.report);
     }
-    let key = a.sign_key.as_ref().ok_or_else(|| {
-        OpError::usage("give --sign-key FILE: a bundle is signed, and trusted only by that key")
-    })?;
-    let signer = Signer::load(key, a.passphrase.as_ref()).map_err(|e| op(&e))?;
+    let signer = match (&a.sign_key, &ops.config.sign) {
+        (Some(key), _) => Signer::load(key, a.passphrase.as_ref()),
+        (None, Some(spec)) => Signer::load(&spec.key, spec.passphrase.as_ref()),
+        (None, None) => {
+            return Err(OpError::usage(
+                "give --sign-key FILE (or a top-level sign_key: in the config): a bundle is signed, and trusted only by that key",
+            ));
+        }
+    }
+    .map_err(|e| op(&e))?;
     export::write(&req, plan, &signer).map_err(|e| op(&e))
 }
 
