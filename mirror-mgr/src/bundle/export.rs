@@ -61,6 +61,24 @@ pub struct ExportReport {
 struct Hashes(HashMap<(u64, u64), String>);
 
 impl Hashes {
+    /// The sha256 of `path`: the one its repository lists (`listed`, for
+    /// the same size), else read.
+    fn known(
+        &mut self,
+        path: &Path,
+        rel: &str,
+        meta: &std::fs::Metadata,
+        listed: &HashMap<String, (String, u64)>,
+    ) -> Result<String, BundleError> {
+        if let Some((sha, size)) = listed.get(rel)
+            && *size == meta.len()
+        {
+            self.0.insert((meta.dev(), meta.ino()), sha.clone());
+            return Ok(sha.clone());
+        }
+        self.of(path, meta)
+    }
+
     fn of(&mut self, path: &Path, meta: &std::fs::Metadata) -> Result<String, BundleError> {
         if let Some(h) = self.0.get(&(meta.dev(), meta.ino())) {
             return Ok(h.clone());
@@ -111,10 +129,11 @@ pub fn plan(req: &ExportRequest, now: &str) -> Result<Plan, BundleError> {
                     "--since-snapshot {s}: mirror {name} has no such snapshot"
                 )));
             }
+            let listed = super::listed_sha256(&dir);
             for rel in crate::store::list_files(&dir)? {
                 let p = dir.join(&rel);
                 let meta = std::fs::metadata(&p).at(&p)?;
-                mine.insert(hashes.of(&p, &meta)?);
+                mine.insert(hashes.known(&p, &rel, &meta, &listed)?);
             }
         }
         let mut part = MirrorPart {
@@ -132,11 +151,12 @@ pub fn plan(req: &ExportRequest, now: &str) -> Result<Plan, BundleError> {
                 continue;
             }
             let dir = store.snapshot_dir(snap);
+            let listed = super::listed_sha256(&dir);
             let mut files = Vec::new();
             for rel in crate::store::list_files(&dir)? {
                 let p = dir.join(&rel);
                 let meta = std::fs::metadata(&p).at(&p)?;
-                let sha = hashes.of(&p, &meta)?;
+                let sha = hashes.known(&p, &rel, &meta, &listed)?;
                 report.files += 1;
                 report.bytes += meta.len();
                 if !mine.contains(&sha) && !objects.contains_key(&sha) {

@@ -17,8 +17,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use mirror_index::{MirrorName, SnapshotName};
-use sha2::{Digest, Sha256};
 
+use super::io::{HashingReader, Staging, copy_big, sha_of};
 use super::manifest::{MAX_MANIFEST, Manifest, SnapshotPart};
 use super::parts::PartsReader;
 use super::{BundleError, MANIFEST, MANIFEST_SIG, OBJECTS};
@@ -60,7 +60,7 @@ pub fn import(
         path: path.to_path_buf(),
         source: e,
     };
-    let mut input = BufReader::new(PartsReader::open(path).map_err(io)?);
+    let mut input = BufReader::with_capacity(1 << 20, PartsReader::open(path).map_err(io)?);
     let zstd = input
         .fill_buf()
         .map_err(io)?
@@ -131,6 +131,8 @@ pub fn import(
     let staging = Staging::new(root.join(mirror_index::layout::IMPORT_DIR))?;
     let staged = staging.0.as_path();
     let mut got: HashSet<String> = HashSet::new();
+    // One write per package-sized content (io::copy's 8 KiB would be several).
+    let mut buf = vec![0u8; 1 << 20];
     let mut received_bytes = 0u64;
     for e in entries {
         let mut e = e.map_err(|e| refused(format!("unreadable: {e} (a part missing or cut?)")))?;
@@ -148,7 +150,8 @@ pub fn import(
         let dest = staged.join(&sha);
         let mut f = std::fs::File::create(&dest).at(&dest)?;
         let mut h = HashingReader::new(&mut e);
-        std::io::copy(&mut h, &mut f).map_err(|err| refused(format!("object {sha}: {err}")))?;
+        copy_big(&mut h, &mut f, &mut buf)
+            .map_err(|err| refused(format!("object {sha}: {err}")))?;
         if h.hex() != sha {
             return Err(refused(format!(
                 "object {sha}: its content does not match its checksum"
@@ -184,64 +187,6 @@ pub fn import(
         }
     }
     Ok(done)
-}
-
-/// The private directory contents are received into, removed whatever
-/// happens (a crashed import's is removed by the next).
-struct Staging(PathBuf);
-
-impl Staging {
-    fn new(dir: PathBuf) -> Result<Self, BundleError> {
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).at(&dir)?;
-        Ok(Self(dir))
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A reader that hashes what passes through.
-struct HashingReader<R> {
-    inner: R,
-    h: Sha256,
-}
-
-impl<R: Read> HashingReader<R> {
-    fn new(inner: R) -> Self {
-        Self {
-            inner,
-            h: Sha256::new(),
-        }
-    }
-
-    fn hex(self) -> String {
-        hex::encode(self.h.finalize())
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.h.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
-/// sha256 of a local file, read once per path.
-fn sha_of(path: &Path, cache: &mut HashMap<PathBuf, String>) -> Option<String> {
-    if let Some(h) = cache.get(path) {
-        return Some(h.clone());
-    }
-    let f = std::fs::File::open(path).ok()?;
-    let mut r = HashingReader::new(f);
-    std::io::copy(&mut r, &mut std::io::sink()).ok()?;
-    let hex = r.hex();
-    cache.insert(path.to_path_buf(), hex.clone());
-    Some(hex)
 }
 
 /// Where each file of a new snapshot comes from.
@@ -306,6 +251,8 @@ impl<'a> Work<'a> {
                 .map(|s| store.snapshot_dir(s))
                 .collect();
             local_dirs.push(store.base());
+            // What each local repository lists: most packages need no reading.
+            let mut listed: HashMap<PathBuf, HashMap<String, (String, u64)>> = HashMap::new();
             for snap in &part.snapshots {
                 let name = SnapshotName::parse(&snap.name).expect("checked");
                 let dir = store.snapshot_dir(&name);
@@ -324,9 +271,21 @@ impl<'a> Work<'a> {
                         files.insert(f.path.clone(), Source::Carried(f.sha256.clone()));
                         continue;
                     }
-                    let found = local_dirs.iter().map(|d| d.join(&f.path)).find(|p| {
-                        std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file() && m.len() == f.size)
-                            && sha_of(p, &mut cache).as_deref() == Some(f.sha256.as_str())
+                    let found = local_dirs.iter().find_map(|d| {
+                        let p = d.join(&f.path);
+                        if !std::fs::symlink_metadata(&p)
+                            .is_ok_and(|m| m.is_file() && m.len() == f.size)
+                        {
+                            return None;
+                        }
+                        let lists = listed
+                            .entry(d.clone())
+                            .or_insert_with(|| super::listed_sha256(d));
+                        let same = match lists.get(&f.path) {
+                            Some((sha, _)) => *sha == f.sha256,
+                            None => sha_of(&p, &mut cache).as_deref() == Some(f.sha256.as_str()),
+                        };
+                        same.then_some(p)
                     });
                     match found {
                         Some(p) => {
@@ -349,6 +308,8 @@ impl<'a> Work<'a> {
         pointers: bool,
         done: &mut Imported,
     ) -> Result<(), BundleError> {
+        // Content -> where its first use put it.
+        let mut placed: HashMap<String, (PathBuf, PathBuf)> = HashMap::new();
         for (store, lock) in &mut self.stores {
             if lock.is_none() {
                 std::fs::create_dir_all(&store.dir).at(&store.dir)?;
@@ -368,13 +329,33 @@ impl<'a> Work<'a> {
                 let name = SnapshotName::parse(&snap.name).expect("checked");
                 let build = store.new_build()?;
                 let mut durable = HashSet::new();
+                let mut made: HashSet<PathBuf> = HashSet::new();
                 for (rel, src) in files {
                     let dest = build.join(rel);
-                    if let Some(p) = dest.parent() {
+                    if let Some(p) = dest.parent()
+                        && !made.contains(p)
+                    {
                         std::fs::create_dir_all(p).at(p)?;
+                        made.insert(p.to_path_buf());
                     }
                     let from = match src {
-                        Source::Carried(sha) => staged.join(sha),
+                        Source::Carried(sha) => {
+                            // A content's first use takes the staged file;
+                            // later ones link to it.
+                            if let Some((in_build, published)) = placed.get(sha) {
+                                if in_build.exists() {
+                                    in_build.clone()
+                                } else {
+                                    published.clone()
+                                }
+                            } else {
+                                let p = staged.join(sha);
+                                std::fs::rename(&p, &dest).at(&dest)?;
+                                let published = store.snapshot_dir(&name).join(rel);
+                                placed.insert(sha.clone(), (dest.clone(), published));
+                                continue;
+                            }
+                        }
                         Source::Local(p) => {
                             durable.insert(rel.clone());
                             done.linked_locally += 1;

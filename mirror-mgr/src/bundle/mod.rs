@@ -16,6 +16,7 @@
 
 pub mod export;
 pub mod import;
+mod io;
 pub mod manifest;
 pub mod parts;
 
@@ -31,6 +32,31 @@ pub fn manifest_beside(bundle: &Path) -> PathBuf {
     let mut s = bundle.as_os_str().to_owned();
     s.push(".manifest.json");
     PathBuf::from(s)
+}
+
+/// The sha256 and size of each package the repository at `dir` lists
+/// (those whose checksum is a sha256), by path. A snapshot's packages were
+/// checked against these when it was made, so export and import need not
+/// read them again; a file that no longer matches is caught by the
+/// import's own check of every content it receives.
+pub fn listed_sha256(dir: &Path) -> std::collections::HashMap<String, (String, u64)> {
+    let mut out = std::collections::HashMap::new();
+    let Ok(repo) = mirror_repodata::repo::RepoDir::open(dir) else {
+        return out;
+    };
+    let read = repo.for_each_package(|p: mirror_repodata::primary::Package| {
+        if p.checksum.kind == mirror_repodata::checksum::Kind::Sha256 && p.location_base.is_none() {
+            out.insert(
+                p.href.as_str().to_owned(),
+                (p.checksum.hex.to_ascii_lowercase(), p.size),
+            );
+        }
+        Ok::<_, std::convert::Infallible>(())
+    });
+    if !matches!(read, Ok(Ok(_))) {
+        out.clear();
+    }
+    out
 }
 
 #[derive(Debug, thiserror::Error)]

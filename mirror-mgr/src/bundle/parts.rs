@@ -48,7 +48,7 @@ impl Parts {
             None => self.path.clone(),
         };
         let f = File::create(temp_of(&name))?;
-        self.cur = Some((BufWriter::new(f), name, 0));
+        self.cur = Some((BufWriter::with_capacity(1 << 20, f), name, 0));
         Ok(())
     }
 

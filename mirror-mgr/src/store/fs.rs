@@ -39,19 +39,21 @@ pub(super) fn link_into(
 ) -> Result<(), StoreError> {
     let src = from.join(rel);
     let dst = to.join(rel);
-    if same_file(&src, &dst) {
-        return Ok(());
-    }
     if let Some(parent) = Path::new(rel).parent()
         && !made.contains(&to.join(parent))
     {
         refuse_symlinks(to, parent)?;
     }
     ensure_parent(&dst, made)?;
-    // A new path is linked directly; an existing one is replaced atomically.
+    // A new path is linked directly (no stat first: most are new); an
+    // existing one is left when it is the same file, else replaced
+    // atomically.
     match std::fs::hard_link(&src, &dst) {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         other => return other.at(&dst),
+    }
+    if same_file(&src, &dst) {
+        return Ok(());
     }
     let tmp = temp_name(&dst);
     match std::fs::hard_link(&src, &tmp) {
