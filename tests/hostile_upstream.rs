@@ -41,15 +41,17 @@ fn nothing_published(w: &World, name: &str) {
 fn decompression_bombs_are_refused() {
     let w = World::new();
     real_repo(&w.upstream());
-    // 1 MiB of short elements inside <name>, as gzip members repeated 1024
-    // times (short, so that the decompression bound trips, not the bound
-    // on one event).
+    // 1 MiB of text and an element inside <name>, as gzip members repeated
+    // 1024 times (each text under the bound on one event, so that the
+    // decompression bound is what trips).
     let mut head = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     head.write_all(b"<?xml version=\"1.0\"?>\n<metadata xmlns=\"http://linux.duke.edu/metadata/common\" packages=\"1\"><package type=\"rpm\"><name>")
         .unwrap();
     let mut bomb = head.finish().unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(&b"<a/>".repeat(1 << 18)).unwrap();
+    let mut chunk = vec![b'a'; (1 << 20) - 4];
+    chunk.extend_from_slice(b"<a/>");
+    gz.write_all(&chunk).unwrap();
     let member = gz.finish().unwrap();
     for _ in 0..1024 {
         bomb.extend_from_slice(&member);
