@@ -13,14 +13,13 @@
 //!    skipped; different, the import is refused).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use mirror_index::{MirrorName, SnapshotName};
 
 use super::io::{HashingReader, Staging, copy_big, sha_of};
 use super::manifest::{MAX_MANIFEST, Manifest, SnapshotPart};
-use super::parts::PartsReader;
 use super::{BundleError, MANIFEST, MANIFEST_SIG, OBJECTS};
 use crate::store::{IoContext, Store};
 use crate::trust::Keyring;
@@ -60,16 +59,7 @@ pub fn import(
         path: path.to_path_buf(),
         source: e,
     };
-    let mut input = BufReader::with_capacity(1 << 20, PartsReader::open(path).map_err(io)?);
-    let zstd = input
-        .fill_buf()
-        .map_err(io)?
-        .starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
-    let stream: Box<dyn Read> = if zstd {
-        Box::new(zstd::stream::read::Decoder::with_buffer(input).map_err(io)?)
-    } else {
-        Box::new(input)
-    };
+    let stream = super::parts::open_stream(path).map_err(io)?;
     let refused = |m: String| BundleError::Refused(format!("{}: {m}", path.display()));
     let mut archive = tar::Archive::new(stream);
     let mut entries = archive

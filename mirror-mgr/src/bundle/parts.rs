@@ -166,6 +166,18 @@ impl Read for PartsReader {
     }
 }
 
+/// The bundle at `path` (or its parts) as its tar stream, decompressed
+/// when it is zstd (by its first bytes, not its name).
+pub fn open_stream(path: &Path) -> std::io::Result<Box<dyn Read>> {
+    let mut input = std::io::BufReader::with_capacity(1 << 20, PartsReader::open(path)?);
+    let zstd = std::io::BufRead::fill_buf(&mut input)?.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+    Ok(if zstd {
+        Box::new(zstd::stream::read::Decoder::with_buffer(input)?)
+    } else {
+        Box::new(input)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

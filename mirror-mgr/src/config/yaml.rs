@@ -211,6 +211,29 @@ fn list(v: Option<serde_yaml::Value>) -> Vec<String> {
     }
 }
 
+/// A `sign_key` with its passphrase (at most one source), paths relative
+/// to the config; the same for the top level (bundles) and a mirror.
+fn sign_spec(
+    config: &Path,
+    key: Option<PathBuf>,
+    passphrase: Option<String>,
+    file: Option<PathBuf>,
+    env: Option<String>,
+) -> Result<Option<SignSpec>, String> {
+    key.map(|key| {
+        Ok(SignSpec {
+            key: config_path(config, key),
+            passphrase: secret_source(
+                "sign_key_passphrase",
+                passphrase,
+                file.map(|p| config_path(config, p)),
+                env,
+            )?,
+        })
+    })
+    .transpose()
+}
+
 /// Load a YAML config.
 pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
     let text = read(path)?;
@@ -247,21 +270,14 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
             .map(|(i, w)| webhook(w, i, path))
             .collect::<Result<_, _>>()
             .map_err(&invalid)?,
-        sign: file
-            .sign_key
-            .map(|key| {
-                Ok::<_, ConfigError>(SignSpec {
-                    key: config_path(path, key),
-                    passphrase: secret_source(
-                        "sign_key_passphrase",
-                        file.sign_key_passphrase,
-                        file.sign_key_passphrase_file.map(|p| config_path(path, p)),
-                        file.sign_key_passphrase_env,
-                    )
-                    .map_err(&invalid)?,
-                })
-            })
-            .transpose()?,
+        sign: sign_spec(
+            path,
+            file.sign_key,
+            file.sign_key_passphrase,
+            file.sign_key_passphrase_file,
+            file.sign_key_passphrase_env,
+        )
+        .map_err(&invalid)?,
         max_download_rate: file
             .max_download_rate
             .as_ref()
@@ -382,21 +398,14 @@ pub fn load_yaml(path: &Path) -> Result<Config, ConfigError> {
         }
         .resolve()
         .map_err(|e| invalid(format!("mirror {name}: {e}")))?;
-        let sign = m
-            .sign_key
-            .map(|key| {
-                Ok::<_, ConfigError>(SignSpec {
-                    key: config_path(path, key),
-                    passphrase: secret_source(
-                        "sign_key_passphrase",
-                        m.sign_key_passphrase,
-                        m.sign_key_passphrase_file.map(|p| config_path(path, p)),
-                        m.sign_key_passphrase_env,
-                    )
-                    .map_err(|e| invalid(format!("mirror {name}: {e}")))?,
-                })
-            })
-            .transpose()?;
+        let sign = sign_spec(
+            path,
+            m.sign_key,
+            m.sign_key_passphrase,
+            m.sign_key_passphrase_file,
+            m.sign_key_passphrase_env,
+        )
+        .map_err(|e| invalid(format!("mirror {name}: {e}")))?;
         let trust = TrustSpec {
             repo_gpgcheck: boolean("repo_gpgcheck", &m.repo_gpgcheck, false)?,
             pkg_gpgcheck: boolean("gpgcheck", &m.pkg_gpgcheck, false)?

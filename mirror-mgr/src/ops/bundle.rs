@@ -61,18 +61,7 @@ fn read_since(path: &Path) -> Result<Manifest, OpError> {
         }
         std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?
     } else {
-        let r = crate::bundle::parts::PartsReader::open(path).map_err(|e| bad(e.to_string()))?;
-        let mut input = std::io::BufReader::new(r);
-        let zstd = std::io::BufRead::fill_buf(&mut input)
-            .map_err(|e| bad(e.to_string()))?
-            .starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
-        let stream: Box<dyn Read> = if zstd {
-            Box::new(
-                zstd::stream::read::Decoder::with_buffer(input).map_err(|e| bad(e.to_string()))?,
-            )
-        } else {
-            Box::new(input)
-        };
+        let stream = crate::bundle::parts::open_stream(path).map_err(|e| bad(e.to_string()))?;
         let mut a = tar::Archive::new(stream);
         let mut first = a
             .entries()

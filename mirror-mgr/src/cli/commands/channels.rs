@@ -53,16 +53,7 @@ fn report(done: &ops::Done<channels::Promotion>, out: Output) -> u8 {
 fn summary_lines(p: &channels::Promotion, full: bool) -> Vec<String> {
     let show = |s: String| mirror_index::stdout::printable(&s).into_owned();
     let adv = |a: &channels::summary::AdvisoryRef| {
-        let mut s = format!("{} {}", a.id, a.kind);
-        if let Some(sev) = &a.severity {
-            s.push('/');
-            s.push_str(sev);
-        }
-        if !a.cves.is_empty() {
-            s.push(' ');
-            s.push_str(&a.cves.join(","));
-        }
-        s
+        super::diff::advisory_label(&a.id, &a.kind, a.severity.as_deref(), &a.cves)
     };
     let mut out = Vec::new();
     for (m, c) in &p.summary {

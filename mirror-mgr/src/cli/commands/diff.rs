@@ -65,17 +65,23 @@ pub fn run(s: &Settings, name: &str, from: &str, to: &str, out: Output) -> Resul
     Ok(OK)
 }
 
-/// `ID type/severity CVE-1,CVE-2 (partial: missing N)`: one advisory on a line.
-pub fn advisory_line(a: &Summary) -> String {
-    let mut s = format!("{} {}", a.id, a.kind);
-    if let Some(sev) = &a.severity {
+/// `ID type/severity CVE-1,CVE-2`: how every command names an advisory.
+pub fn advisory_label(id: &str, kind: &str, severity: Option<&str>, cves: &[String]) -> String {
+    let mut s = format!("{id} {kind}");
+    if let Some(sev) = severity {
         s.push('/');
         s.push_str(sev);
     }
-    if !a.cves.is_empty() {
+    if !cves.is_empty() {
         s.push(' ');
-        s.push_str(&a.cves.join(","));
+        s.push_str(&cves.join(","));
     }
+    s
+}
+
+/// [`advisory_label`], then `(not applicable: N of its packages missing)`.
+pub fn advisory_line(a: &Summary) -> String {
+    let mut s = advisory_label(&a.id, &a.kind, a.severity.as_deref(), &a.cves);
     if !a.applicable {
         let _ = write!(
             s,
