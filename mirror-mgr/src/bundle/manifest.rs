@@ -13,6 +13,9 @@ use crate::history::Manifest as History;
 /// The format this version writes and reads.
 pub const FORMAT: &str = "mirror-bundle/1";
 
+/// The largest mirror key a manifest may carry.
+pub const MAX_KEY: usize = 1 << 20;
+
 /// The largest manifest read (a 100,000-file snapshot takes about 15 MB).
 pub const MAX_MANIFEST: u64 = 256 << 20;
 
@@ -141,6 +144,18 @@ impl Manifest {
             for ch in m.channels.keys() {
                 crate::channels::Channel::new(ch).map_err(|e| format!("{name}: {e}"))?;
             }
+            // The key becomes a served file (RPM-GPG-KEY-mirror).
+            if let Some(k) = &m.key {
+                let armored = k
+                    .trim_start()
+                    .starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+                    && k.trim_end().ends_with("-----END PGP PUBLIC KEY BLOCK-----");
+                if !armored || k.len() > MAX_KEY {
+                    return Err(format!(
+                        "{name}: its key is not an armored OpenPGP public key of at most {MAX_KEY} bytes"
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -187,7 +202,7 @@ mod tests {
     #[test]
     fn a_sound_manifest_passes_and_each_flaw_is_named() {
         assert_eq!(sample().check(), Ok(()));
-        let flaws: [(&str, Flaw); 7] = [
+        let flaws: [(&str, Flaw); 8] = [
             ("format", |m| m.format = "x/9".into()),
             ("file \"../../etc/passwd\"", |m| {
                 m.mirrors.get_mut("el9").unwrap().snapshots[0].files[0].path =
@@ -208,6 +223,9 @@ mod tests {
             }),
             ("no repodata/repomd.xml", |m| {
                 m.mirrors.get_mut("el9").unwrap().snapshots[0].files.pop();
+            }),
+            ("not an armored OpenPGP public key", |m| {
+                m.mirrors.get_mut("el9").unwrap().key = Some("<script>".into());
             }),
         ];
         for (needle, flaw) in flaws {
