@@ -52,7 +52,7 @@ pub fn deltas<R: BufRead>(input: R) -> Result<Vec<Listed>, String> {
     loop {
         match reader.event().map_err(|e| e.to_string())? {
             Ev::Start(ref e) => {
-                field = match xml::local(e).as_str() {
+                field = match xml::local(e) {
                     "delta" => {
                         (filename, size, sum_type, sum) = (None, None, None, None);
                         None

@@ -100,7 +100,7 @@ fn parse_metalink(body: &[u8]) -> Result<MirrorList, String> {
         match reader.event().map_err(|e| format!("metalink: {e}"))? {
             Ev::Start(e) => {
                 text.clear();
-                match xml::local(&e).as_str() {
+                match xml::local(&e) {
                     "file" => in_repomd = xml::attr(&e, "name")?.as_deref() == Some("repomd.xml"),
                     "hash" if in_repomd => hash_type = xml::attr(&e, "type")?,
                     "url" if in_repomd => {
@@ -115,7 +115,7 @@ fn parse_metalink(body: &[u8]) -> Result<MirrorList, String> {
             }
             Ev::Text(t) => text.push_str(&t),
             Ev::Empty(_) | Ev::Skip => {}
-            Ev::End(name) => match name.as_str() {
+            Ev::End(name) => match name {
                 "file" => in_repomd = false,
                 "hash" => {
                     // A hash that does not parse is set aside, and is the

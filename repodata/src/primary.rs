@@ -138,7 +138,7 @@ pub fn for_each_package<R: BufRead, E>(
                     }
                     Some(p) if child_depth == pkg_depth + 1 => {
                         let a = |k| xml::attr(e, k);
-                        match name.as_str() {
+                        match name {
                             "name" | "arch" if !empty => {
                                 field = Some(if name == "name" { "name" } else { "arch" });
                                 text.clear();

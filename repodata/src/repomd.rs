@@ -88,7 +88,7 @@ pub fn parse(bytes: &[u8]) -> Result<Repomd, RepomdError> {
         match reader.event()? {
             Ev::Start(ref e) => {
                 let name = xml::local(e);
-                match (name.as_str(), cur.as_mut()) {
+                match (name, cur.as_mut()) {
                     ("repomd", _) => saw_root = true,
                     ("data", None) => {
                         let kind = xml::attr(e, "type").map_err(invalid)?.unwrap_or_default();
@@ -110,7 +110,7 @@ pub fn parse(bytes: &[u8]) -> Result<Repomd, RepomdError> {
                 }
                 text.clear();
             }
-            Ev::Empty(ref e) => match (xml::local(e).as_str(), cur.as_mut()) {
+            Ev::Empty(ref e) => match (xml::local(e), cur.as_mut()) {
                 ("repomd", _) => saw_root = true,
                 ("data", None) => return Err(invalid("empty <data> record".into())),
                 ("location", Some(p)) => location(e, p)?,

@@ -365,7 +365,7 @@ pub fn updateinfo<'a>(
             }
             if let Some((buf, keep)) = self.package.as_mut() {
                 buf.extend_from_slice(raw);
-                if matches!(ev, Ev::End(n) if n == "package") {
+                if matches!(ev, Ev::End(n) if *n == "package") {
                     if *keep {
                         self.out.append(buf);
                     }
@@ -517,7 +517,7 @@ pub fn repomd(
         let raw = raw.as_slice();
         if let Some((buf, new, dropped)) = data.as_mut() {
             buf.extend_from_slice(raw);
-            if matches!(ev, Ev::End(ref n) if n == "data") && depth == 1 {
+            if matches!(ev, Ev::End(n) if n == "data") && depth == 1 {
                 if !*dropped {
                     out.append(&mut gap);
                     match new {
@@ -550,7 +550,7 @@ pub fn repomd(
                 wrote_revision = true;
             }
             Ev::Text(_) if in_revision => {}
-            Ev::End(ref n) if in_revision && n == "revision" => {
+            Ev::End(n) if in_revision && n == "revision" => {
                 out.extend_from_slice(raw);
                 in_revision = false;
             }

@@ -177,9 +177,9 @@ pub fn for_each_advisory<R: BufRead, E>(
                     }
                     continue;
                 };
-                match name.as_str() {
+                match name {
                     "id" | "title" | "severity" if level == 3 && !empty => {
-                        field = Some(match name.as_str() {
+                        field = Some(match name {
                             "id" => Field::Id,
                             "title" => Field::Title,
                             _ => Field::Severity,

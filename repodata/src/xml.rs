@@ -81,7 +81,7 @@ pub enum Ev<'a> {
     Start(BytesStart<'a>),
     Empty(BytesStart<'a>),
     /// The local name of the closed element.
-    End(String),
+    End(&'a str),
     Text(Cow<'a, str>),
     /// A declaration, comment or processing instruction: nothing to read.
     Skip,
@@ -92,6 +92,8 @@ pub enum Ev<'a> {
 pub struct XmlReader<R> {
     inner: quick_xml::Reader<Counted<R>>,
     buf: Vec<u8>,
+    /// The last closed element's local name (reused: no allocation each).
+    end: String,
     depth: usize,
 }
 
@@ -109,6 +111,7 @@ impl<R: BufRead> XmlReader<R> {
                 limit,
             }),
             buf: Vec::new(),
+            end: String::new(),
             depth: 0,
         }
     }
@@ -164,10 +167,15 @@ impl<R: BufRead> XmlReader<R> {
             Event::Empty(e) => Ev::Empty(e),
             Event::End(e) => {
                 self.depth = self.depth.saturating_sub(1);
-                Ev::End(e.local_name().as_ref().to_owned())
+                self.end.clear();
+                self.end.push_str(e.local_name().into_inner());
+                Ev::End(&self.end)
             }
-            Event::Text(t) => Ev::Text(Cow::Owned(t.xml10_content().into_owned())),
-            Event::CData(t) => Ev::Text(Cow::Owned(t.xml10_content().into_owned())),
+            // Borrowed from the buffer unless line ends need normalising:
+            // most text (whitespace between elements included) costs no
+            // allocation.
+            Event::Text(t) => Ev::Text(t.xml10_content()),
+            Event::CData(t) => Ev::Text(t.xml10_content()),
             Event::GeneralRef(r) => Ev::Text(Cow::Owned(resolve_ref(&r)?)),
             Event::DocType(_) => return Err(XmlError::Doctype),
             Event::Eof if self.depth != 0 => return Err(XmlError::Truncated),
@@ -214,8 +222,8 @@ pub fn attr(e: &BytesStart<'_>, name: &str) -> Result<Option<String>, String> {
 }
 
 /// The local part of an element name (`rpm:entry` -> `entry`).
-pub fn local(e: &BytesStart<'_>) -> String {
-    e.local_name().as_ref().to_owned()
+pub fn local<'e>(e: &'e BytesStart<'_>) -> &'e str {
+    e.local_name().into_inner()
 }
 
 #[cfg(test)]

@@ -151,11 +151,10 @@ pub fn plan(req: &ExportRequest, now: &str) -> Result<Plan, BundleError> {
                 continue;
             }
             let dir = store.snapshot_dir(snap);
-            let listed = super::listed_sha256(&dir);
+            let (listed, found) = listed_and_found(&dir)?;
             let mut files = Vec::new();
-            for rel in crate::store::list_files(&dir)? {
+            for (rel, meta) in found {
                 let p = dir.join(&rel);
-                let meta = std::fs::metadata(&p).at(&p)?;
                 let sha = hashes.known(&p, &rel, &meta, &listed)?;
                 report.files += 1;
                 report.bytes += meta.len();
@@ -190,6 +189,38 @@ pub fn plan(req: &ExportRequest, now: &str) -> Result<Plan, BundleError> {
         },
         sources,
         report,
+    })
+}
+
+/// What a snapshot's metadata lists (path -> sha256, size), and its files
+/// with their metadata: the metadata is read on a second thread while
+/// the files are listed.
+#[allow(clippy::type_complexity)]
+fn listed_and_found(
+    dir: &Path,
+) -> Result<
+    (
+        HashMap<String, (String, u64)>,
+        Vec<(String, std::fs::Metadata)>,
+    ),
+    BundleError,
+> {
+    std::thread::scope(|s| {
+        let listed = s.spawn(|| super::listed_sha256(dir));
+        let found = crate::store::list_files(dir)
+            .map_err(BundleError::from)
+            .and_then(|files| {
+                files
+                    .into_iter()
+                    .map(|rel| {
+                        let p = dir.join(&rel);
+                        let meta = std::fs::metadata(&p).at(&p)?;
+                        Ok((rel, meta))
+                    })
+                    .collect::<Result<Vec<_>, BundleError>>()
+            });
+        let listed = listed.join().expect("reading the metadata panicked");
+        Ok((listed, found?))
     })
 }
 
@@ -252,6 +283,37 @@ pub fn write(
     Ok(report)
 }
 
+/// How many contents are read ahead of the writer, and up to which size a
+/// content is read whole (larger ones are streamed): memory stays under
+/// `PREFETCH * READ_WHOLE`.
+const PREFETCH: usize = 16;
+const READ_WHOLE: u64 = 1 << 20;
+
+/// A content to write: read whole, or open to be streamed.
+enum Content {
+    Read(Vec<u8>),
+    Open(std::fs::File),
+}
+
+/// Open the content at `src`, planned at `size` bytes, and read it when it
+/// is small.
+fn open_content(src: &Path, size: u64) -> Result<Content, BundleError> {
+    let mut f = std::fs::File::open(src).at(src)?;
+    let got = f.metadata().at(src)?.len();
+    if got != size {
+        return Err(BundleError::Refused(format!(
+            "{} changed while it was exported ({got} bytes, {size} planned)",
+            src.display()
+        )));
+    }
+    if size > READ_WHOLE {
+        return Ok(Content::Open(f));
+    }
+    let mut bytes = vec![0u8; usize::try_from(size).expect("at most READ_WHOLE")];
+    f.read_exact(&mut bytes).at(src)?;
+    Ok(Content::Read(bytes))
+}
+
 /// What goes into the tar stream, in order: the manifest, its signature,
 /// then each content once.
 struct Body<'a> {
@@ -280,22 +342,29 @@ impl Body<'_> {
             self.asc,
         )
         .map_err(io)?;
-        for (sha, size) in &self.manifest.objects {
-            let src = &self.sources[sha];
-            let f = std::fs::File::open(src).at(src)?;
-            let got = f.metadata().at(src)?.len();
-            if got != *size {
-                return Err(BundleError::Refused(format!(
-                    "{} changed while it was exported ({got} bytes, {size} planned)",
-                    src.display()
-                )));
+        // Contents are opened and read on a second thread while this one
+        // writes the previous ones (each a few system calls, most small).
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH);
+            s.spawn(move || {
+                for (sha, size) in &self.manifest.objects {
+                    let read = open_content(&self.sources[sha], *size);
+                    let failed = read.is_err();
+                    if tx.send(read).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            for (sha, size) in &self.manifest.objects {
+                let header = header(&format!("{OBJECTS}{sha}"), *size, self.mtime);
+                let written = match rx.recv().expect("one answer per content")? {
+                    Content::Read(bytes) => tar.append(&header, bytes.as_slice()),
+                    Content::Open(f) => tar.append(&header, f.take(*size)),
+                };
+                written.map_err(io)?;
             }
-            tar.append(
-                &header(&format!("{OBJECTS}{sha}"), *size, self.mtime),
-                f.take(*size),
-            )
-            .map_err(io)?;
-        }
+            Ok::<_, BundleError>(())
+        })?;
         tar.into_inner().map_err(io)
     }
 }

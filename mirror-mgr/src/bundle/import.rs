@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use mirror_index::{MirrorName, SnapshotName};
 
-use super::io::{HashingReader, Staging, copy_big, sha_of};
+use super::io::{Checker, Staging, sha_of};
 use super::manifest::{MAX_MANIFEST, Manifest, SnapshotPart};
 use super::{BundleError, MANIFEST, MANIFEST_SIG, OBJECTS};
 use crate::store::{IoContext, Store};
@@ -117,12 +117,14 @@ pub fn import(
         )));
     }
 
-    // 3. The contents, checked, into private staging.
+    // 3. The contents, checked, into private staging: each straight to
+    // the place its first use has in its snapshot's build, hashed on a
+    // second thread while the next is read.
     let staging = Staging::new(root.join(mirror_index::layout::IMPORT_DIR))?;
     let staged = staging.0.as_path();
     let mut got: HashSet<String> = HashSet::new();
-    // One write per package-sized content (io::copy's 8 KiB would be several).
-    let mut buf = vec![0u8; 1 << 20];
+    let mut made: HashSet<PathBuf> = HashSet::new();
+    let mut checker = Checker::new();
     let mut received_bytes = 0u64;
     for e in entries {
         let mut e = e.map_err(|e| refused(format!("unreadable: {e} (a part missing or cut?)")))?;
@@ -137,18 +139,26 @@ pub fn import(
                 "object {sha}: repeated, or not its listed size"
             )));
         }
-        let dest = staged.join(&sha);
-        let mut f = std::fs::File::create(&dest).at(&dest)?;
-        let mut h = HashingReader::new(&mut e);
-        copy_big(&mut h, &mut f, &mut buf)
+        let mut file = match work.first_use.get(&sha) {
+            Some(rel) => {
+                let dest = staged.join(rel);
+                if let Some(p) = dest.parent()
+                    && !made.contains(p)
+                {
+                    std::fs::create_dir_all(p).at(p)?;
+                    made.insert(p.to_path_buf());
+                }
+                Some(std::fs::File::create(&dest).at(&dest)?)
+            }
+            // Used by no snapshot made here (those are there already).
+            None => None,
+        };
+        checker
+            .take(&mut e, file.as_mut(), &sha)
             .map_err(|err| refused(format!("object {sha}: {err}")))?;
-        if h.hex() != sha {
-            return Err(refused(format!(
-                "object {sha}: its content does not match its checksum"
-            )));
-        }
         received_bytes += manifest.objects[&sha];
     }
+    checker.finish().map_err(refused)?;
     if got.len() != manifest.objects.len() {
         return Err(refused(format!(
             "{} of its {} objects are missing (a part missing?)",
@@ -191,8 +201,13 @@ struct Work<'a> {
     manifest: &'a Manifest,
     wait: bool,
     stores: Vec<(Store, Option<crate::store::LockGuard>)>,
-    /// (mirror, snapshot) -> path -> source.
+    /// (mirror, snapshot) -> path -> source, for each snapshot made here.
     sources: BTreeMap<(String, String), BTreeMap<String, Source>>,
+    /// (mirror, snapshot) -> its build's directory under the staging.
+    builds: HashMap<(String, String), PathBuf>,
+    /// Carried content -> its first use, under the staging: received
+    /// there, it is already in place in that snapshot's build.
+    first_use: HashMap<String, PathBuf>,
 }
 
 impl<'a> Work<'a> {
@@ -225,6 +240,8 @@ impl<'a> Work<'a> {
             wait,
             stores,
             sources: BTreeMap::new(),
+            builds: HashMap::new(),
+            first_use: HashMap::new(),
         })
     }
 
@@ -255,10 +272,14 @@ impl<'a> Work<'a> {
                     })?;
                     continue;
                 }
+                let build = PathBuf::from(self.builds.len().to_string());
                 let mut files = BTreeMap::new();
                 for f in &snap.files {
                     if self.manifest.objects.contains_key(&f.sha256) {
                         files.insert(f.path.clone(), Source::Carried(f.sha256.clone()));
+                        self.first_use
+                            .entry(f.sha256.clone())
+                            .or_insert_with(|| build.join(&f.path));
                         continue;
                     }
                     let found = local_dirs.iter().find_map(|d| {
@@ -284,8 +305,9 @@ impl<'a> Work<'a> {
                         None => missing.push(format!("{}/{}/{}", store.name, snap.name, f.path)),
                     }
                 }
-                self.sources
-                    .insert((store.name.to_string(), snap.name.clone()), files);
+                let key = (store.name.to_string(), snap.name.clone());
+                self.builds.insert(key.clone(), build);
+                self.sources.insert(key, files);
             }
         }
         Ok(missing)
@@ -298,7 +320,8 @@ impl<'a> Work<'a> {
         pointers: bool,
         done: &mut Imported,
     ) -> Result<(), BundleError> {
-        // Content -> where its first use put it.
+        // Content -> where its first use is (in its build, and once
+        // published): a later use links to whichever exists.
         let mut placed: HashMap<String, (PathBuf, PathBuf)> = HashMap::new();
         for (store, lock) in &mut self.stores {
             if lock.is_none() {
@@ -317,7 +340,9 @@ impl<'a> Work<'a> {
                     continue;
                 };
                 let name = SnapshotName::parse(&snap.name).expect("checked");
-                let build = store.new_build()?;
+                let build = staged.join(&self.builds[&(store.name.to_string(), snap.name.clone())]);
+                std::fs::create_dir_all(build.join("repodata")).at(&build)?;
+                crate::store::set_dir_mode(&build)?;
                 let mut durable = HashSet::new();
                 let mut made: HashSet<PathBuf> = HashSet::new();
                 for (rel, src) in files {
@@ -330,20 +355,16 @@ impl<'a> Work<'a> {
                     }
                     let from = match src {
                         Source::Carried(sha) => {
-                            // A content's first use takes the staged file;
-                            // later ones link to it.
-                            if let Some((in_build, published)) = placed.get(sha) {
-                                if in_build.exists() {
-                                    in_build.clone()
-                                } else {
-                                    published.clone()
+                            // A content's first use was received in place;
+                            // later ones link to it, published or not yet.
+                            match placed.get(sha) {
+                                Some((in_build, _)) if in_build.exists() => in_build.clone(),
+                                Some((_, published)) => published.clone(),
+                                None => {
+                                    let published = store.snapshot_dir(&name).join(rel);
+                                    placed.insert(sha.clone(), (dest.clone(), published));
+                                    continue;
                                 }
-                            } else {
-                                let p = staged.join(sha);
-                                std::fs::rename(&p, &dest).at(&dest)?;
-                                let published = store.snapshot_dir(&name).join(rel);
-                                placed.insert(sha.clone(), (dest.clone(), published));
-                                continue;
                             }
                         }
                         Source::Local(p) => {

@@ -144,13 +144,13 @@ pub(crate) fn same_file(_a: &Path, _b: &Path) -> bool {
 }
 
 #[cfg(unix)]
-pub(super) fn set_dir_mode(dir: &Path) -> Result<(), StoreError> {
+pub(crate) fn set_dir_mode(dir: &Path) -> Result<(), StoreError> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).at(dir)
 }
 
 #[cfg(not(unix))]
-pub(super) fn set_dir_mode(_dir: &Path) -> Result<(), StoreError> {
+pub(crate) fn set_dir_mode(_dir: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 

@@ -33,7 +33,7 @@ pub use error::StoreError;
 mod fs;
 mod transaction;
 
-pub(crate) use fs::ensure_parent;
+pub(crate) use fs::{ensure_parent, set_dir_mode};
 pub use fs::{list_files, lock_exclusive, regular_file_under};
 
 use mirror_index::layout::MIRROR_LOCK as LOCK_FILE;

@@ -135,12 +135,9 @@ impl Store {
         let files = list_files(&snap)?;
         let (meta, pkgs): (Vec<&String>, Vec<&String>) =
             files.iter().partition(|p| p.starts_with("repodata/"));
-        let mut made = HashSet::new();
-        for rel in &pkgs {
-            link_into(&snap, &base, rel, &mut made)?;
-            crashpoint::hit("base-package-linked");
-        }
+        link_packages(&snap, &base, &pkgs)?;
         crashpoint::hit("base-packages-done");
+        let mut made = HashSet::new();
         // Metadata files have unique (checksummed) names in most repos; repomd.xml
         // is the switch that makes base/ describe the new set, so it goes last,
         // with its signature right after it.
@@ -189,4 +186,38 @@ impl Store {
         }
         out
     }
+}
+
+/// Link a snapshot's packages into `base/`, on a few threads when there
+/// are many: each link is a few system calls, and a large repository's
+/// commit is mostly these.
+fn link_packages(snap: &Path, base: &Path, pkgs: &[&String]) -> Result<(), StoreError> {
+    /// Below this many, one thread (starting others costs more).
+    const PER_THREAD: usize = 1024;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(4)
+        .min(pkgs.len() / PER_THREAD)
+        .max(1);
+    let link_all = |part: &[&String]| -> Result<(), StoreError> {
+        let mut made = HashSet::new();
+        for rel in part {
+            link_into(snap, base, rel, &mut made)?;
+            crashpoint::hit("base-package-linked");
+        }
+        Ok(())
+    };
+    if threads == 1 {
+        return link_all(pkgs);
+    }
+    let per = pkgs.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let running: Vec<_> = pkgs
+            .chunks(per)
+            .map(|part| s.spawn(move || link_all(part)))
+            .collect();
+        running
+            .into_iter()
+            .try_for_each(|t| t.join().expect("a linking thread panicked"))
+    })
 }
