@@ -107,6 +107,14 @@ enum Command {
     },
     /// Print the resolved map.
     Show,
+    /// Resolve an rpms.in.yaml with dnf against the snapshots the map
+    /// names and write an rpms.lock.yaml (rpm-lockfile-prototype format)
+    /// whose URLs are immutable snapshot URLs; or, with --check, ask
+    /// whether a lock's URLs are all still served.
+    Lock(crate::lock::cmd::LockArgs),
+    /// Download the files of a lock, each verified (size and checksum)
+    /// before it is renamed into place; then `dnf install DIR/*.rpm`.
+    Fetch(crate::lock::cmd::FetchArgs),
 }
 
 /// `65536`, `64K`, `64M`, `1G` (binary units) as bytes.
@@ -280,8 +288,59 @@ fn run_cli(cli: &Cli) -> u8 {
             }
             0
         }
+        Some(Command::Lock(args)) => crate::lock::cmd::lock(args, &Common::of(cli), || {
+            load_map(&with_map(cli, args.set.as_ref()))
+        }),
+        Some(Command::Fetch(args)) => crate::lock::cmd::fetch(args, &Common::of(cli)),
         None => inject(cli),
     }
+}
+
+/// The global options the lock commands use.
+pub struct Common {
+    pub json: bool,
+    pub quiet: bool,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub allow_proxy: bool,
+}
+
+impl Common {
+    fn of(cli: &Cli) -> Self {
+        Self {
+            json: cli.json,
+            quiet: cli.quiet,
+            timeout: Duration::from_secs(cli.timeout.max(1)),
+            retries: cli.retries,
+            allow_proxy: cli.allow_proxy,
+        }
+    }
+}
+
+/// `cli` with `--set FILE` taken as the map (a frozen map is one).
+fn with_map(cli: &Cli, set: Option<&PathBuf>) -> Cli {
+    let mut c = Cli {
+        mirrors: cli.mirrors.clone(),
+        channel: cli.channel.clone(),
+        at: cli.at.clone(),
+        json_varname: cli.json_varname.clone(),
+        allow_proxy: cli.allow_proxy,
+        none_value: cli.none_value.clone(),
+        strict: true,
+        timeout: cli.timeout,
+        retries: cli.retries,
+        max_map_size: cli.max_map_size,
+        json: cli.json,
+        quiet: cli.quiet,
+        dry_run: false,
+        format: None,
+        files: Vec::new(),
+        command: None,
+    };
+    if let Some(p) = set {
+        c.mirrors = Some(p.display().to_string());
+    }
+    c
 }
 
 fn inject(cli: &Cli) -> u8 {

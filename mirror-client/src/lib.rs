@@ -9,6 +9,7 @@ pub mod cli;
 mod doc;
 pub mod edit;
 pub mod files;
+pub mod lock;
 pub mod map;
 mod net;
 mod urls;

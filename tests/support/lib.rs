@@ -101,6 +101,11 @@ pub struct Pkg {
     /// Payload size in bytes (random, so incompressible).
     pub size: usize,
     pub arch: String,
+    /// Spec lines of the package's own: `Requires: b >= 2`,
+    /// `Recommends: c`, `Obsoletes: old < 2`, `Provides: x`.
+    pub deps: Vec<String>,
+    /// Extra files it owns (e.g. `/usr/bin/x`, for file dependencies).
+    pub files: Vec<String>,
 }
 
 impl Pkg {
@@ -111,7 +116,24 @@ impl Pkg {
             release: release.into(),
             size: 2048,
             arch: "noarch".into(),
+            deps: Vec::new(),
+            files: Vec::new(),
         }
+    }
+
+    /// A dependency line in the package's spec section (`Requires: b`).
+    #[must_use]
+    pub fn dep(mut self, line: &str) -> Self {
+        self.deps.push(line.into());
+        self
+    }
+
+    /// An extra file the package owns (plain text, so rpm adds no
+    /// interpreter dependency).
+    #[must_use]
+    pub fn owns(mut self, path: &str) -> Self {
+        self.files.push(path.into());
+        self
     }
 
     /// The same package built for `arch` (e.g. `x86_64`).
@@ -148,6 +170,15 @@ pub fn build_srpm(repo: &Path, subdir: &str, name: &str, version: &str, release:
     build_rpms_for(repo, subdir, "noarch", &[p], true);
 }
 
+/// Each item on a line of its own.
+fn lines(items: &[String]) -> String {
+    items.iter().fold(String::new(), |mut s, i| {
+        s.push_str(i);
+        s.push('\n');
+        s
+    })
+}
+
 fn build_rpms_for(repo: &Path, subdir: &str, arch: &str, pkgs: &[Pkg], source: bool) {
     let work = tempfile::tempdir().expect("tempdir");
     // A source package is named after the spec: give it the package's name.
@@ -157,18 +188,33 @@ fn build_rpms_for(repo: &Path, subdir: &str, arch: &str, pkgs: &[Pkg], source: b
     };
     let mut spec = format!(
         "%global debug_package %{{nil}}\n%global __os_install_post %{{nil}}\n%global _build_id_links none\n\
-         Name: {name}\nVersion: {version}\nRelease: {release}\nSummary: bundle\nLicense: MIT\nBuildArch: {arch}\n\
+         Name: {name}\nVersion: {version}\nRelease: {release}\nSummary: bundle\nLicense: MIT\n{build_arch}\
          %description\ntest bundle\n",
+        // An arch package takes its arch from --target alone: a BuildArch
+        // other than the host's is refused ("no compatible architectures").
+        build_arch = if arch == "noarch" {
+            "BuildArch: noarch\n"
+        } else {
+            ""
+        },
     );
     let mut install = String::from("%install\n");
     for p in pkgs.iter().filter(|_| !source) {
         let _ = write!(
             spec,
-            "%package -n {n}\nSummary: test package {n}\nVersion: {v}\nRelease: {r}\n%description -n {n}\nTest package {n} {v}-{r}.\n%files -n {n}\n/usr/share/{n}/VERSION\n/usr/share/{n}/payload\n",
+            "%package -n {n}\nSummary: test package {n}\nVersion: {v}\nRelease: {r}\n{deps}%description -n {n}\nTest package {n} {v}-{r}.\n%files -n {n}\n/usr/share/{n}/VERSION\n/usr/share/{n}/payload\n{files}",
             n = p.name,
             v = p.version,
-            r = p.release
+            r = p.release,
+            deps = lines(&p.deps),
+            files = lines(&p.files),
         );
+        for f in &p.files {
+            let _ = write!(
+                install,
+                "mkdir -p $(dirname %{{buildroot}}{f})\necho {f} > %{{buildroot}}{f}\n"
+            );
+        }
         let _ = write!(
             install,
             "mkdir -p %{{buildroot}}/usr/share/{n}\necho {v}-{r} > %{{buildroot}}/usr/share/{n}/VERSION\nhead -c {s} /dev/urandom > %{{buildroot}}/usr/share/{n}/payload\n",
