@@ -439,6 +439,77 @@ fn lock_matches_dnf_fetch_installs_it_after_upstream_moves() {
         serde_json::from_slice(&fetch(&["--arch", "x86_64"]).stdout).unwrap();
     assert_eq!(v["fetched"], 1, "{v}");
     assert!(std::fs::read(&victim).unwrap() == good);
+    registered_locks_keep_their_snapshots(&lab, &lock_path, &text);
+}
+
+/// Acceptance 3: a registered lock keeps its snapshots through gc;
+/// released, they go, `--check` names what is gone, and registering it
+/// again is refused with nothing recorded.
+fn registered_locks_keep_their_snapshots(lab: &Lab, lock_path: &Path, text: &str) {
+    let locked_snap = |arch: &str| {
+        let mark = format!("/mirrors/el9-{arch}/");
+        let line = text.lines().find(|l| l.contains(&mark)).unwrap();
+        line.split(&mark)
+            .nth(1)
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let out = run_ok(
+        lab.w
+            .mgr()
+            .args(["lock", "register"])
+            .arg(lock_path)
+            .args(["--expires", "30d"]),
+    );
+    let id = stdout(&out).trim().to_owned();
+    assert_eq!(id.len(), 16, "{id}");
+    let gc = || {
+        let out = run_ok(lab.w.mgr().args(["--json", "gc", "--keep-last", "1"]));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let v = gc();
+    assert!(
+        v.to_string().contains(&id),
+        "gc does not say which lock keeps what: {v}"
+    );
+    for arch in ARCHES {
+        let snap = locked_snap(arch);
+        let dir = lab.w.root().join(format!("el9-{arch}")).join(&snap);
+        assert!(dir.is_dir(), "gc removed {arch}'s locked {snap}");
+    }
+    let out = run(client().args(["lock", "--check"]).arg(lock_path));
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&run_ok(lab.w.mgr().args(["--json", "locks"]))).contains(&id));
+    run_ok(lab.w.mgr().args(["lock", "release", &id]));
+    gc();
+    for arch in ARCHES {
+        let dir = lab
+            .w
+            .root()
+            .join(format!("el9-{arch}"))
+            .join(locked_snap(arch));
+        assert!(!dir.exists(), "released, {arch}'s snapshot stayed");
+    }
+    let out = run(client().args(["lock", "--check"]).arg(lock_path));
+    assert_eq!(out.status.code(), Some(1));
+    let gone = stdout(&out);
+    assert_eq!(
+        gone.lines().filter(|l| l.starts_with("gone ")).count(),
+        12,
+        "{gone}"
+    );
+    let out = run(lab.w.mgr().args(["lock", "register"]).arg(lock_path));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("rpms.lock.yaml") && err.contains("does not have"),
+        "{err}"
+    );
+    let listed = run_ok(lab.w.mgr().args(["--json", "locks"]));
+    assert_eq!(stdout(&listed).trim(), "[]");
 }
 
 /// Bad input: named with its file and line, nothing written.

@@ -49,6 +49,8 @@ pub const AUDIT_LOG: &str = ".api-audit.jsonl";
 pub const SCHEDULE_FILE: &str = ".schedule.json";
 /// Where `import-bundle` stages a bundle's contents while it checks them.
 pub const IMPORT_DIR: &str = ".import";
+/// Registered package locks (`lock register`): one JSON record each.
+pub const LOCKS_DIR: &str = ".locks";
 /// Private entries of a mirror directory.
 pub const MIRROR_LOCK: &str = ".lock";
 pub const STAGING_DIR: &str = ".staging";

@@ -27,6 +27,7 @@ pub(crate) mod filter;
 pub(crate) mod history;
 pub(crate) mod index;
 pub mod lifecycle;
+pub(crate) mod locks;
 pub(crate) mod metrics;
 pub(crate) mod ops;
 pub(crate) mod publish;

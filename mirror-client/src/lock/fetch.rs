@@ -131,7 +131,13 @@ impl Net {
                 if status != 200 {
                     return Err(Problem::Status(status));
                 }
-                match resp.content_length() {
+                // The header itself: reqwest's content_length() is the
+                // (empty) body's for a HEAD.
+                let declared = resp
+                    .headers()
+                    .get(reqwest::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+                match declared {
                     Some(n) if n != e.size => Err(Problem::Size {
                         got: n,
                         want: e.size,

@@ -196,6 +196,20 @@ pub enum Command {
         /// The snapshot.
         snapshot: String,
     },
+    /// Package locks (`mirror-client lock` files) the mirror keeps alive:
+    /// gc keeps the snapshots a registered lock uses until it expires or
+    /// is released.
+    Lock {
+        #[command(flatten)]
+        tree: TreeOpts,
+        #[command(subcommand)]
+        action: LockAction,
+    },
+    /// The registered package locks: id, expiry, snapshots held.
+    Locks {
+        #[command(flatten)]
+        tree: TreeOpts,
+    },
     /// Remove a snapshot from the pin list.
     Unpin {
         #[command(flatten)]
@@ -395,4 +409,21 @@ mod tests {
             }
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LockAction {
+    /// Record which snapshots a lock file (YAML or JSON) uses; prints its id.
+    Register {
+        /// The lock file.
+        file: std::path::PathBuf,
+        /// How long gc keeps its snapshots (30d, 12h, 2w).
+        #[arg(long, value_name = "DURATION", default_value = "90d")]
+        expires: String,
+    },
+    /// End a lock: gc may remove its snapshots from now on.
+    Release {
+        /// The lock's id (as `lock register` printed it).
+        id: String,
+    },
 }

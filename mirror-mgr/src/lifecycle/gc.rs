@@ -21,10 +21,13 @@ pub struct GcReport {
     pub dry_run: bool,
     /// Kept snapshots a channel points at -> those channels.
     pub channels: std::collections::BTreeMap<String, Vec<String>>,
+    /// Kept snapshots a registered package lock uses -> those locks' ids.
+    pub locks: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Remove snapshots outside `policy`, never the latest, one newer than it
-/// (held back by a rollback), a pinned one, or one whose commit is pending. Each is first renamed into `.staging/` (so it
+/// (held back by a rollback), a pinned one, one a registered package lock
+/// uses, or one whose commit is pending. Each is first renamed into `.staging/` (so it
 /// vanishes from view at once, never half-deleted under its name), then
 /// deleted. Holds the mirror's lock, so a concurrent sync waits or fails.
 pub fn gc(
@@ -50,6 +53,8 @@ pub fn gc(
     let pinned = pins(&store)?;
     let pending = store.pending()?;
     let promoting = crate::channels::pending_snapshots(root, name);
+    // Read under the channel lock, which registration takes too.
+    let mut locked = crate::locks::held(root, name, now.as_second());
     let mut removed = Vec::new();
     let mut kept = Vec::new();
     let mut channels = std::collections::BTreeMap::new();
@@ -78,6 +83,7 @@ pub fn gc(
             || held_back
             || pending.as_ref() == Some(s)
             || promoting.contains(s)
+            || locked.contains_key(s.as_str())
             || pinned.contains(s)
             || policy.keep_last.is_some_and(|n| newest_rank <= n)
             || recent;
@@ -113,6 +119,12 @@ pub fn gc(
         removed: removed.iter().map(ToString::to_string).collect(),
         kept: kept.iter().map(ToString::to_string).collect(),
         channels,
+        locks: {
+            let kept: std::collections::HashSet<String> =
+                kept.iter().map(ToString::to_string).collect();
+            locked.retain(|s, _| kept.contains(s));
+            locked
+        },
         bytes_freed,
         dry_run,
     })

@@ -33,6 +33,7 @@ pub mod bundle;
 mod context;
 pub mod error;
 mod lifecycle;
+mod locks;
 pub mod reads;
 pub mod sync;
 mod verbs;
@@ -46,6 +47,7 @@ pub use context::{After, Done, Ops, on_own_runtime};
 use context::{follow_bucket, write_index};
 pub use error::{Kind, OpError};
 pub use lifecycle::{gc, pin, rollback};
+pub use locks::{list_locks, register_lock, release_lock};
 pub use sync::{SyncRequest, SyncSettings, sync};
 pub use verbs::{channel_rollback, promote, promote_preview, vote};
 

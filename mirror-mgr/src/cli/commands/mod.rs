@@ -11,6 +11,7 @@ mod diff;
 mod gc;
 mod history;
 mod index;
+mod locks;
 mod man;
 mod pin;
 mod publish;
@@ -119,6 +120,8 @@ pub fn run(cli: &Cli, out: Output) -> Result<u8, Failure> {
         Command::Export(args) => bundle::export(&resolve(&args.tree, &no_vars)?, args, out),
         Command::ImportBundle(args) => bundle::import(&resolve(&args.tree, &no_vars)?, args, out),
         Command::Gc(args) => gc::run(&resolve(&args.tree, &no_vars)?, args, out),
+        Command::Lock { tree, action } => locks::run(&resolve(tree, &no_vars)?, action, out),
+        Command::Locks { tree } => locks::list(&resolve(tree, &no_vars)?, out),
         Command::Pin {
             tree,
             name,

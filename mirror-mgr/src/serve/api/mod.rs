@@ -33,6 +33,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/mirrors/{name}/sync", post(writes::sync))
         .route("/api/v1/votes", get(reads::votes).post(writes::vote))
         .route("/api/v1/promote", post(writes::promote))
+        .route("/api/v1/locks", post(writes::register_lock))
         .route("/api/v1/channels", get(reads::channel_list))
         .route("/api/v1/jobs/{id}", get(reads::job))
         .route("/api/{*rest}", any(unknown))

@@ -287,3 +287,44 @@ fn start_sync(
     v["new"] = started.into();
     Ok(v)
 }
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LockQuery {
+    /// How long gc keeps the lock's snapshots (default 90d).
+    expires: Option<String>,
+}
+
+/// `POST /api/v1/locks[?expires=90d]`: the body is a lock file as it is
+/// (YAML or JSON); the answer is its record, `id` first.
+pub(super) async fn register_lock(
+    State(st): St,
+    axum::extract::Query(q): axum::extract::Query<LockQuery>,
+    headers: HeaderMap,
+    bytes: Body,
+) -> Response {
+    let request = format!(
+        "POST /api/v1/locks ({} bytes)",
+        bytes.as_ref().map_or(0, bytes::Bytes::len)
+    );
+    write(
+        st,
+        &headers,
+        Scope::Vote,
+        request,
+        StatusCode::CREATED,
+        |st, token| async move {
+            let ttl = crate::lifecycle::parse_duration(q.expires.as_deref().unwrap_or("90d"))
+                .map_err(|e| bad(format!("expires: {e}")))?;
+            let text = std::str::from_utf8(raw(&bytes)?)
+                .map_err(|_| bad("the lock is not UTF-8"))?
+                .to_owned();
+            blocking(move || {
+                let done = ops::register_lock(&st.ops(), &text, ttl, &who(&token))?;
+                Ok(serde_json::to_value(&done.value).unwrap_or_default())
+            })
+            .await
+        },
+    )
+    .await
+}
