@@ -482,7 +482,59 @@ fn registered_locks_keep_their_snapshots(lab: &Lab, lock_path: &Path, text: &str
     }
     let out = run(client().args(["lock", "--check"]).arg(lock_path));
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    assert!(stdout(&run_ok(lab.w.mgr().args(["--json", "locks"]))).contains(&id));
+    let record = |id: &str| {
+        let out = run_ok(lab.w.mgr().args(["--json", "locks"]));
+        let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut r = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} is not listed: {all}"));
+        for k in ["since", "expires", "by"] {
+            r.as_object_mut().unwrap().remove(k);
+        }
+        r
+    };
+    let by_cli = record(&id);
+    run_ok(lab.w.mgr().args(["lock", "release", &id]));
+
+    // The API's door records the same lock (same id, same snapshots), and
+    // gc keeps them as it did.
+    let token = stdout(&run_ok(
+        lab.w
+            .mgr()
+            .args(["token", "add", "lock-ci", "--scopes", "vote"]),
+    ))
+    .trim()
+    .to_owned();
+    let server = Server::start({
+        let mut c = lab.w.mgr();
+        c.arg("serve");
+        c
+    });
+    let (code, v) = server.json(
+        "POST",
+        "/api/v1/locks?expires=30d",
+        Some(&token),
+        Some(text),
+    );
+    assert_eq!(code, 201, "{v}");
+    assert_eq!(v["id"], id.as_str(), "{v}");
+    assert_eq!(record(&id), by_cli, "the API recorded another lock");
+    gc();
+    for arch in ARCHES {
+        let dir = lab
+            .w
+            .root()
+            .join(format!("el9-{arch}"))
+            .join(locked_snap(arch));
+        assert!(
+            dir.is_dir(),
+            "gc removed a snapshot of the lock registered over the API"
+        );
+    }
     run_ok(lab.w.mgr().args(["lock", "release", &id]));
     gc();
     for arch in ARCHES {
@@ -508,8 +560,11 @@ fn registered_locks_keep_their_snapshots(lab: &Lab, lock_path: &Path, text: &str
         err.contains("rpms.lock.yaml") && err.contains("does not have"),
         "{err}"
     );
+    let (code, v) = server.json("POST", "/api/v1/locks", Some(&token), Some(text));
+    assert_eq!(code, 404, "{v}");
     let listed = run_ok(lab.w.mgr().args(["--json", "locks"]));
     assert_eq!(stdout(&listed).trim(), "[]");
+    server.stop();
 }
 
 /// Bad input: named with its file and line, nothing written.
@@ -577,4 +632,64 @@ fn bad_input_is_named_and_nothing_is_written() {
     let out = run(client().args(["lock", "--check"]).arg(&lp));
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("sha256:abc"), "{}", stderr(&out));
+}
+
+/// `--sources`: the source packages of what was locked, from the enabled
+/// source repo's snapshot, fetched and verified like the rest.
+#[test]
+fn sources_come_from_the_source_repo_snapshot() {
+    let lab = Lab { w: World::new() };
+    first(&lab.upstream("x86_64"), "x86_64");
+    let src = lab.w.top.path().join("upstream/el9-source");
+    // Every test package is built from one spec, e2e-bundle-1-1.
+    build_srpm(&src, "SRPMS", "e2e-bundle", "1", "1");
+    createrepo(&src, &RepoOpts::default());
+    for name in ["el9-x86_64", "el9-source"] {
+        let url = lab.w.nginx.url(&format!("upstream/{name}/"));
+        run_ok(lab.w.mgr().args(["sync", name, "--url", &url]));
+    }
+    let job = lab.w.top.path().join("job");
+    let mut repo = String::new();
+    for name in ["el9-x86_64", "el9-source"] {
+        let _ = write!(
+            repo,
+            "[{name}]\nbaseurl={}\ngpgcheck=0\n\n",
+            lab.w.nginx.url(&format!("upstream/{name}/"))
+        );
+    }
+    write(&job.join("el9.repo"), &repo);
+    let input = job.join("rpms.in.yaml");
+    write(
+        &input,
+        "contentOrigin:\n  repofiles: [el9.repo]\narches: [x86_64]\npackages: [app]\n",
+    );
+    let lock_path = job.join("rpms.lock.yaml");
+    run_ok(
+        client()
+            .args(["lock", "--sources", "--mirrors", &lab.index(), "-f"])
+            .arg(&input)
+            .arg("-o")
+            .arg(&lock_path),
+    );
+    let lock: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(&lock_path).unwrap()).unwrap();
+    let sources = lock["arches"][0]["source"].as_sequence().unwrap();
+    assert_eq!(sources.len(), 1, "{sources:?}");
+    assert_eq!(sources[0]["name"], "e2e-bundle");
+    let url = sources[0]["url"].as_str().unwrap();
+    assert!(
+        url.contains("/mirrors/el9-source/20") && url.ends_with("e2e-bundle-1-1.src.rpm"),
+        "{url}"
+    );
+    let dir = lab.w.top.path().join("rpms");
+    let out = run_ok(
+        client()
+            .args(["fetch", "--json", "--sources", "--lock"])
+            .arg(&lock_path)
+            .arg("-d")
+            .arg(&dir),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["fetched"], 6, "{v}");
+    assert!(dir.join("e2e-bundle-1-1.src.rpm").is_file());
 }

@@ -123,20 +123,28 @@ pub fn lock(
     }
 }
 
+/// The lock at `path` and the network side, or the exit code (said why).
+fn open(
+    path: &std::path::Path,
+    common: &Common,
+) -> Result<(LockFile, std::sync::Arc<super::fetch::Net>), u8> {
+    let lock = LockFile::read(path).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_USAGE
+    })?;
+    let net = super::fetch::Net::new(common.timeout, common.retries, common.allow_proxy).map_err(
+        |e| {
+            eprintln!("error: {e}");
+            EXIT_FILES_FAILED
+        },
+    )?;
+    Ok((lock, net))
+}
+
 fn check(path: &std::path::Path, deep: bool, common: &Common) -> u8 {
-    let lock = match LockFile::read(path) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    let net = match super::fetch::Net::new(common.timeout, common.retries, common.allow_proxy) {
-        Ok(n) => n,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FILES_FAILED;
-        }
+    let (lock, net) = match open(path, common) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let checked = super::check::check(&net, &lock, deep);
     if common.json {
@@ -162,25 +170,15 @@ fn check(path: &std::path::Path, deep: bool, common: &Common) -> u8 {
 }
 
 pub fn fetch(args: &FetchArgs, common: &Common) -> u8 {
-    let lock = match LockFile::read(&args.lock) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
+    let (lock, net) = match open(&args.lock, common) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let arches = match super::fetch::choose_arches(&lock, &args.arch) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {}: {e}", args.lock.display());
             return EXIT_USAGE;
-        }
-    };
-    let net = match super::fetch::Net::new(common.timeout, common.retries, common.allow_proxy) {
-        Ok(n) => n,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FILES_FAILED;
         }
     };
     match super::fetch::fetch(&net, &lock, &arches, args.sources, &args.dir) {

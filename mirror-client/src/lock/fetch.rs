@@ -119,35 +119,36 @@ impl Net {
                 first: Duration::from_millis(500),
             },
             || async {
-                let mut permit = self.gate(&e.url).acquire().await;
-                let resp = self
-                    .client
-                    .head(&e.url)
-                    .send()
-                    .await
-                    .map_err(|err| Problem::Http(mirror_http::redact(&err.to_string())))?;
-                permit.answered();
-                let status = resp.status().as_u16();
-                if status != 200 {
-                    return Err(Problem::Status(status));
-                }
-                // The header itself: reqwest's content_length() is the
-                // (empty) body's for a HEAD.
-                let declared = resp
-                    .headers()
-                    .get(reqwest::header::CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-                match declared {
-                    Some(n) if n != e.size => Err(Problem::Size {
-                        got: n,
-                        want: e.size,
-                    }),
-                    _ => Ok(()),
-                }
+                let (_permit, resp) = self.ok_response(&e.url, self.client.head(&e.url)).await?;
+                declared_size_is(&resp, e)
             },
             |_, _, _| {},
         )
         .await
+    }
+
+    /// Send `req` within `url`'s host limit: a 200 answer, and the permit
+    /// to hold while its body is read.
+    async fn ok_response(
+        &self,
+        url: &str,
+        req: reqwest::RequestBuilder,
+    ) -> Result<(mirror_http::limit::Permit, reqwest::Response), Problem> {
+        let mut permit = self.gate(url).acquire().await;
+        let resp = req
+            .send()
+            .await
+            .map_err(|err| Problem::Http(mirror_http::redact(&err.to_string())))?;
+        let status = resp.status().as_u16();
+        if matches!(status, 429 | 503) {
+            permit.overloaded();
+        } else {
+            permit.answered();
+        }
+        if status != 200 {
+            return Err(Problem::Status(status));
+        }
+        Ok((permit, resp))
     }
 
     /// Download `e.url`, checking size and checksum; with `dest`, into
@@ -168,26 +169,9 @@ impl Net {
     async fn download_once(&self, e: &Entry, dest: Option<&Path>) -> Result<u64, Problem> {
         let part = dest.map(part_path);
         let result = async {
-            let mut permit = self.gate(&e.url).acquire().await;
-            let mut resp = self
-                .client
-                .get(&e.url)
-                .send()
-                .await
-                .map_err(|err| Problem::Http(mirror_http::redact(&err.to_string())))?;
-            permit.answered();
-            let status = resp.status().as_u16();
-            if status != 200 {
-                return Err(Problem::Status(status));
-            }
-            if let Some(n) = resp.content_length()
-                && n != e.size
-            {
-                return Err(Problem::Size {
-                    got: n,
-                    want: e.size,
-                });
-            }
+            // The permit is held while the body is read.
+            let (_permit, mut resp) = self.ok_response(&e.url, self.client.get(&e.url)).await?;
+            declared_size_is(&resp, e)?;
             let mut file = match &part {
                 Some(p) => Some(
                     tokio::fs::File::create(p)
@@ -237,6 +221,23 @@ impl Net {
             let _ = tokio::fs::remove_file(p).await;
         }
         result
+    }
+}
+
+/// The answer's `Content-Length` (the header itself: reqwest's
+/// `content_length()` is the empty body's for a HEAD) is the lock's size,
+/// when it says one.
+fn declared_size_is(resp: &reqwest::Response, e: &Entry) -> Result<(), Problem> {
+    let declared = resp
+        .headers()
+        .get(reqwest::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    match declared {
+        Some(n) if n != e.size => Err(Problem::Size {
+            got: n,
+            want: e.size,
+        }),
+        _ => Ok(()),
     }
 }
 

@@ -130,11 +130,7 @@ pub fn read(path: &Path) -> Result<LockInput, LockError> {
         line,
         msg,
     };
-    let meta = std::fs::metadata(path).map_err(|e| bad(None, e.to_string()))?;
-    if meta.len() > MAX_INPUT {
-        return Err(bad(None, format!("larger than {MAX_INPUT} bytes")));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| bad(None, e.to_string()))?;
+    let text = super::read_text(path, MAX_INPUT)?;
     mirror_index::nesting::check(&text, mirror_index::nesting::MAX_DEPTH)
         .map_err(|e| bad(None, e.to_string()))?;
     let raw: Raw = serde_yaml::from_str(&text).map_err(|e| {

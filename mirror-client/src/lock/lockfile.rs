@@ -82,17 +82,12 @@ impl LockFile {
 
     /// Read and check a lock file (YAML, or JSON, which YAML reads too).
     pub fn read(path: &Path) -> Result<Self, LockError> {
-        let bad = |line: Option<usize>, msg: String| LockError::Input {
+        let text = super::read_text(path, MAX_LOCK)?;
+        Self::parse(&text).map_err(|(line, msg)| LockError::Input {
             path: path.to_path_buf(),
             line,
             msg,
-        };
-        let meta = std::fs::metadata(path).map_err(|e| bad(None, e.to_string()))?;
-        if meta.len() > MAX_LOCK {
-            return Err(bad(None, format!("larger than {MAX_LOCK} bytes")));
-        }
-        let text = std::fs::read_to_string(path).map_err(|e| bad(None, e.to_string()))?;
-        Self::parse(&text).map_err(|(line, msg)| bad(line, msg))
+        })
     }
 
     /// Parse and check lock text; an error carries its line when known.

@@ -47,6 +47,26 @@ pub enum LockError {
     Write { path: PathBuf, msg: String },
 }
 
+/// The text of `path`, refused past `max` bytes: read through a limit, so
+/// a file that grows meanwhile or a FIFO cannot make it read more.
+fn read_text(path: &Path, max: u64) -> Result<String, LockError> {
+    use std::io::Read;
+    let bad = |msg: String| LockError::Input {
+        path: path.to_path_buf(),
+        line: None,
+        msg,
+    };
+    let f = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    let mut buf = Vec::new();
+    f.take(max + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| bad(e.to_string()))?;
+    if buf.len() as u64 > max {
+        return Err(bad(format!("larger than {max} bytes")));
+    }
+    String::from_utf8(buf).map_err(|_| bad("not UTF-8 text".into()))
+}
+
 /// What `lock` was asked.
 pub struct LockRequest<'a> {
     pub input: &'a Path,
