@@ -122,24 +122,30 @@ pub fn import(
     // second thread while the next is read.
     let staging = Staging::new(root.join(mirror_index::layout::IMPORT_DIR))?;
     let staged = staging.0.as_path();
-    let mut got: HashSet<String> = HashSet::new();
+    let mut got: HashSet<&str> = HashSet::with_capacity(manifest.objects.len());
     let mut made: HashSet<PathBuf> = HashSet::new();
     let mut checker = Checker::new();
     let mut received_bytes = 0u64;
     for e in entries {
         let mut e = e.map_err(|e| refused(format!("unreadable: {e} (a part missing or cut?)")))?;
-        let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
-        let sha = name
-            .strip_prefix(OBJECTS)
-            .filter(|s| manifest.objects.contains_key(*s))
-            .ok_or_else(|| refused(format!("an entry the manifest does not list: {name:?}")))?
-            .to_owned();
-        if !got.insert(sha.clone()) || e.size() != manifest.objects[&sha] {
+        let path = e.path_bytes();
+        let listed = path
+            .strip_prefix(OBJECTS.as_bytes())
+            .and_then(|s| std::str::from_utf8(s).ok())
+            .and_then(|s| manifest.objects.get_key_value(s));
+        let Some((sha, &size)) = listed else {
+            return Err(refused(format!(
+                "an entry the manifest does not list: {:?}",
+                String::from_utf8_lossy(&path)
+            )));
+        };
+        drop(path);
+        if !got.insert(sha.as_str()) || e.size() != size {
             return Err(refused(format!(
                 "object {sha}: repeated, or not its listed size"
             )));
         }
-        let mut file = match work.first_use.get(&sha) {
+        let mut file = match work.first_use.get(sha) {
             Some(rel) => {
                 let dest = staged.join(rel);
                 if let Some(p) = dest.parent()
@@ -154,9 +160,9 @@ pub fn import(
             None => None,
         };
         checker
-            .take(&mut e, file.as_mut(), &sha)
+            .take(&mut e, file.as_mut(), sha)
             .map_err(|err| refused(format!("object {sha}: {err}")))?;
-        received_bytes += manifest.objects[&sha];
+        received_bytes += size;
     }
     checker.finish().map_err(refused)?;
     if got.len() != manifest.objects.len() {
