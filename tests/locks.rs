@@ -19,6 +19,7 @@ fn first(repo: &Path, arch: &str) {
         &[
             Pkg::new("app", "1.0", "1")
                 .arch(arch)
+                .dep("Requires: zlib-lite")
                 .dep("Requires: libfoo >= 2")
                 .dep("Requires: (ssl-a or ssl-b)")
                 .dep("Requires: /usr/bin/helper")
@@ -37,6 +38,7 @@ fn first(repo: &Path, arch: &str) {
         "Packages",
         &[
             Pkg::new("ssl-b", "1.0", "1"),
+            Pkg::new("zlib-lite", "1.0", "1"),
             Pkg::new("helper-tools", "1.0", "1").owns("/usr/bin/helper"),
             Pkg::new("extras", "1.0", "1"),
             Pkg::new("oldname", "1.0", "1"),
@@ -56,6 +58,7 @@ fn second(repo: &Path, arch: &str) {
         &[
             Pkg::new("app", "1.1", "1")
                 .arch(arch)
+                .dep("Requires: zlib-lite")
                 .dep("Requires: libfoo >= 2")
                 .dep("Requires: (ssl-a or ssl-b)")
                 .dep("Requires: /usr/bin/helper")
@@ -242,7 +245,7 @@ fn lock_matches_dnf_fetch_installs_it_after_upstream_moves() {
         let dnfs = dnf_would_install(&reposdir, arch, &["app", "oldname"], true);
         assert_eq!(ours, dnfs, "{arch}: the lock is not dnf's transaction");
         let names: BTreeSet<&str> = ours.iter().map(|(n, _, _)| n.as_str()).collect();
-        // Versioned (libfoo 2), rich (ssl-b), file (helper-tools), weak
+        // Plain (zlib-lite), versioned (libfoo 2), rich (ssl-b), file (helper-tools), weak
         // (extras) and the obsolete (newname for oldname) all resolved.
         assert_eq!(
             names,
@@ -252,7 +255,8 @@ fn lock_matches_dnf_fetch_installs_it_after_upstream_moves() {
                 "helper-tools",
                 "libfoo",
                 "newname",
-                "ssl-b"
+                "ssl-b",
+                "zlib-lite"
             ]),
             "{arch}"
         );
@@ -279,6 +283,28 @@ fn lock_matches_dnf_fetch_installs_it_after_upstream_moves() {
     assert!(
         std::fs::read(&again).unwrap() == text.as_bytes(),
         "two locks of one input differ"
+    );
+
+    // A frozen map (--set) locks the same.
+    let set = job.join("set.yaml");
+    run_ok(
+        client()
+            .args(["freeze", "--mirrors", &lab.index(), "-o"])
+            .arg(&set),
+    );
+    let from_set = job.join("set.lock.yaml");
+    run_ok(
+        client()
+            .args(["lock", "--set"])
+            .arg(&set)
+            .arg("-f")
+            .arg(&input)
+            .arg("-o")
+            .arg(&from_set),
+    );
+    assert!(
+        std::fs::read(&from_set).unwrap() == text.as_bytes(),
+        "--set locked otherwise than --mirrors"
     );
 
     // Without weak dependencies, extras is not locked (as dnf).
@@ -323,12 +349,12 @@ fn lock_matches_dnf_fetch_installs_it_after_upstream_moves() {
     let out = fetch(&["--arch", "x86_64"]);
     assert!(out.status.success(), "fetch failed: {}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["fetched"], 6, "{v}");
+    assert_eq!(v["fetched"], 7, "{v}");
     let out = fetch(&["--arch", "x86_64"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         (v["fetched"].as_u64(), v["present"].as_u64()),
-        (Some(0), Some(6)),
+        (Some(0), Some(7)),
         "{v}"
     );
     let dnf = Dnf::new();
@@ -550,7 +576,7 @@ fn registered_locks_keep_their_snapshots(lab: &Lab, lock_path: &Path, text: &str
     let gone = stdout(&out);
     assert_eq!(
         gone.lines().filter(|l| l.starts_with("gone ")).count(),
-        12,
+        14,
         "{gone}"
     );
     let out = run(lab.w.mgr().args(["lock", "register"]).arg(lock_path));
@@ -596,6 +622,12 @@ fn bad_input_is_named_and_nothing_is_written() {
             "contentOrigin:\n  repofiles: [el9.repo]\narches: [x86_64]\npackages: [app]\nfrobnicate: yes\n",
             ":5",
             "frobnicate",
+        ),
+        // app needs libfoo >= 2: with libfoo 1.0 asked for too, no answer.
+        (
+            "contentOrigin:\n  repofiles: [el9.repo]\narches: [x86_64]\npackages: [app, libfoo-1.0-1]\n",
+            ":",
+            "conflict",
         ),
     ] {
         let input = job.join("rpms.in.yaml");
@@ -690,6 +722,6 @@ fn sources_come_from_the_source_repo_snapshot() {
             .arg(&dir),
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["fetched"], 6, "{v}");
+    assert_eq!(v["fetched"], 7, "{v}");
     assert!(dir.join("e2e-bundle-1-1.src.rpm").is_file());
 }

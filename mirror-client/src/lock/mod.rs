@@ -146,7 +146,8 @@ pub fn lock(req: &LockRequest<'_>) -> Result<Locked, LockError> {
     })
 }
 
-/// An unknown package is named with its line in the input file.
+/// An unknown package is named with its line in the input file; a
+/// conflict names the input file.
 fn name_line(e: LockError, input: &Path) -> LockError {
     match e {
         LockError::Unknown { arch, packages } => {
@@ -157,6 +158,12 @@ fn name_line(e: LockError, input: &Path) -> LockError {
                 msg: format!("{arch}: no package matches {}", packages.join(", ")),
             }
         }
+        // What was asked cannot be had together: the input is at fault.
+        LockError::Conflict { arch, msg } => LockError::Input {
+            path: input.to_path_buf(),
+            line: None,
+            msg: format!("{arch}: the packages asked for conflict: {msg}"),
+        },
         other => other,
     }
 }
