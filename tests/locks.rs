@@ -11,21 +11,24 @@ use mirror_e2e::*;
 
 const ARCHES: [&str; 2] = ["x86_64", "aarch64"];
 
+/// The package whose dependencies are plain, versioned, rich, a file and
+/// weak.
+fn app(version: &str, arch: &str) -> Pkg {
+    Pkg::new("app", version, "1")
+        .arch(arch)
+        .dep("Requires: zlib-lite")
+        .dep("Requires: libfoo >= 2")
+        .dep("Requires: (ssl-a or ssl-b)")
+        .dep("Requires: /usr/bin/helper")
+        .dep("Recommends: extras")
+}
+
 /// One arch's repo at its first state.
 fn first(repo: &Path, arch: &str) {
     build_rpms(
         repo,
         "Packages",
-        &[
-            Pkg::new("app", "1.0", "1")
-                .arch(arch)
-                .dep("Requires: zlib-lite")
-                .dep("Requires: libfoo >= 2")
-                .dep("Requires: (ssl-a or ssl-b)")
-                .dep("Requires: /usr/bin/helper")
-                .dep("Recommends: extras"),
-            Pkg::new("libfoo", "2.0", "1").arch(arch),
-        ],
+        &[app("1.0", arch), Pkg::new("libfoo", "2.0", "1").arch(arch)],
     );
     // One spec per version of a name.
     build_rpms(
@@ -55,16 +58,7 @@ fn second(repo: &Path, arch: &str) {
     build_rpms(
         repo,
         "Packages",
-        &[
-            Pkg::new("app", "1.1", "1")
-                .arch(arch)
-                .dep("Requires: zlib-lite")
-                .dep("Requires: libfoo >= 2")
-                .dep("Requires: (ssl-a or ssl-b)")
-                .dep("Requires: /usr/bin/helper")
-                .dep("Recommends: extras"),
-            Pkg::new("libfoo", "2.1", "1").arch(arch),
-        ],
+        &[app("1.1", arch), Pkg::new("libfoo", "2.1", "1").arch(arch)],
     );
     createrepo(repo, &RepoOpts::default());
 }
