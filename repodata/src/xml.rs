@@ -17,7 +17,9 @@ use std::borrow::Cow;
 use std::io::BufRead;
 
 use quick_xml::XmlVersion;
-use quick_xml::events::{BytesRef, BytesStart, Event};
+/// An element's start tag, as [`Ev::Start`] and [`Ev::Empty`] carry it.
+pub use quick_xml::events::BytesStart;
+use quick_xml::events::{BytesRef, Event};
 
 /// Why a document was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

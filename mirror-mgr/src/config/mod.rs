@@ -16,7 +16,8 @@ mod yaml_webhooks;
 pub use crate::upstream::Upstream;
 pub use repo_file::load_repo_file;
 pub use spec::{
-    Config, ConfigError, HealthPolicy, MirrorSpec, S3Spec, TrustSpec, WebhookSpec, XmlBasePolicy,
+    BucketLayout, Config, ConfigError, HealthPolicy, MirrorSpec, S3Spec, TrustSpec, WebhookSpec,
+    XmlBasePolicy,
 };
 pub use vars::{default_vars, expand_vars, set_vars};
 pub use yaml::load_yaml;
@@ -306,6 +307,7 @@ mod tests {
             ("mirrors", "repos/yum")
         );
         assert_eq!(s3.region, "us-east-1");
+        assert_eq!(s3.layout, BucketLayout::Tree, "tree is the default layout");
         assert_eq!(s3.public_url, "https://cdn.example/repos/yum");
         assert_eq!(s3.access_key, SecretSource::Env("AK".into()));
         assert_eq!(
@@ -318,6 +320,10 @@ mod tests {
                 "unknown field `access_key`",
             ),
             ("secret_key_env: S", "exactly one of access_key_env"),
+            (
+                "access_key_env: A\n    secret_key_env: S\n    layout: cubes",
+                "layout \"cubes\": give tree or pool",
+            ),
             (
                 "access_key_env: A\n    access_key_file: f\n    secret_key_env: S",
                 "exactly one of access_key_env",

@@ -120,6 +120,21 @@ pub struct S3Spec {
     /// What clients read the bucket at (its public endpoint or a CDN): the
     /// index's URLs start with it.
     pub public_url: String,
+    /// How snapshots are laid out in the bucket.
+    pub layout: BucketLayout,
+}
+
+/// `publish: s3: layout:`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BucketLayout {
+    /// The tree as it is on disk: every snapshot holds its packages
+    /// (server-side copies of the ones already there).
+    #[default]
+    Tree,
+    /// Each package once, under `pool/sha256/<2>/<sha256>/<file>`; a
+    /// snapshot holds its `repodata/`, whose primary points at the pool.
+    Pool,
 }
 
 /// Everything a config file gives.

@@ -9,7 +9,9 @@ use super::options::{
     self, CLIENT_SIDE_OPTIONS, FilterOptions, NOT_HONOURED_OPTIONS, check_unique, config_key,
     config_path, line_of_key, proxy_spec, push_ignored, read, scalar, secret_source, split_list,
 };
-use super::spec::{Config, ConfigError, MirrorSpec, S3Spec, TrustSpec, XmlBasePolicy};
+use super::spec::{
+    BucketLayout, Config, ConfigError, MirrorSpec, S3Spec, TrustSpec, XmlBasePolicy,
+};
 use super::vars::{default_vars, set_vars};
 use super::yaml_webhooks::{YamlWebhook, webhook};
 use crate::access::{AccessSpec, SecretSource};
@@ -63,6 +65,7 @@ struct YamlS3 {
     secret_key_env: Option<String>,
     secret_key_file: Option<PathBuf>,
     public_url: String,
+    layout: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -195,6 +198,11 @@ fn s3_spec(s: YamlS3, config: &Path) -> Result<S3Spec, String> {
         access_key: secret("access_key", s.access_key_env, s.access_key_file)?,
         secret_key: secret("secret_key", s.secret_key_env, s.secret_key_file)?,
         public_url: s.public_url.trim_end_matches('/').to_owned(),
+        layout: match s.layout.as_deref() {
+            None | Some("tree") => BucketLayout::Tree,
+            Some("pool") => BucketLayout::Pool,
+            Some(other) => return Err(format!("layout {other:?}: give tree or pool")),
+        },
     })
 }
 

@@ -241,7 +241,7 @@ pub fn apply(
 /// Rewrite one metadata file through `records`, compressed as it was.
 /// Returns its new record, or `None` (and the file left as it was) when
 /// nothing in it changed and no count had to change.
-fn rewrite_file(
+pub(crate) fn rewrite_file(
     dir: &Path,
     r: &Record,
     records: &mut dyn Records,

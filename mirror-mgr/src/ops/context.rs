@@ -216,8 +216,14 @@ pub(super) fn follow_bucket(
         return Ok(None);
     }
     let bucket = Bucket::open(spec).map_err(|e| OpError::of(&e))?;
-    let reports =
-        on_own_runtime(|| Box::pin(publish::publish(&bucket, root, mirrors)))?.map_err(|e| {
+    // The pool layout re-signs each snapshot's repomd.xml with its mirror's key.
+    let keys: publish::Keys = config
+        .mirrors
+        .iter()
+        .filter_map(|m| Some((m.name.to_string(), m.sign.clone()?)))
+        .collect();
+    let reports = on_own_runtime(|| Box::pin(publish::publish(&bucket, root, mirrors, &keys)))?
+        .map_err(|e| {
             let mut err = OpError::of(&e);
             err.message = format!("publish to {}: {}", bucket.shown, err.message);
             err

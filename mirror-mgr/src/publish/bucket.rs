@@ -61,6 +61,7 @@ pub struct Bucket {
     pub public_url: String,
     /// For messages: `s3://bucket/prefix`.
     pub shown: String,
+    pub layout: crate::config::BucketLayout,
 }
 
 impl std::fmt::Debug for Bucket {
@@ -95,6 +96,7 @@ impl Bucket {
             prefix: spec.prefix.clone(),
             public_url: spec.public_url.clone(),
             shown: format!("s3://{}/{}", spec.bucket, spec.prefix),
+            layout: spec.layout,
         })
     }
 
@@ -126,6 +128,15 @@ impl Bucket {
                 let b = r.bytes().await.map_err(Self::err("reading", key))?;
                 Ok(Some((b.to_vec(), etag)))
             }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Self::err("reading", key)(e)),
+        }
+    }
+
+    /// Does `key` exist (and with which size)?
+    pub async fn size_of(&self, key: &Key) -> Result<Option<u64>, PublishError> {
+        match self.store.head(key).await {
+            Ok(m) => Ok(Some(m.size)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(Self::err("reading", key)(e)),
         }

@@ -22,6 +22,7 @@
 
 mod bucket;
 pub mod index;
+pub mod pool;
 
 use bucket::PARALLEL;
 pub use bucket::{Bucket, PublishError, complete_in_bucket};
@@ -43,10 +44,15 @@ use crate::store::Store;
 /// Publish `mirrors` of the tree at `root`: each mirror's snapshots and
 /// pointers (under its lock, so no sync or gc changes it meanwhile), then
 /// the shared index, then what gc removed. One report per mirror.
+/// Mirror -> its signing key (the pool layout signs each snapshot's
+/// regenerated repomd.xml with it).
+pub type Keys = BTreeMap<String, crate::filter::SignSpec>;
+
 pub async fn publish(
     bucket: &Bucket,
     root: &std::path::Path,
     mirrors: &[MirrorName],
+    keys: &Keys,
 ) -> Result<Vec<PublishReport>, PublishError> {
     let mut reports = Vec::new();
     let mut latest: index::Changes = BTreeMap::new();
@@ -67,7 +73,7 @@ pub async fn publish(
                 .map_err(|e| PublishError::Config(e.to_string()))??
         };
         locks.push(lock);
-        reports.push(publish_mirror(bucket, &store).await?);
+        reports.push(publish_mirror(bucket, &store, keys.get(name.as_str())).await?);
         latest.insert(
             name.to_string(),
             store
@@ -145,6 +151,13 @@ pub struct PublishReport {
     pub pointers_updated: Vec<String>,
     /// Snapshots removed from the bucket (gone locally).
     pub snapshots_deleted: Vec<String>,
+    /// Pool layout: packages already in the pool (from any snapshot or
+    /// mirror), and the bytes they did not need sending.
+    pub pool_hits: u64,
+    pub pool_bytes_not_sent: u64,
+    /// Pool layout: snapshots published without a signature (the mirror
+    /// has no `sign_key`), so `repo_gpgcheck` cannot be used on them.
+    pub unsigned: Vec<String>,
 }
 
 /// Counters shared by parallel uploads.
@@ -154,12 +167,18 @@ struct Counts {
     bytes: AtomicU64,
     copied: AtomicU64,
     present: AtomicU64,
+    pool_hits: AtomicU64,
+    pool_bytes: AtomicU64,
 }
 
 /// Upload what the bucket lacks of a mirror, move its pointers, and remove
 /// what gc removed locally. The index is [`index::merge`]'s job,
 /// called once for all mirrors after this.
-pub async fn publish_mirror(bucket: &Bucket, store: &Store) -> Result<PublishReport, PublishError> {
+pub async fn publish_mirror(
+    bucket: &Bucket,
+    store: &Store,
+    key: Option<&crate::filter::SignSpec>,
+) -> Result<PublishReport, PublishError> {
     let name = store.name.clone();
     let mut report = PublishReport {
         mirror: name.to_string(),
@@ -168,8 +187,27 @@ pub async fn publish_mirror(bucket: &Bucket, store: &Store) -> Result<PublishRep
     let local = store.snapshots()?;
     let mut done = complete_in_bucket(bucket, &name).await?;
     let counts = Arc::new(Counts::default());
+    let pool = bucket.layout == crate::config::BucketLayout::Pool;
+    let signer = match (pool, key) {
+        (true, Some(k)) => Some(Arc::new(
+            crate::filter::sign::Signer::load(&k.key, k.passphrase.as_ref())
+                .map_err(|e| PublishError::Config(format!("{name}: sign_key: {e}")))?,
+        )),
+        _ => None,
+    };
     for snap in &local {
         if done.contains(snap) {
+            continue;
+        }
+        if pool {
+            let has_signature =
+                upload_pool_snapshot(bucket, store, snap, signer.as_ref(), &counts).await?;
+            if !has_signature {
+                report.unsigned.push(snap.to_string());
+            }
+            report.snapshots_uploaded.push(snap.to_string());
+            done.push(snap.clone());
+            done.sort();
             continue;
         }
         // Files whose bytes the bucket has: those of published snapshots
@@ -194,6 +232,24 @@ pub async fn publish_mirror(bucket: &Bucket, store: &Store) -> Result<PublishRep
     report.bytes_uploaded = counts.bytes.load(Ordering::Relaxed);
     report.files_copied = counts.copied.load(Ordering::Relaxed);
     report.files_present = counts.present.load(Ordering::Relaxed);
+    report.pool_hits = counts.pool_hits.load(Ordering::Relaxed);
+    report.pool_bytes_not_sent = counts.pool_bytes.load(Ordering::Relaxed);
+    if let Some(s) = &signer
+        && !store
+            .dir
+            .join(crate::filter::sign::PUBLIC_KEY_FILE)
+            .is_file()
+    {
+        // The key the bucket's snapshots are signed with, beside them.
+        let key = bucket.key(&format!("{name}/{}", crate::filter::sign::PUBLIC_KEY_FILE));
+        let text = s
+            .public_armored()
+            .map_err(|e| PublishError::Config(e.to_string()))?
+            .into_bytes();
+        if bucket.get(&key).await?.is_none_or(|(b, _)| b != text) {
+            bucket.put(&key, text).await?;
+        }
+    }
 
     // The mirror's signing key (filtered, re-signed mirrors), before any
     // pointer names a snapshot it signed: clients with repo_gpgcheck fetch
@@ -281,6 +337,87 @@ pub async fn prune_mirror(
         report.snapshots_deleted.push(s.to_string());
     }
     Ok(())
+}
+
+/// One snapshot in the pool layout: packages the pool lacks, then the
+/// rewritten metadata, then the signature, then `repomd.xml`. Returns
+/// whether it is signed.
+async fn upload_pool_snapshot(
+    bucket: &Bucket,
+    store: &Store,
+    snap: &SnapshotName,
+    signer: Option<&Arc<crate::filter::sign::Signer>>,
+    counts: &Counts,
+) -> Result<bool, PublishError> {
+    let name = &store.name;
+    let view = {
+        let (store, snap) = (store.clone(), snap.clone());
+        let public = bucket.public_url.clone();
+        let signer = signer.cloned();
+        tokio::task::spawn_blocking(move || pool::view(&store, &snap, &public, signer.as_deref()))
+            .await
+            .map_err(|e| PublishError::Config(e.to_string()))??
+    };
+    let dir = store.snapshot_dir(snap);
+    let one = |(rel, (sha, size)): (String, (String, u64))| {
+        let dir = dir.clone();
+        async move {
+            let file = rel.rsplit('/').next().unwrap_or(&rel);
+            let key = bucket.key(&pool::pool_rel(&sha, file));
+            if bucket.size_of(&key).await? == Some(size) {
+                counts.pool_hits.fetch_add(1, Ordering::Relaxed);
+                counts.pool_bytes.fetch_add(size, Ordering::Relaxed);
+                return Ok(());
+            }
+            bucket.upload_file(&key, &dir.join(&rel), size).await?;
+            counts.uploaded.fetch_add(1, Ordering::Relaxed);
+            counts.bytes.fetch_add(size, Ordering::Relaxed);
+            crashpoint::hit("publish-file-uploaded");
+            Ok::<_, PublishError>(())
+        }
+    };
+    futures_util::stream::iter(view.packages.clone().into_iter().map(one))
+        .buffer_unordered(PARALLEL)
+        .try_collect::<()>()
+        .await?;
+    crashpoint::hit("publish-packages-uploaded");
+    let present = bucket.list(&format!("{name}/{snap}")).await?;
+    let meta = view.metadata()?;
+    let is_root = |f: &str| f == "repodata/repomd.xml";
+    let is_sig = |f: &str| f.starts_with("repodata/repomd.xml.");
+    let put = |rel: &str, path: &std::path::Path| {
+        let key = bucket.key(&format!("{name}/{snap}/{rel}"));
+        let path = path.to_path_buf();
+        let there = present.contains(rel);
+        async move {
+            if there {
+                counts.present.fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            }
+            let size = std::fs::metadata(&path)
+                .map_err(|source| PublishError::Io {
+                    path: path.clone(),
+                    source,
+                })?
+                .len();
+            bucket.upload_file(&key, &path, size).await?;
+            counts.uploaded.fetch_add(1, Ordering::Relaxed);
+            counts.bytes.fetch_add(size, Ordering::Relaxed);
+            Ok::<_, PublishError>(())
+        }
+    };
+    for (rel, path) in meta.iter().filter(|(f, _)| !is_root(f) && !is_sig(f)) {
+        put(rel, path).await?;
+    }
+    for (rel, path) in meta.iter().filter(|(f, _)| is_sig(f)) {
+        put(rel, path).await?;
+    }
+    crashpoint::hit("publish-metadata-uploaded");
+    for (rel, path) in meta.iter().filter(|(f, _)| is_root(f)) {
+        put(rel, path).await?;
+    }
+    crashpoint::hit("publish-snapshot-complete");
+    Ok(view.signed_by.is_some())
 }
 
 /// One snapshot: files, then metadata, then `repomd.xml` (with its
