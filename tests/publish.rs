@@ -9,11 +9,23 @@ use std::process::Command;
 use mirror_e2e::*;
 
 fn config(w: &World, root: &Path, s3: &Seaweed, prefix: &str, name: &str) -> PathBuf {
+    config_in(w, root, s3, prefix, name, "tree")
+}
+
+/// A config publishing `name` to `prefix` in the bucket `layout`.
+fn config_in(
+    w: &World,
+    root: &Path,
+    s3: &Seaweed,
+    prefix: &str,
+    name: &str,
+    layout: &str,
+) -> PathBuf {
     let cfg = root.with_extension(format!("{prefix}.yaml"));
     write(
         &cfg,
         &format!(
-            "root: {}\nbase_url: {}\n{}mirrors:\n  - name: {name}\n    baseurl: {}\n",
+            "root: {}\nbase_url: {}\n{}    layout: {layout}\nmirrors:\n  - name: {name}\n    baseurl: {}\n",
             root.display(),
             w.base_url(),
             s3.publish_yaml(prefix),
@@ -320,11 +332,16 @@ fn killed_publishes_leave_a_complete_state() {
     .map(|p| (*p).to_owned())
     .collect();
     points.extend((1..=3).map(|n| format!("publish-file-uploaded@{n}")));
-    for (i, point) in points.iter().enumerate() {
-        let prefix = format!("crash-{i}");
+    // Both layouts (issue 23: the pool's packages, rewritten metadata and
+    // repomd.xml go up in the same order).
+    let rounds = ["tree", "pool"]
+        .iter()
+        .flat_map(|l| points.iter().enumerate().map(move |(i, p)| (*l, i, p)));
+    for (layout, i, point) in rounds {
+        let prefix = format!("crash-{layout}-{i}");
         let public = s3.public_url(&prefix);
-        let cfg_a = config(&w, &root_a, &s3, &prefix, "crashy-el9");
-        let cfg_b = config(&w, &root_b, &s3, &prefix, "crashy-el9");
+        let cfg_a = config_in(&w, &root_a, &s3, &prefix, "crashy-el9", layout);
+        let cfg_b = config_in(&w, &root_b, &s3, &prefix, "crashy-el9", layout);
         run_ok(mgr_cfg(&cfg_a).args(["publish", "--all"]));
         assert_eq!(
             installs_from_index(&public, "crashy-el9", "alpha").as_deref(),
@@ -338,14 +355,14 @@ fn killed_publishes_leave_a_complete_state() {
         assert_eq!(
             out.status.signal(),
             Some(9),
-            "{point}: not killed: {}",
+            "{layout} {point}: not killed: {}",
             stderr(&out)
         );
         // Whatever the index names installs: the old or the new state.
         let seen = installs_from_index(&public, "crashy-el9", "alpha");
         assert!(
             matches!(seen.as_deref(), Some("1.0-1" | "2.0-1")),
-            "{point}: {seen:?}"
+            "{layout} {point}: {seen:?}"
         );
         run_ok(
             mgr_cfg(&cfg_b)
@@ -355,7 +372,7 @@ fn killed_publishes_leave_a_complete_state() {
         assert_eq!(
             installs_from_index(&public, "crashy-el9", "alpha").as_deref(),
             Some("2.0-1"),
-            "{point}: the next publish did not finish"
+            "{layout} {point}: the next publish did not finish"
         );
         assert_yaml_follows_json(&public, point);
     }

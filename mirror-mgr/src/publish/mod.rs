@@ -146,6 +146,8 @@ pub struct PublishReport {
     pub files_uploaded: u64,
     pub bytes_uploaded: u64,
     pub files_copied: u64,
+    /// The bytes of the copies (stored again by the bucket).
+    pub bytes_copied: u64,
     pub files_present: u64,
     /// Pointers (`latest.txt`, `<channel>.txt`) that changed.
     pub pointers_updated: Vec<String>,
@@ -166,6 +168,7 @@ struct Counts {
     uploaded: AtomicU64,
     bytes: AtomicU64,
     copied: AtomicU64,
+    copied_bytes: AtomicU64,
     present: AtomicU64,
     pool_hits: AtomicU64,
     pool_bytes: AtomicU64,
@@ -231,6 +234,7 @@ pub async fn publish_mirror(
     report.files_uploaded = counts.uploaded.load(Ordering::Relaxed);
     report.bytes_uploaded = counts.bytes.load(Ordering::Relaxed);
     report.files_copied = counts.copied.load(Ordering::Relaxed);
+    report.bytes_copied = counts.copied_bytes.load(Ordering::Relaxed);
     report.files_present = counts.present.load(Ordering::Relaxed);
     report.pool_hits = counts.pool_hits.load(Ordering::Relaxed);
     report.pool_bytes_not_sent = counts.pool_bytes.load(Ordering::Relaxed);
@@ -403,6 +407,7 @@ async fn upload_pool_snapshot(
             bucket.upload_file(&key, &path, size).await?;
             counts.uploaded.fetch_add(1, Ordering::Relaxed);
             counts.bytes.fetch_add(size, Ordering::Relaxed);
+            crashpoint::hit("publish-file-uploaded");
             Ok::<_, PublishError>(())
         }
     };
@@ -458,6 +463,7 @@ async fn upload_snapshot(
                     .await
                     .map_err(Bucket::err("copying to", &key))?;
                 counts.copied.fetch_add(1, Ordering::Relaxed);
+                counts.copied_bytes.fetch_add(m.len(), Ordering::Relaxed);
             } else {
                 bucket.upload_file(&key, &path, m.len()).await?;
                 counts.uploaded.fetch_add(1, Ordering::Relaxed);
