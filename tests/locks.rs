@@ -266,14 +266,8 @@ fn lock_matches_dnf_fetch_installs_it_after_upstream_moves() {
 
     // Acceptance 4: the same input twice gives the same bytes.
     let again = job.join("again.lock.yaml");
-    run_ok(&mut {
-        let mut c = client();
-        c.args(["lock", "--mirrors", &lab.index(), "-f"])
-            .arg(&input)
-            .arg("-o")
-            .arg(&again);
-        c
-    });
+    let out = lab.lock(&input, &again);
+    assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         std::fs::read(&again).unwrap() == text.as_bytes(),
         "two locks of one input differ"
@@ -308,14 +302,8 @@ fn lock_matches_dnf_fetch_installs_it_after_upstream_moves() {
         "contentOrigin:\n  repofiles: [el9.repo]\narches: [x86_64]\npackages: [app]\ninstallWeakDeps: false\n",
     );
     let lean = job.join("lean.lock.yaml");
-    run_ok(&mut {
-        let mut c = client();
-        c.args(["lock", "--mirrors", &lab.index(), "-f"])
-            .arg(&lean_in)
-            .arg("-o")
-            .arg(&lean);
-        c
-    });
+    let out = lab.lock(&lean_in, &lean);
+    assert!(out.status.success(), "{}", stderr(&out));
     let lean: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(&lean).unwrap()).unwrap();
     let lean_set = locked(&lean, "x86_64");

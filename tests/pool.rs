@@ -29,18 +29,7 @@ fn publish_sync(cfg: &Path) -> serde_json::Value {
 /// `repo_gpgcheck=1` and the key published beside it; its version.
 fn install(url: &str, key_url: &str, pkg: &str) -> Result<Option<String>, String> {
     let dnf = Dnf::new();
-    let out = run(dnf
-        .cmd()
-        .arg("--setopt=reposdir=/nonexistent")
-        .arg(format!("--repofrompath=b,{url}/"))
-        .args([
-            "--repo",
-            "b",
-            "--setopt=b.gpgcheck=0",
-            "--setopt=b.repo_gpgcheck=1",
-        ])
-        .arg(format!("--setopt=b.gpgkey={key_url}"))
-        .args(["install", pkg]));
+    let out = dnf.install_signed(&format!("{url}/"), key_url, pkg);
     if out.status.success() {
         Ok(dnf.installed_version(pkg))
     } else {

@@ -615,18 +615,7 @@ fn the_signing_key_is_in_the_bucket() {
     );
     let dnf = Dnf::new();
     let url = format!("{public}/lean-el9/{snap}/");
-    let out = run(dnf
-        .cmd()
-        .arg("--setopt=reposdir=/nonexistent")
-        .arg(format!("--repofrompath=b,{url}"))
-        .args([
-            "--repo",
-            "b",
-            "--setopt=b.gpgcheck=0",
-            "--setopt=b.repo_gpgcheck=1",
-        ])
-        .arg(format!("--setopt=b.gpgkey={key_url}"))
-        .args(["install", "alpha"]));
+    let out = dnf.install_signed(&url, &key_url, "alpha");
     assert!(
         out.status.success(),
         "dnf refused the bucket's snapshot: {}",

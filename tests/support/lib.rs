@@ -1220,6 +1220,23 @@ impl Dnf {
         run(&mut c)
     }
 
+    /// Install `pkg` from the repo at `url` with `repo_gpgcheck=1`: its
+    /// repomd.xml must be signed by the key at `key_url`.
+    pub fn install_signed(&self, url: &str, key_url: &str, pkg: &str) -> Output {
+        let mut c = self.cmd();
+        c.arg("--setopt=reposdir=/nonexistent")
+            .arg(format!("--repofrompath=b,{url}"))
+            .args([
+                "--repo",
+                "b",
+                "--setopt=b.gpgcheck=0",
+                "--setopt=b.repo_gpgcheck=1",
+            ])
+            .arg(format!("--setopt=b.gpgkey={key_url}"))
+            .args(["install", pkg]);
+        run(&mut c)
+    }
+
     /// Contents of `/usr/share/<pkg>/VERSION` inside the install root.
     pub fn installed_version(&self, pkg: &str) -> Option<String> {
         std::fs::read_to_string(
