@@ -440,6 +440,29 @@ fn lock_matches_dnf_fetch_installs_it_after_upstream_moves() {
             .filter(|n| n.to_string_lossy().starts_with('.'))
             .collect();
         assert!(leftovers.is_empty(), "{what}: {leftovers:?}");
+        // --check sees a size change; only --deep sees a changed byte.
+        let check = |deep: bool| {
+            let mut c = client();
+            c.args(["lock", "--check"]).arg(&lock_path);
+            if deep {
+                c.arg("--deep");
+            }
+            run(&mut c)
+        };
+        let (plain, deep) = (check(false), check(true));
+        let name = victim.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            deep.status.code() == Some(1) && stdout(&deep).contains(&name),
+            "{what}: --deep: {}",
+            stdout(&deep)
+        );
+        let short = what == "short body";
+        assert_eq!(
+            plain.status.code(),
+            Some(i32::from(short)),
+            "{what}: --check: {}",
+            stdout(&plain)
+        );
         std::fs::rename(&snap_keep, &snap_file).unwrap();
         std::fs::rename(&keep, &served).unwrap();
     }
