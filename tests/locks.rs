@@ -105,6 +105,13 @@ impl Lab {
             .arg("-o")
             .arg(out))
     }
+
+    /// `lock` that must succeed: the lock's text.
+    fn lock_ok(&self, input: &Path, out: &Path) -> String {
+        let o = self.lock(input, out);
+        assert!(o.status.success(), "lock failed: {}", stderr(&o));
+        std::fs::read_to_string(out).unwrap()
+    }
 }
 
 /// (name, evr, arch) of the transaction `dnf install --assumeno` shows.
@@ -218,9 +225,7 @@ fn lock_matches_dnf_fetch_installs_it_after_upstream_moves() {
         "contentOrigin:\n  repofiles:\n    - el9.repo\narches:\n  - x86_64\n  - aarch64\npackages:\n  - app\n  - oldname\n",
     );
     let lock_path = job.join("rpms.lock.yaml");
-    let out = lab.lock(&input, &lock_path);
-    assert!(out.status.success(), "lock failed: {}", stderr(&out));
-    let text = std::fs::read_to_string(&lock_path).unwrap();
+    let text = lab.lock_ok(&input, &lock_path);
     let lock: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
     assert_prototype_shape(&lock);
 
@@ -266,10 +271,8 @@ fn lock_matches_dnf_fetch_installs_it_after_upstream_moves() {
 
     // Acceptance 4: the same input twice gives the same bytes.
     let again = job.join("again.lock.yaml");
-    let out = lab.lock(&input, &again);
-    assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        std::fs::read(&again).unwrap() == text.as_bytes(),
+        lab.lock_ok(&input, &again) == text,
         "two locks of one input differ"
     );
 
@@ -302,10 +305,7 @@ fn lock_matches_dnf_fetch_installs_it_after_upstream_moves() {
         "contentOrigin:\n  repofiles: [el9.repo]\narches: [x86_64]\npackages: [app]\ninstallWeakDeps: false\n",
     );
     let lean = job.join("lean.lock.yaml");
-    let out = lab.lock(&lean_in, &lean);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let lean: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(&lean).unwrap()).unwrap();
+    let lean: serde_yaml::Value = serde_yaml::from_str(&lab.lock_ok(&lean_in, &lean)).unwrap();
     let lean_set = locked(&lean, "x86_64");
     assert_eq!(
         lean_set,

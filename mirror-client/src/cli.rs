@@ -151,9 +151,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 fn load_map(cli: &Cli) -> Result<Resolved, String> {
-    let uri = cli
-        .mirrors
-        .as_deref()
+    load_map_from(cli, cli.mirrors.as_deref(), cli.strict)
+}
+
+/// The map at `uri` (`--mirrors`, or another source such as `lock --set`).
+fn load_map_from(cli: &Cli, uri: Option<&str>, strict: bool) -> Result<Resolved, String> {
+    let uri = uri
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| format!("no mirror map given (pass --mirrors URI or set {ENV_MIRRORS})"))?;
     let loader = NetLoader::new(
@@ -173,7 +176,7 @@ fn load_map(cli: &Cli) -> Result<Resolved, String> {
                 "warning: no snapshot made at or before {at} for: {} (left alone)",
                 missing.join(", ")
             );
-            if cli.strict {
+            if strict {
                 return Err(format!(
                     "--strict: {} mirrors had no snapshot at {at}",
                     missing.len()
@@ -289,7 +292,9 @@ fn run_cli(cli: &Cli) -> u8 {
             0
         }
         Some(Command::Lock(args)) => crate::lock::cmd::lock(args, &Common::of(cli), || {
-            load_map(&with_map(cli, args.set.as_ref()))
+            // A lock is never made against a partial map.
+            let set = args.set.as_ref().map(|p| p.display().to_string());
+            load_map_from(cli, set.as_deref().or(cli.mirrors.as_deref()), true)
         }),
         Some(Command::Fetch(args)) => crate::lock::cmd::fetch(args, &Common::of(cli)),
         None => inject(cli),
@@ -315,32 +320,6 @@ impl Common {
             allow_proxy: cli.allow_proxy,
         }
     }
-}
-
-/// `cli` with `--set FILE` taken as the map (a frozen map is one).
-fn with_map(cli: &Cli, set: Option<&PathBuf>) -> Cli {
-    let mut c = Cli {
-        mirrors: cli.mirrors.clone(),
-        channel: cli.channel.clone(),
-        at: cli.at.clone(),
-        json_varname: cli.json_varname.clone(),
-        allow_proxy: cli.allow_proxy,
-        none_value: cli.none_value.clone(),
-        strict: true,
-        timeout: cli.timeout,
-        retries: cli.retries,
-        max_map_size: cli.max_map_size,
-        json: cli.json,
-        quiet: cli.quiet,
-        dry_run: false,
-        format: None,
-        files: Vec::new(),
-        command: None,
-    };
-    if let Some(p) = set {
-        c.mirrors = Some(p.display().to_string());
-    }
-    c
 }
 
 fn inject(cli: &Cli) -> u8 {

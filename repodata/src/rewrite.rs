@@ -484,7 +484,8 @@ impl NewRecord {
     }
 }
 
-fn xml_escape(s: &str) -> String {
+/// `s` as XML text or an attribute value (double-quoted).
+pub fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

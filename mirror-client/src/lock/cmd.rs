@@ -151,7 +151,7 @@ fn check(path: &std::path::Path, deep: bool, common: &Common) -> u8 {
         print_json(&checked);
     } else {
         for (url, why) in &checked.gone {
-            mirror_index::outln!("gone {url}: {why}");
+            mirror_index::outln!("gone {}: {why}", super::lockfile::shown(url));
         }
         if !common.quiet {
             eprintln!(

@@ -13,7 +13,7 @@ use std::time::Duration;
 use sha2::Digest;
 use tokio::io::AsyncWriteExt;
 
-use super::lockfile::{Entry, LockFile};
+use super::lockfile::{Entry, LockFile, shown};
 use mirror_http::limit::{Gate, Limits};
 
 /// Why one file is not as locked.
@@ -352,13 +352,14 @@ pub fn fetch(
         for e in a.packages.iter().chain(extra) {
             let name = e.file_name().to_owned();
             if name.contains(['/', '\\']) || name.starts_with('.') || name.is_empty() {
-                return Err(format!("{}: not a file name", e.url));
+                return Err(format!("{}: not a file name", shown(&e.url)));
             }
             match by_name.get(&name) {
                 Some(seen) if seen.checksum != e.checksum => {
                     return Err(format!(
                         "two different files would be {name}: {} and {}",
-                        seen.url, e.url
+                        shown(&seen.url),
+                        shown(&e.url)
                     ));
                 }
                 Some(_) => {}

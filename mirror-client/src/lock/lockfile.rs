@@ -120,16 +120,38 @@ impl LockFile {
     }
 }
 
-/// An entry's URL is http(s) and ends in a file name; its checksum is
-/// `sha256:` or `sha512:` with the right number of hex digits.
+/// A URL or value from a lock as messages show it: no password, no
+/// control character, at most 200 characters.
+pub fn shown(s: &str) -> String {
+    let r = mirror_http::redact(s);
+    let mut out: String = r
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .take(200)
+        .collect();
+    if r.chars().count() > 200 {
+        out.push_str("...");
+    }
+    out
+}
+
+/// An entry's URL is one http(s) URL of printable characters (at most 4
+/// KiB, ending in a file name); its checksum is `sha256:` or `sha512:`
+/// with the right number of hex digits.
 pub fn check_entry(e: &Entry) -> Result<(), String> {
-    let u = url::Url::parse(&e.url).map_err(|err| format!("{}: not a URL ({err})", e.url))?;
+    let url = shown(&e.url);
+    if e.url.len() > 4096 || e.url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(format!(
+            "{url}: a URL of at most 4096 printable characters, without spaces"
+        ));
+    }
+    let u = url::Url::parse(&e.url).map_err(|err| format!("{url}: not a URL ({err})"))?;
     if !matches!(u.scheme(), "http" | "https") {
-        return Err(format!("{}: only http(s) URLs are fetched", e.url));
+        return Err(format!("{url}: only http(s) URLs are fetched"));
     }
     let name = e.file_name();
-    if name.is_empty() || name.starts_with('.') || e.url.len() > 4096 {
-        return Err(format!("{}: the URL must end in a file name", e.url));
+    if name.is_empty() || name.starts_with('.') || name.contains('\\') {
+        return Err(format!("{url}: the URL must end in a file name"));
     }
     let (algo, hex) = e.digest();
     let want = match algo {
@@ -139,8 +161,8 @@ pub fn check_entry(e: &Entry) -> Result<(), String> {
     };
     if want == 0 || hex.len() != want || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!(
-            "{}: checksum {:?} is not sha256:<64 hex> or sha512:<128 hex>",
-            e.url, e.checksum
+            "{url}: checksum {:?} is not sha256:<64 hex> or sha512:<128 hex>",
+            shown(&e.checksum)
         ));
     }
     Ok(())
@@ -197,6 +219,9 @@ mod tests {
             line,
             super::super::input::line_of(&l.render(), "file:///etc/b.rpm")
         );
+        l.arches[0].packages[1].url = "http://user:hunter2@m/s/b\u{7}.rpm".into();
+        let (_, msg) = LockFile::parse(&l.render()).unwrap_err();
+        assert!(!msg.contains("hunter2") && !msg.contains('\u{7}'), "{msg}");
         l.arches[0].packages[1].url = "http://m/s/b.rpm".into();
         l.arches[0].packages[1].checksum = "md5:abc".into();
         let (_, msg) = LockFile::parse(&l.render()).unwrap_err();

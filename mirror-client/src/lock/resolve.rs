@@ -148,7 +148,7 @@ pub fn resolve(python: &[String], work: &Path, req: &Request<'_>) -> Result<Reso
             "dnf failed resolving {} ({}): {}",
             req.arch,
             run.status,
-            tail.trim()
+            bounded(tail.trim())
         )));
     }
     let answer: Answer =

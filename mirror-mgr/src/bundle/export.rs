@@ -7,7 +7,6 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use mirror_index::{MirrorName, SnapshotName};
-use sha2::{Digest, Sha256};
 
 use super::manifest::{FORMAT, FileEntry, Manifest, MirrorPart, SnapshotPart};
 use super::parts::Parts;
@@ -83,17 +82,10 @@ impl Hashes {
         if let Some(h) = self.0.get(&(meta.dev(), meta.ino())) {
             return Ok(h.clone());
         }
-        let mut f = std::fs::File::open(path).at(path)?;
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let n = f.read(&mut buf).at(path)?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-        }
-        let hex = hex::encode(h.finalize());
+        let hex =
+            mirror_repodata::checksum::hash_file(path, mirror_repodata::checksum::Kind::Sha256)
+                .at(path)?
+                .hex;
         self.0.insert((meta.dev(), meta.ino()), hex.clone());
         Ok(hex)
     }

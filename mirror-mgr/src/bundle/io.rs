@@ -1,5 +1,5 @@
-//! The import's file helpers: its private staging directory, a hashing
-//! reader, the sha256 of a local file, and the checker that hashes
+//! The import's file helpers: its private staging directory, the sha256
+//! of a local file, and the checker that hashes
 //! received contents on a second thread.
 
 use std::collections::HashMap;
@@ -29,42 +29,14 @@ impl Drop for Staging {
     }
 }
 
-/// A reader that hashes what passes through.
-pub(super) struct HashingReader<R> {
-    inner: R,
-    h: Sha256,
-}
-
-impl<R: Read> HashingReader<R> {
-    pub(super) fn new(inner: R) -> Self {
-        Self {
-            inner,
-            h: Sha256::new(),
-        }
-    }
-
-    pub(super) fn hex(self) -> String {
-        hex::encode(self.h.finalize())
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.h.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
 /// sha256 of a local file, read once per path.
 pub(super) fn sha_of(path: &Path, cache: &mut HashMap<PathBuf, String>) -> Option<String> {
     if let Some(h) = cache.get(path) {
         return Some(h.clone());
     }
-    let f = std::fs::File::open(path).ok()?;
-    let mut r = HashingReader::new(f);
-    std::io::copy(&mut r, &mut std::io::sink()).ok()?;
-    let hex = r.hex();
+    let hex = mirror_repodata::checksum::hash_file(path, mirror_repodata::checksum::Kind::Sha256)
+        .ok()?
+        .hex;
     cache.insert(path.to_path_buf(), hex.clone());
     Some(hex)
 }

@@ -354,7 +354,7 @@ async fn upload_pool_snapshot(
     counts: &Counts,
 ) -> Result<bool, PublishError> {
     let name = &store.name;
-    let view = {
+    let mut view = {
         let (store, snap) = (store.clone(), snap.clone());
         let public = bucket.public_url.clone();
         let signer = signer.cloned();
@@ -380,7 +380,7 @@ async fn upload_pool_snapshot(
             Ok::<_, PublishError>(())
         }
     };
-    futures_util::stream::iter(view.packages.clone().into_iter().map(one))
+    futures_util::stream::iter(std::mem::take(&mut view.packages).into_iter().map(one))
         .buffer_unordered(PARALLEL)
         .try_collect::<()>()
         .await?;

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use mirror_repodata::repomd;
-use mirror_repodata::rewrite::{Records, Verdict};
+use mirror_repodata::rewrite::{Records, Verdict, xml_escape};
 use mirror_repodata::xml::{self, BytesStart, Ev};
 
 use super::bucket::PublishError;
@@ -48,21 +48,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + '_ {
     }
 }
 
-fn sha256_of(path: &Path) -> Result<String, PublishError> {
-    use sha2::Digest;
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(io(path))?;
-    let mut h = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf).map_err(io(path))?;
-        if n == 0 {
-            return Ok(hex::encode(h.finalize()));
-        }
-        h.update(&buf[..n]);
-    }
-}
-
 /// Build the bucket's view of `snap`: its packages' content addresses and
 /// its rewritten, re-signed `repodata/`.
 pub fn view(
@@ -84,7 +69,11 @@ pub fn view(
         let size = std::fs::metadata(&path).map_err(io(&path))?.len();
         let sha = match listed.get(&rel) {
             Some((sha, s)) if *s == size => sha.clone(),
-            _ => sha256_of(&path)?,
+            _ => {
+                mirror_repodata::checksum::hash_file(&path, mirror_repodata::checksum::Kind::Sha256)
+                    .map_err(io(&path))?
+                    .hex
+            }
         };
         let file = rel.rsplit('/').next().unwrap_or(&rel).to_owned();
         let dir = pool_rel(&sha, "");
@@ -191,13 +180,6 @@ struct Locations<'a> {
     location: Option<(Vec<u8>, Vec<u8>)>,
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 impl Records for Locations<'_> {
     fn tag(&self) -> &'static str {
         "package"
@@ -226,8 +208,8 @@ impl Records for Locations<'_> {
             .ok_or_else(|| format!("{href}: listed, but not in the snapshot"))?;
         let tag = format!(
             "<location xml:base=\"{}\" href=\"{}\"{}>",
-            escape(base),
-            escape(file),
+            xml_escape(base),
+            xml_escape(file),
             if empty { "/" } else { "" }
         );
         // The raw event starts with the whitespace before the tag.
